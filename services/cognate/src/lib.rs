@@ -1,0 +1,165 @@
+//! The `cognate` node: runs any subset of Cognate's six services in one process on one port
+//! (AWS protocol, OAuth2, gRPC and operational endpoints share it). Tests start nodes in-process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::FutureExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::service::RoutesBuilder;
+
+use cognate_common::clock::{SharedClock, SystemClock};
+use cognate_common::grpc::{Peers, trace_incoming};
+use cognate_common::{Config, ServiceContext, ServiceKind};
+use cognate_edge::{EdgeState, Metrics, ReadinessCheck};
+
+/// A running node.
+pub struct Node {
+    address: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Node {
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the grace period), and returns.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.server.await.context("the server task panicked")?
+    }
+
+    /// Waits until the node stops by itself (it doesn't, unless serving fails).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.server).await.context("the server task panicked")?
+    }
+
+    /// Asks the node to stop; `wait` then returns once requests have drained.
+    pub fn request_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Runs each store's migrations and returns (`cognate migrate`).
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    for &kind in &config.services {
+        let migrator = match kind {
+            ServiceKind::Directory => &cognate_directory::MIGRATOR,
+            ServiceKind::Auth => &cognate_auth::MIGRATOR,
+            ServiceKind::Federation => &cognate_federation::MIGRATOR,
+            ServiceKind::IdentityPools => &cognate_identity_pools::MIGRATOR,
+            ServiceKind::Edge | ServiceKind::Triggers => continue,
+        };
+        let pool = cognate_common::store::connect_and_migrate(config, kind, migrator).await?;
+        pool.close().await;
+        tracing::info!(service = %kind, "store migrated");
+    }
+    Ok(())
+}
+
+/// Starts the configured services on `listener` with the system clock.
+pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Node> {
+    start_with_clock(config, listener, Arc::new(SystemClock)).await
+}
+
+pub async fn start_with_clock(config: Config, listener: TcpListener, clock: SharedClock) -> anyhow::Result<Node> {
+    config.validate()?;
+    let address = listener.local_addr()?;
+    let config = Arc::new(config);
+    let nats = match &config.nats_url {
+        Some(url) => Some(async_nats::connect(url).await.with_context(|| format!("connecting to NATS at {url}"))?),
+        None => None,
+    };
+    let redis = match &config.redis_url {
+        Some(url) => {
+            let client = redis::Client::open(url.expose()).context("parsing the Redis URL")?;
+            Some(redis::aio::ConnectionManager::new(client).await.context("connecting to Redis")?)
+        }
+        None => None,
+    };
+    let (peers, local_connections) = Peers::new(&config)?;
+    let context = ServiceContext { config: config.clone(), peers: peers.clone(), clock: clock.clone(), nats: nats.clone() };
+
+    let mut routes = RoutesBuilder::default();
+    for &kind in &config.services {
+        match kind {
+            ServiceKind::Edge => {}
+            ServiceKind::Directory => cognate_directory::start(&context, &mut routes).await?,
+            ServiceKind::Auth => cognate_auth::start(&context, &mut routes).await?,
+            ServiceKind::Triggers => cognate_triggers::start(&context, &mut routes).await?,
+            ServiceKind::Federation => cognate_federation::start(&context, &mut routes).await?,
+            ServiceKind::IdentityPools => cognate_identity_pools::start(&context, &mut routes).await?,
+        }
+    }
+    let grpc = routes.routes().into_axum_router().layer(axum::middleware::from_fn(trace_incoming));
+
+    let readiness: ReadinessCheck = Arc::new(move || {
+        let redis = redis.clone();
+        let nats = nats.clone();
+        async move {
+            if let Some(mut redis) = redis {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut redis)
+                    .await
+                    .map_err(|error| format!("redis: {error}"))?;
+            }
+            if let Some(nats) = nats
+                && nats.connection_state() != async_nats::connection::State::Connected
+            {
+                return Err("nats: not connected".to_owned());
+            }
+            Ok(())
+        }
+        .boxed()
+    });
+    let metrics = Metrics::default();
+    let mut http = cognate_edge::operational_router(metrics.clone(), readiness.clone());
+    if config.runs(ServiceKind::Edge) {
+        http = http.merge(cognate_edge::router(EdgeState {
+            config: config.clone(),
+            peers,
+            clock,
+            metrics,
+            readiness,
+        }));
+    }
+    let runs_grpc = config.services.iter().any(|kind| *kind != ServiceKind::Edge);
+    if runs_grpc {
+        http = http.merge(grpc.clone());
+    }
+
+    let (stop, stop_receiver) = watch::channel(false);
+    tokio::spawn(local_connections.serve(grpc, stopped(stop_receiver.clone())));
+    let grace = config.shutdown_grace;
+    let server = tokio::spawn(async move {
+        let serving = axum::serve(listener, http.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stopped(stop_receiver.clone()))
+            .into_future();
+        tokio::pin!(serving);
+        tokio::select! {
+            outcome = &mut serving => return outcome.context("serving HTTP"),
+            () = stopped(stop_receiver) => {}
+        }
+        match tokio::time::timeout(grace, serving).await {
+            Ok(outcome) => outcome.context("serving HTTP"),
+            Err(_) => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    });
+    Ok(Node { address, stop, server })
+}
+
+/// How long `healthcheck` waits for an answer.
+pub const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,0 +1,279 @@
+//! `cognate`: run any subset of Cognate's services (`cognate` alone runs them all on SQLite),
+//! migrate their stores, or check a running node's health.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use cognate_common::config::{AccessKey, Secret};
+use cognate_common::{Config, ServiceKind};
+
+#[derive(Parser, Debug)]
+#[command(name = "cognate", version, about = "A self-hosted identity service that speaks Amazon Cognito's protocol")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run services (the default).
+    Run(Options),
+    /// Bring the stores' schemas up to date and exit.
+    Migrate(Options),
+    /// Exit 0 if the node at --listen answers /health.
+    Healthcheck(Options),
+}
+
+/// Flags and their `COGNATE_*` variables; each overrides the config file.
+#[derive(Args, Debug, Clone, Default)]
+struct Options {
+    /// A TOML configuration file.
+    #[arg(long, env = "COGNATE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[arg(long, env = "COGNATE_LISTEN", global = true)]
+    listen: Option<SocketAddr>,
+    #[arg(long, env = "COGNATE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[arg(long, env = "COGNATE_DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    #[arg(long, env = "COGNATE_REDIS_URL", global = true, hide_env_values = true)]
+    redis_url: Option<String>,
+    #[arg(long, env = "COGNATE_NATS_URL", global = true)]
+    nats_url: Option<String>,
+    #[arg(long, env = "COGNATE_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    #[arg(long, env = "COGNATE_REGION", global = true)]
+    region: Option<String>,
+    #[arg(long, env = "COGNATE_ACCOUNT_ID", global = true)]
+    account_id: Option<String>,
+    /// `ACCESS_KEY_ID:SECRET,...`: keys that may sign management and Admin* requests.
+    #[arg(long, env = "COGNATE_ACCESS_KEYS", global = true, value_delimiter = ',', hide_env_values = true)]
+    access_keys: Option<Vec<AccessKey>>,
+    /// Services to run: edge, directory, auth, triggers, federation, identity-pools.
+    #[arg(long, env = "COGNATE_SERVICES", global = true, value_delimiter = ',')]
+    services: Option<Vec<ServiceKind>>,
+    /// Where the services this process doesn't run are: `service=url[|url],...`.
+    #[arg(long, env = "COGNATE_PEERS", global = true, value_delimiter = ',')]
+    peers: Option<Vec<String>>,
+    #[arg(long, env = "COGNATE_TRIGGER_SUBJECT_PREFIX", global = true)]
+    trigger_subject_prefix: Option<String>,
+    /// Seconds in-flight requests may take after SIGTERM.
+    #[arg(long, env = "COGNATE_SHUTDOWN_GRACE", global = true)]
+    shutdown_grace: Option<u64>,
+}
+
+impl Options {
+    /// Defaults, then the file, then these flags and variables.
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(data_dir) = self.data_dir {
+            config.data_dir = data_dir;
+        }
+        if let Some(url) = self.database_url {
+            config.database_url = Some(Secret::new(url));
+        }
+        if let Some(url) = self.redis_url {
+            config.redis_url = Some(Secret::new(url));
+        }
+        config.nats_url = self.nats_url.or(config.nats_url);
+        config.public_url = self.public_url.or(config.public_url);
+        if let Some(region) = self.region {
+            config.region = region;
+        }
+        if let Some(account_id) = self.account_id {
+            config.account_id = account_id;
+        }
+        if let Some(keys) = self.access_keys {
+            config.access_keys = keys;
+        }
+        if let Some(services) = self.services {
+            config.services = services;
+        }
+        if let Some(peers) = self.peers {
+            config.peers = parse_peers(&peers)?;
+        }
+        if let Some(prefix) = self.trigger_subject_prefix {
+            config.trigger_subject_prefix = prefix;
+        }
+        if let Some(seconds) = self.shutdown_grace {
+            config.shutdown_grace = std::time::Duration::from_secs(seconds);
+        }
+        Ok(config)
+    }
+
+    /// Flags given after a subcommand win over those before it.
+    fn or(self, outer: Options) -> Options {
+        Options {
+            config: self.config.or(outer.config),
+            listen: self.listen.or(outer.listen),
+            data_dir: self.data_dir.or(outer.data_dir),
+            database_url: self.database_url.or(outer.database_url),
+            redis_url: self.redis_url.or(outer.redis_url),
+            nats_url: self.nats_url.or(outer.nats_url),
+            public_url: self.public_url.or(outer.public_url),
+            region: self.region.or(outer.region),
+            account_id: self.account_id.or(outer.account_id),
+            access_keys: self.access_keys.or(outer.access_keys),
+            services: self.services.or(outer.services),
+            peers: self.peers.or(outer.peers),
+            trigger_subject_prefix: self.trigger_subject_prefix.or(outer.trigger_subject_prefix),
+            shutdown_grace: self.shutdown_grace.or(outer.shutdown_grace),
+        }
+    }
+}
+
+fn parse_peers(entries: &[String]) -> anyhow::Result<BTreeMap<ServiceKind, Vec<String>>> {
+    let mut peers = BTreeMap::new();
+    for entry in entries {
+        let (service, urls) = entry
+            .split_once('=')
+            .with_context(|| format!("a peer is written service=url[|url]; got `{entry}`"))?;
+        let kind: ServiceKind = service.parse().map_err(anyhow::Error::msg)?;
+        peers.insert(kind, urls.split('|').map(str::to_owned).collect());
+    }
+    Ok(peers)
+}
+
+async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let mut address = config.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let response = reqwest::Client::builder()
+        .timeout(cognate::HEALTHCHECK_TIMEOUT)
+        .build()?
+        .get(format!("http://{address}/health"))
+        .send()
+        .await
+        .with_context(|| format!("no answer from {address}"))?;
+    anyhow::ensure!(response.status().is_success(), "{address} answered {}", response.status());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+#[allow(clippy::print_stdout)] // Announcing the endpoint is the binary's job.
+async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let services: Vec<&str> = config.services.iter().map(|kind| kind.as_str()).collect();
+    let dev_signatures = config.runs(ServiceKind::Edge) && config.accepts_any_signature();
+    let mut node = cognate::start(config, listener).await?;
+    println!("cognate listening on http://{} (services: {})", node.address(), services.join(", "));
+    if dev_signatures {
+        println!(
+            "local development: no access keys are configured, so any well-formed SigV4 signature is accepted on this loopback listener"
+        );
+    }
+    tokio::select! {
+        outcome = node.wait() => return outcome,
+        () = shutdown_signal() => {}
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+    node.request_stop();
+    node.wait().await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _telemetry = match cognate_common::telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("cognate: telemetry: {error:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let (command, options) = match cli.command {
+        None => ("run", cli.options),
+        Some(Command::Run(options)) => ("run", options.or(cli.options)),
+        Some(Command::Migrate(options)) => ("migrate", options.or(cli.options)),
+        Some(Command::Healthcheck(options)) => ("healthcheck", options.or(cli.options)),
+    };
+    let config = match options.into_config().and_then(|config| {
+        config.validate()?;
+        Ok(config)
+    }) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("cognate: configuration: {error:#}");
+            // EX_CONFIG: nothing was started.
+            return ExitCode::from(64);
+        }
+    };
+    let outcome = match command {
+        "migrate" => cognate::migrate(&config).await,
+        "healthcheck" => healthcheck(&config).await,
+        _ => run(config).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cognate: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_peers_parse() {
+        let cli = Cli::try_parse_from([
+            "cognate",
+            "run",
+            "--services",
+            "edge,auth",
+            "--peers",
+            "directory=http://a:1|http://b:1,triggers=http://c:1",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .expect("parses");
+        let Some(Command::Run(options)) = cli.command else {
+            panic!("run");
+        };
+        let config = options.into_config().expect("valid");
+        assert_eq!(config.services, vec![ServiceKind::Edge, ServiceKind::Auth]);
+        assert_eq!(config.peers[&ServiceKind::Directory].len(), 2);
+        assert_eq!(config.validate().err().map(|error| error.to_string()), Some(
+            "service federation is needed by edge but neither runs here nor has a peer address".to_owned()
+        ));
+        assert!(parse_peers(&["nonsense".into()]).is_err());
+    }
+}

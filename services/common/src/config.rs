@@ -1,0 +1,295 @@
+//! Typed configuration: defaults, then a TOML file, then `COGNATE_*` variables and flags (the
+//! binary layers those two with clap). Validated before any port is bound.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The six services; one process runs any subset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    Edge,
+    Directory,
+    Auth,
+    Triggers,
+    Federation,
+    IdentityPools,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 6] = [
+        ServiceKind::Edge,
+        ServiceKind::Directory,
+        ServiceKind::Auth,
+        ServiceKind::Triggers,
+        ServiceKind::Federation,
+        ServiceKind::IdentityPools,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Edge => "edge",
+            ServiceKind::Directory => "directory",
+            ServiceKind::Auth => "auth",
+            ServiceKind::Triggers => "triggers",
+            ServiceKind::Federation => "federation",
+            ServiceKind::IdentityPools => "identity-pools",
+        }
+    }
+
+    /// Whether the service keeps durable state (and so has migrations).
+    pub fn has_store(self) -> bool {
+        !matches!(self, ServiceKind::Edge | ServiceKind::Triggers)
+    }
+}
+
+impl fmt::Display for ServiceKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ServiceKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown service `{text}` (expected one of edge, directory, auth, triggers, federation, identity-pools)"
+                )
+            })
+    }
+}
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("***")
+    }
+}
+
+/// An access key that may sign management and `Admin*` requests.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+}
+
+impl FromStr for AccessKey {
+    type Err = String;
+
+    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY`, the form of `COGNATE_ACCESS_KEYS` entries.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (id, secret) = text
+            .split_once(':')
+            .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
+            .ok_or("an access key is written ACCESS_KEY_ID:SECRET_ACCESS_KEY")?;
+        Ok(Self {
+            access_key_id: id.to_owned(),
+            secret_access_key: Secret::new(secret),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where this process listens: AWS protocol, OAuth2 and gRPC share the port.
+    pub listen: SocketAddr,
+    /// Home of the embedded SQLite databases (one file per service).
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; unset means SQLite files in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// `redis://...`; unset keeps ephemeral state in-process.
+    pub redis_url: Option<Secret>,
+    /// `nats://...`; unset delivers triggers by webhook only.
+    pub nats_url: Option<String>,
+    /// Base of issuers and hosted pages; defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    pub region: String,
+    pub account_id: String,
+    pub access_keys: Vec<AccessKey>,
+    /// The services this process runs.
+    pub services: Vec<ServiceKind>,
+    /// gRPC base URLs of the services this process does not run, several for a balanced set.
+    pub peers: BTreeMap<ServiceKind, Vec<String>>,
+    /// Lambda ARNs become NATS subjects `<prefix>.<function name>`.
+    pub trigger_subject_prefix: String,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    #[serde(with = "seconds")]
+    pub shutdown_grace: Duration,
+}
+
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_secs)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9229)),
+            data_dir: PathBuf::from("cognate-data"),
+            database_url: None,
+            redis_url: None,
+            nats_url: None,
+            public_url: None,
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            access_keys: Vec::new(),
+            services: ServiceKind::ALL.to_vec(),
+            peers: BTreeMap::new(),
+            trigger_subject_prefix: "cognate.trigger".to_owned(),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("no access keys are configured and {0} is not a loopback address; set COGNATE_ACCESS_KEYS")]
+    NoAccessKeys(SocketAddr),
+    #[error("service {needed} is needed by {by} but neither runs here nor has a peer address")]
+    MissingPeer { needed: ServiceKind, by: ServiceKind },
+    #[error("no services to run")]
+    NoServices,
+    #[error("region `{0}` is not a region name like us-east-1")]
+    BadRegion(String),
+}
+
+impl Config {
+    pub fn runs(&self, kind: ServiceKind) -> bool {
+        self.services.contains(&kind)
+    }
+
+    /// Local development: no keys and a loopback listener accept any well-formed SigV4.
+    pub fn accepts_any_signature(&self) -> bool {
+        self.access_keys.is_empty()
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The services a service calls.
+    pub fn dependencies(kind: ServiceKind) -> &'static [ServiceKind] {
+        match kind {
+            ServiceKind::Edge => &[
+                ServiceKind::Directory,
+                ServiceKind::Auth,
+                ServiceKind::Federation,
+                ServiceKind::IdentityPools,
+            ],
+            ServiceKind::Directory => &[ServiceKind::Triggers],
+            ServiceKind::Auth => &[ServiceKind::Directory, ServiceKind::Triggers],
+            ServiceKind::Triggers => &[],
+            ServiceKind::Federation => &[ServiceKind::Directory],
+            ServiceKind::IdentityPools => &[],
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.services.is_empty() {
+            return Err(ConfigError::NoServices);
+        }
+        if self.runs(ServiceKind::Edge)
+            && self.access_keys.is_empty()
+            && !self.listen.ip().is_loopback()
+        {
+            return Err(ConfigError::NoAccessKeys(self.listen));
+        }
+        let region_ok = self.region.split('-').count() >= 3
+            && self
+                .region
+                .chars()
+                .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-');
+        if !region_ok {
+            return Err(ConfigError::BadRegion(self.region.clone()));
+        }
+        for &kind in &self.services {
+            for &needed in Self::dependencies(kind) {
+                if !self.runs(needed) && self.peers.get(&needed).is_none_or(Vec::is_empty) {
+                    return Err(ConfigError::MissingPeer { needed, by: kind });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_runs_everything_on_loopback() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_public_listener_needs_access_keys() {
+        let config = Config {
+            listen: "0.0.0.0:9229".parse().expect("address"),
+            ..Config::default()
+        };
+        assert!(matches!(config.validate(), Err(ConfigError::NoAccessKeys(_))));
+    }
+
+    #[test]
+    fn a_subset_needs_peers_for_what_it_calls() {
+        let mut config = Config {
+            services: vec![ServiceKind::Auth],
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::MissingPeer { needed: ServiceKind::Directory, by: ServiceKind::Auth })
+        );
+        config.peers.insert(ServiceKind::Directory, vec!["http://10.0.0.1:9229".into()]);
+        config.peers.insert(ServiceKind::Triggers, vec!["http://10.0.0.2:9229".into()]);
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn file_keys_are_checked_and_secrets_never_print() {
+        let config: Config = toml::from_str(
+            "region = \"eu-west-1\"\n[[access_keys]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"hunter2\"\n",
+        )
+        .expect("parses");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(toml::from_str::<Config>("lisen = \"127.0.0.1:1\"").is_err());
+        assert_eq!("AKID:s3cret".parse::<AccessKey>().map(|key| key.access_key_id), Ok("AKID".into()));
+    }
+}

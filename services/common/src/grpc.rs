@@ -1,0 +1,136 @@
+//! How services reach each other: a channel per peer service, either in-process (an HTTP/2
+//! connection over a memory pipe to this process's own gRPC routes) or remote (balanced over
+//! the configured addresses, with a deadline). Every call carries the trace context.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::config::{Config, ServiceKind};
+use crate::telemetry;
+
+/// Deadline of one inter-service call: above the 3 × 5 s a trigger may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A channel to one peer service that forwards the caller's trace context.
+#[derive(Clone, Debug)]
+pub struct PeerChannel {
+    inner: Channel,
+}
+
+impl tower::Service<http::Request<Body>> for PeerChannel {
+    type Response = http::Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = <Channel as tower::Service<http::Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower::Service::poll_ready(&mut self.inner, context)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        telemetry::inject_current(request.headers_mut());
+        self.inner.call(request)
+    }
+}
+
+/// The in-process side: connections made by `PeerChannel`s to services of this process.
+pub struct LocalConnections {
+    receiver: mpsc::Receiver<tokio::io::DuplexStream>,
+}
+
+impl LocalConnections {
+    /// Serves `router` (this process's gRPC services) on the in-process connections until
+    /// `shutdown` resolves.
+    pub async fn serve(mut self, router: axum::Router, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                () = &mut shutdown => break,
+                next = self.receiver.recv() => match next {
+                    Some(stream) => stream,
+                    None => break,
+                },
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                if let Err(error) = builder.http2_only().serve_connection(TokioIo::new(stream), service).await {
+                    tracing::debug!(%error, "in-process gRPC connection ended");
+                }
+            });
+        }
+    }
+}
+
+/// Server side of trace propagation: each incoming gRPC call becomes a span continuing the
+/// caller's trace.
+pub async fn trace_incoming(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!("grpc_call", path = %request.uri().path());
+    telemetry::adopt_parent(&span, request.headers());
+    next.run(request).instrument(span).await
+}
+
+/// Channels to every service this process's services call.
+#[derive(Clone, Debug)]
+pub struct Peers {
+    channels: Arc<HashMap<ServiceKind, PeerChannel>>,
+}
+
+impl Peers {
+    /// Builds the channels: local services through the returned `LocalConnections`, the rest
+    /// through their configured addresses. Nothing connects until the first call.
+    pub fn new(config: &Config) -> anyhow::Result<(Peers, LocalConnections)> {
+        let (sender, receiver) = mpsc::channel(64);
+        let local = Endpoint::from_static("http://in-process.cognate")
+            .timeout(CALL_TIMEOUT)
+            .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+                let sender = sender.clone();
+                async move {
+                    let (client, server) = tokio::io::duplex(64 * 1024);
+                    sender
+                        .send(server)
+                        .await
+                        .map_err(|_| std::io::Error::other("this process's gRPC server has stopped"))?;
+                    Ok::<_, std::io::Error>(TokioIo::new(client))
+                }
+            }));
+        let mut channels = HashMap::new();
+        for kind in ServiceKind::ALL {
+            if kind == ServiceKind::Edge {
+                continue;
+            }
+            let channel = if config.runs(kind) {
+                local.clone()
+            } else if let Some(addresses) = config.peers.get(&kind).filter(|list| !list.is_empty()) {
+                let endpoints = addresses
+                    .iter()
+                    .map(|address| {
+                        Ok(Endpoint::from_shared(address.clone())?
+                            .timeout(CALL_TIMEOUT)
+                            .connect_timeout(Duration::from_secs(5)))
+                    })
+                    .collect::<Result<Vec<_>, tonic::transport::Error>>()?;
+                Channel::balance_list(endpoints.into_iter())
+            } else {
+                continue;
+            };
+            channels.insert(kind, PeerChannel { inner: channel });
+        }
+        Ok((Peers { channels: Arc::new(channels) }, LocalConnections { receiver }))
+    }
+
+    /// The channel to `kind`. Config validation guarantees every dependency has one.
+    pub fn channel(&self, kind: ServiceKind) -> PeerChannel {
+        self.channels
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no channel to {kind}: config validation should have refused this"))
+    }
+}

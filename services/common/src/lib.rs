@@ -1,0 +1,26 @@
+//! What Cognate's services share: configuration, errors, the durable and ephemeral stores,
+//! inter-service channels, telemetry and time. No service logic lives here.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod ids;
+pub mod password;
+pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+pub use config::{Config, ServiceKind};
+pub use error::{CognitoError, CognitoResult};
+
+/// Everything a service needs at start-up, built once by the node and passed in.
+#[derive(Clone, Debug)]
+pub struct ServiceContext {
+    pub config: Arc<Config>,
+    pub peers: grpc::Peers,
+    pub clock: clock::SharedClock,
+    /// Connected when `nats_url` is configured.
+    pub nats: Option<async_nats::Client>,
+}

@@ -1,0 +1,452 @@
+//! Users: creation by an administrator, look-up by username, alias or `sub`, passwords, listing.
+//! Usernames and sign-in aliases are unique by the store's constraints, not by checking first.
+
+use serde_json::{Map, Value as Json, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::{is_unique_violation, store_error};
+use cognate_common::{CognitoError, CognitoResult, password};
+
+use crate::pools::{decode_token, encode_token, page_limit, password_policy};
+use crate::{Directory, schema};
+
+pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
+pub const CONFIRMED: &str = "CONFIRMED";
+
+/// A stored user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub username: String,
+    pub sub: String,
+    pub status: String,
+    pub enabled: bool,
+    /// `[{"Name", "Value"}]`, `sub` first.
+    pub attributes: Vec<Json>,
+    pub password_hash: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    fn from_row(row: &AnyRow) -> CognitoResult<Self> {
+        let attributes: Vec<Json> = serde_json::from_str(row.get::<String, _>("attributes_json").as_str())
+            .map_err(|error| cognate_common::error::internal("stored attributes are corrupt", error))?;
+        Ok(Self {
+            username: row.get("username"),
+            sub: row.get("sub"),
+            status: row.get("status"),
+            enabled: row.get::<i64, _>("enabled") != 0,
+            attributes,
+            password_hash: row.get("password_hash"),
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+        })
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|attribute| attribute["Name"] == name)
+            .and_then(|attribute| attribute["Value"].as_str())
+    }
+
+    /// Cognito's `UserType` (ListUsers, AdminCreateUser), with only `wanted` attributes if given.
+    pub fn to_user_type(&self, wanted: Option<&[String]>) -> Json {
+        let attributes: Vec<Json> = self
+            .attributes
+            .iter()
+            .filter(|attribute| {
+                wanted.is_none_or(|names| names.iter().any(|name| attribute["Name"] == name.as_str()))
+            })
+            .cloned()
+            .collect();
+        json!({
+            "Username": self.username,
+            "Attributes": attributes,
+            "UserCreateDate": epoch_seconds(self.created_at),
+            "UserLastModifiedDate": epoch_seconds(self.updated_at),
+            "Enabled": self.enabled,
+            "UserStatus": self.status,
+        })
+    }
+}
+
+const USER_COLUMNS: &str =
+    "username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at";
+
+/// How a pool compares usernames and aliases.
+struct Naming {
+    case_sensitive: bool,
+    alias_attributes: Vec<String>,
+    username_attributes: Vec<String>,
+}
+
+impl Naming {
+    fn of(pool: &Json) -> Self {
+        let list = |member: &str| -> Vec<String> {
+            pool[member]
+                .as_array()
+                .map(|items| items.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        Self {
+            // The API default is case-sensitive.
+            case_sensitive: pool["UsernameConfiguration"]["CaseSensitive"].as_bool().unwrap_or(true),
+            alias_attributes: list("AliasAttributes"),
+            username_attributes: list("UsernameAttributes"),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.case_sensitive { name.to_owned() } else { name.to_lowercase() }
+    }
+
+    fn alias_key(&self, attribute: &str, value: &str) -> String {
+        // Email addresses compare case-insensitively whatever the username setting.
+        let value = if attribute == "email" { value.to_lowercase() } else { self.key(value) };
+        format!("{attribute}:{value}")
+    }
+
+    /// The sign-in names a user's attributes give them besides the username.
+    fn aliases(&self, attributes: &[Json]) -> Vec<String> {
+        let value = |name: &str| {
+            attributes
+                .iter()
+                .find(|attribute| attribute["Name"] == name)
+                .and_then(|attribute| attribute["Value"].as_str())
+        };
+        let verified = |name: &str| value(&format!("{name}_verified")) == Some("true");
+        let mut keys = Vec::new();
+        for attribute in &self.username_attributes {
+            if let Some(found) = value(attribute) {
+                keys.push(self.alias_key(attribute, found));
+            }
+        }
+        for attribute in &self.alias_attributes {
+            let counts = attribute == "preferred_username" || verified(attribute);
+            if let (true, Some(found)) = (counts, value(attribute)) {
+                keys.push(self.alias_key(attribute, found));
+            }
+        }
+        keys
+    }
+}
+
+fn user_not_found() -> CognitoError {
+    CognitoError::new("UserNotFoundException", "User does not exist.")
+}
+
+fn looks_like_email(text: &str) -> bool {
+    text.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
+fn looks_like_phone(text: &str) -> bool {
+    text.strip_prefix('+').is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Checks attributes an administrator sets against the pool's schema.
+fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoResult<()> {
+    for attribute in attributes {
+        let name = attribute["Name"].as_str().unwrap_or_default();
+        if name == "sub" {
+            return Err(CognitoError::invalid_parameter("Cannot modify the non-mutable attribute sub"));
+        }
+        if schema::find(schema, name).is_none() {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema."
+            )));
+        }
+        let value = attribute["Value"].as_str().unwrap_or_default();
+        if value.chars().count() > 2048 {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Attributes did not conform to the schema: {name}: String attribute value is too long"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Directory {
+    /// Finds a user by username, then by sign-in alias, then by `sub`.
+    pub async fn find_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
+        let pool = self.load_pool(pool_id).await?;
+        let naming = Naming::of(&pool);
+        let key = naming.key(name);
+        let query = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND (username_key = $2 OR sub = $3 \
+             OR sub IN (SELECT sub FROM user_aliases WHERE user_pool_id = $1 AND alias_key IN ($4, $5, $6))) \
+             ORDER BY CASE WHEN username_key = $2 THEN 0 ELSE 1 END LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(query))
+            .bind(pool_id)
+            .bind(&key)
+            .bind(name)
+            .bind(naming.alias_key("email", name))
+            .bind(naming.alias_key("phone_number", name))
+            .bind(naming.alias_key("preferred_username", name))
+            .fetch_optional(&self.db)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(user_not_found)?;
+        User::from_row(&row)
+    }
+
+    pub async fn admin_create_user(&self, request: Map<String, Json>) -> CognitoResult<User> {
+        let pool_id = request.get("UserPoolId").and_then(Json::as_str).unwrap_or_default();
+        let pool = self.load_pool(pool_id).await?;
+        let naming = Naming::of(&pool);
+        let given_name = request.get("Username").and_then(Json::as_str).unwrap_or_default();
+        if given_name.is_empty() || given_name.chars().count() > 128 || given_name.chars().any(char::is_whitespace) {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
+            ));
+        }
+        let action = request.get("MessageAction").and_then(Json::as_str);
+        if action == Some("RESEND") {
+            return self.resend_invitation(pool_id, &pool, given_name, &request).await;
+        }
+        let mut attributes: Vec<Json> = request
+            .get("UserAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let schema_attributes = pool["SchemaAttributes"].as_array().cloned().unwrap_or_default();
+        check_attributes(&schema_attributes, &attributes)?;
+
+        let sub = uuid::Uuid::new_v4().to_string();
+        let username = if naming.username_attributes.is_empty() {
+            if naming.alias_attributes.iter().any(|alias| alias == "email") && looks_like_email(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of email format, since user pool is configured for email alias.",
+                ));
+            }
+            if naming.alias_attributes.iter().any(|alias| alias == "phone_number") && looks_like_phone(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
+                ));
+            }
+            given_name.to_owned()
+        } else {
+            // Email or phone as username: the name is an attribute and the username is the sub.
+            let attribute = if looks_like_email(given_name) && naming.username_attributes.iter().any(|a| a == "email") {
+                "email"
+            } else if looks_like_phone(given_name) && naming.username_attributes.iter().any(|a| a == "phone_number") {
+                "phone_number"
+            } else {
+                return Err(CognitoError::invalid_parameter(
+                    "Username should be either an email or a phone number.",
+                ));
+            };
+            attributes.retain(|existing| existing["Name"] != attribute);
+            attributes.push(json!({"Name": attribute, "Value": given_name}));
+            sub.clone()
+        };
+        for entry in &schema_attributes {
+            let name = entry["Name"].as_str().unwrap_or_default();
+            let present = name == "sub" || attributes.iter().any(|attribute| attribute["Name"] == name);
+            if entry["Required"] == true && !present {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "Attributes did not conform to the schema: {name}: The attribute is required"
+                )));
+            }
+        }
+        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
+
+        let policy = password_policy(&pool);
+        let temporary = match request.get("TemporaryPassword").and_then(Json::as_str) {
+            Some(given) => {
+                policy.check(given)?;
+                given.to_owned()
+            }
+            None => policy.temporary_password(),
+        };
+        let password_hash = password::hash(temporary).await?;
+        let now = unix_millis(self.clock.now());
+        let user = User {
+            username,
+            sub,
+            status: FORCE_CHANGE_PASSWORD.to_owned(),
+            enabled: true,
+            attributes,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+        };
+        self.insert_user(pool_id, &naming, &user).await?;
+        Ok(user)
+    }
+
+    async fn insert_user(&self, pool_id: &str, naming: &Naming, user: &User) -> CognitoResult<()> {
+        let mut transaction = self.db.begin().await.map_err(store_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (user_pool_id, username_key, username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(pool_id)
+        .bind(naming.key(&user.username))
+        .bind(&user.username)
+        .bind(&user.sub)
+        .bind(&user.status)
+        .bind(i64::from(user.enabled))
+        .bind(Json::Array(user.attributes.clone()).to_string())
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *transaction)
+        .await;
+        match inserted {
+            Err(error) if is_unique_violation(&error) => {
+                return Err(CognitoError::new("UsernameExistsException", "User account already exists"));
+            }
+            other => other.map_err(store_error)?,
+        };
+        for alias_key in naming.aliases(&user.attributes) {
+            let inserted = sqlx::query("INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3)")
+                .bind(pool_id)
+                .bind(&alias_key)
+                .bind(&user.sub)
+                .execute(&mut *transaction)
+                .await;
+            match inserted {
+                Err(error) if is_unique_violation(&error) => {
+                    let attribute = alias_key.split(':').next().unwrap_or("email");
+                    let error_type = if naming.username_attributes.iter().any(|name| name == attribute) {
+                        "UsernameExistsException"
+                    } else {
+                        "AliasExistsException"
+                    };
+                    return Err(CognitoError::new(
+                        error_type,
+                        format!("An account with the given {attribute} already exists."),
+                    ));
+                }
+                other => other.map_err(store_error)?,
+            };
+        }
+        transaction.commit().await.map_err(store_error)
+    }
+
+    /// `MessageAction=RESEND`: a new temporary password for a user who never signed in.
+    async fn resend_invitation(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        name: &str,
+        request: &Map<String, Json>,
+    ) -> CognitoResult<User> {
+        let mut user = self.find_user(pool_id, name).await?;
+        if user.status != FORCE_CHANGE_PASSWORD {
+            return Err(CognitoError::new(
+                "UnsupportedUserStateException",
+                format!("Resend not possible. {} status is not FORCE_CHANGE_PASSWORD", user.username),
+            ));
+        }
+        let policy = password_policy(pool);
+        let temporary = match request.get("TemporaryPassword").and_then(Json::as_str) {
+            Some(given) => {
+                policy.check(given)?;
+                given.to_owned()
+            }
+            None => policy.temporary_password(),
+        };
+        user.password_hash = password::hash(temporary).await?;
+        user.updated_at = unix_millis(self.clock.now());
+        self.store_password(pool_id, &user).await?;
+        Ok(user)
+    }
+
+    async fn store_password(&self, pool_id: &str, user: &User) -> CognitoResult<()> {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, status = $2, updated_at = $3 WHERE user_pool_id = $4 AND sub = $5",
+        )
+        .bind(&user.password_hash)
+        .bind(&user.status)
+        .bind(user.updated_at)
+        .bind(pool_id)
+        .bind(&user.sub)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    pub async fn admin_set_user_password(
+        &self,
+        pool_id: &str,
+        name: &str,
+        new_password: &str,
+        permanent: bool,
+    ) -> CognitoResult<()> {
+        let pool = self.load_pool(pool_id).await?;
+        let mut user = self.find_user(pool_id, name).await?;
+        password_policy(&pool).check(new_password)?;
+        user.password_hash = password::hash(new_password.to_owned()).await?;
+        user.status = if permanent { CONFIRMED } else { FORCE_CHANGE_PASSWORD }.to_owned();
+        user.updated_at = unix_millis(self.clock.now());
+        self.store_password(pool_id, &user).await
+    }
+
+    /// A page of users in username order; the token is the last username key of the page, so
+    /// pages stay stable while users are added.
+    pub async fn list_users(
+        &self,
+        pool_id: &str,
+        limit: Option<i64>,
+        token: Option<&str>,
+        filter: Option<&str>,
+    ) -> CognitoResult<(Vec<User>, Option<String>)> {
+        self.load_pool(pool_id).await?;
+        if filter.is_some_and(|filter| !filter.trim().is_empty()) {
+            return Err(CognitoError::invalid_parameter(
+                "Cognate does not support ListUsers filters yet.",
+            ));
+        }
+        let limit = page_limit(limit, "limit")?;
+        let after = decode_token(token)?.unwrap_or_default();
+        let query = format!(
+            "SELECT username_key, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND username_key > $2 \
+             ORDER BY username_key LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(query))
+            .bind(pool_id)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(&self.db)
+            .await
+            .map_err(store_error)?;
+        let page = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > page;
+        let users = rows.iter().take(page).map(User::from_row).collect::<CognitoResult<Vec<_>>>()?;
+        let next = rows
+            .get(page.saturating_sub(1))
+            .filter(|_| more)
+            .map(|row| encode_token(row.get::<String, _>("username_key").as_str()));
+        Ok((users, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_count_only_verified_values_unless_they_are_usernames() {
+        let naming = Naming {
+            case_sensitive: false,
+            alias_attributes: vec!["email".into(), "preferred_username".into()],
+            username_attributes: Vec::new(),
+        };
+        let unverified = [json!({"Name": "email", "Value": "Jane@Example.com"})];
+        assert!(naming.aliases(&unverified).is_empty());
+        let verified = [
+            json!({"Name": "email", "Value": "Jane@Example.com"}),
+            json!({"Name": "email_verified", "Value": "true"}),
+            json!({"Name": "preferred_username", "Value": "JJ"}),
+        ];
+        assert_eq!(naming.aliases(&verified), vec!["email:jane@example.com", "preferred_username:jj"]);
+        let by_email = Naming { username_attributes: vec!["email".into()], alias_attributes: Vec::new(), case_sensitive: true };
+        assert_eq!(by_email.aliases(&unverified), vec!["email:jane@example.com"]);
+    }
+}

@@ -1,0 +1,120 @@
+//! Cognate's AWS-protocol edge: AWS JSON 1.1 for cognito-idp and cognito-identity with SigV4,
+//! the per-pool OpenID documents, health, readiness and metrics. It keeps no state; every
+//! operation is one gRPC call to the service that owns it.
+
+mod aws;
+mod codec;
+mod metrics;
+mod sigv4;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::future::BoxFuture;
+
+use cognate_common::clock::SharedClock;
+use cognate_common::{CognitoError, Config, ServiceKind, grpc::Peers};
+use cognate_proto::internal::v1::PoolRequest;
+use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
+
+pub use metrics::Metrics;
+
+/// The largest request body the edge reads; Cognito's requests are a few kilobytes.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Answers whether this process's backends (Redis, NATS) are reachable.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct EdgeState {
+    pub config: Arc<Config>,
+    pub peers: Peers,
+    pub clock: SharedClock,
+    pub metrics: Metrics,
+    pub readiness: ReadinessCheck,
+}
+
+/// The edge's HTTP routes.
+pub fn router(state: EdgeState) -> Router {
+    Router::new()
+        .route("/", post(aws::handle))
+        .route("/{pool_id}/.well-known/jwks.json", get(jwks))
+        .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// `/health`, `/ready` and `/metrics`, served by every process whatever services it runs.
+pub fn operational_router(metrics: Metrics, readiness: ReadinessCheck) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/ready",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    match readiness().await {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    let mut response = metrics.render().into_response();
+                    response.headers_mut().insert(
+                        "content-type",
+                        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                    );
+                    response
+                }
+            }),
+        )
+}
+
+fn json_document(outcome: Result<String, CognitoError>) -> Response {
+    let (status, body) = match outcome {
+        Ok(body) => (StatusCode::OK, body),
+        Err(error) => {
+            let status = match error.error_type.as_str() {
+                "ResourceNotFoundException" => StatusCode::NOT_FOUND,
+                _ if error.is_server_fault() => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            (status, serde_json::json!({ "message": error.message }).to_string())
+        }
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    response
+}
+
+async fn jwks(State(state): State<EdgeState>, Path(pool_id): Path<String>) -> Response {
+    let mut client = AuthInternalClient::new(state.peers.channel(ServiceKind::Auth));
+    let outcome = client
+        .get_jwks(PoolRequest { user_pool_id: pool_id })
+        .await
+        .map(|reply| reply.into_inner().json)
+        .map_err(CognitoError::from);
+    json_document(outcome)
+}
+
+async fn openid_configuration(State(state): State<EdgeState>, Path(pool_id): Path<String>) -> Response {
+    let mut client = AuthInternalClient::new(state.peers.channel(ServiceKind::Auth));
+    let outcome = client
+        .get_open_id_configuration(PoolRequest { user_pool_id: pool_id })
+        .await
+        .map(|reply| reply.into_inner().json)
+        .map_err(CognitoError::from);
+    json_document(outcome)
+}

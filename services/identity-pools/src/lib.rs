@@ -1,0 +1,34 @@
+//! Cognate's credential vendor: Cognito identity pools (cognito-identity) and their identities.
+//! Today: pool configuration (Create/Describe/List/Update/Delete IdentityPool), unauthenticated
+//! identities (GetId) and their listing (DescribeIdentity, ListIdentities). Authenticated
+//! identities (Logins), role mappings and temporary credentials come later.
+
+mod pools;
+mod service;
+mod store;
+mod validation;
+
+#[cfg(test)]
+mod testing;
+
+use cognate_common::{ServiceContext, ServiceKind};
+use cognate_proto::identity::v1::identity_pools_server::IdentityPoolsServer;
+
+pub use service::IdentityPoolsService;
+
+/// The identity-pools store's schema.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the service's gRPC routes (connects and migrates its store first).
+pub async fn start(context: &ServiceContext) -> anyhow::Result<tonic::service::Routes> {
+    let store = cognate_common::store::connect_and_migrate(
+        &context.config,
+        ServiceKind::IdentityPools,
+        &MIGRATOR,
+    )
+    .await?;
+    let service = IdentityPoolsService::new(store, context.clock.clone(), context.config.clone());
+    Ok(tonic::service::Routes::new(IdentityPoolsServer::new(
+        service,
+    )))
+}

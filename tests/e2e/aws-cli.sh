@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end check with the real AWS CLI against a real `cognate` process on the embedded
+# default (SQLite, no NATS): the skeleton issue's exact create-user-pool command, its
+# --username-attributes variant, DescribeUserPool, and a clean exit on SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cargo build --quiet -p cognate
+binary="${CARGO_TARGET_DIR:-target}/debug/cognate"
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+endpoint="http://127.0.0.1:$port"
+"$binary" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/out.log" 2>"$work/err.log" &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "$endpoint/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+grep -q "cognate listening on $endpoint" "$work/out.log" || { echo "cognate did not announce $endpoint"; cat "$work/out.log" "$work/err.log"; exit 1; }
+grep -q "any well-formed SigV4 signature is accepted" "$work/out.log" || { echo "no local-development notice"; exit 1; }
+
+export AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
+aws="aws --endpoint-url $endpoint --output json"
+
+lambda_config='PreSignUp=arn:aws:lambda:us-east-1:123456789012:function:pre-signup,CustomMessage=arn:aws:lambda:us-east-1:123456789012:function:custom-message,PostConfirmation=arn:aws:lambda:us-east-1:123456789012:function:post-confirmation,PreAuthentication=arn:aws:lambda:us-east-1:123456789012:function:pre-auth,PostAuthentication=arn:aws:lambda:us-east-1:123456789012:function:post-auth,DefineAuthChallenge=arn:aws:lambda:us-east-1:123456789012:function:define,CreateAuthChallenge=arn:aws:lambda:us-east-1:123456789012:function:create,VerifyAuthChallengeResponse=arn:aws:lambda:us-east-1:123456789012:function:verify,PreTokenGeneration=arn:aws:lambda:us-east-1:123456789012:function:pre-token,UserMigration=arn:aws:lambda:us-east-1:123456789012:function:migrate,CustomSMSSender={LambdaVersion=V1_0,LambdaArn=arn:aws:lambda:us-east-1:123456789012:function:sms},CustomEmailSender={LambdaVersion=V1_0,LambdaArn=arn:aws:lambda:us-east-1:123456789012:function:email},KMSKeyID=arn:aws:kms:us-east-1:123456789012:key/example'
+
+create() {
+  $aws cognito-idp create-user-pool --pool-name Users \
+    --policies 'PasswordPolicy={MinimumLength=8,RequireUppercase=true,RequireLowercase=true,RequireNumbers=true,RequireSymbols=true,TemporaryPasswordValidityDays=7}' \
+    --deletion-protection ACTIVE \
+    --lambda-config "$lambda_config" \
+    --auto-verified-attributes email \
+    --mfa-configuration OPTIONAL \
+    --account-recovery-setting 'RecoveryMechanisms=[{Priority=1,Name=verified_email}]' \
+    "$@"
+}
+
+check() { # check <json file> <python expression over `pool`> <description>
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+pool = json.load(open(sys.argv[1]))["UserPool"]
+if not eval(sys.argv[2]):
+    print("FAIL:", sys.argv[3], "\n", json.dumps(pool, indent=1)[:3000])
+    sys.exit(1)
+PY
+}
+
+for variant in alias username; do
+  if [[ $variant == alias ]]; then
+    create --alias-attributes email preferred_username >"$work/created.json"
+  else
+    create --username-attributes email >"$work/created.json"
+  fi
+  pool_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["UserPool"]["Id"])' "$work/created.json")
+  $aws cognito-idp describe-user-pool --user-pool-id "$pool_id" >"$work/described.json"
+  for file in "$work/created.json" "$work/described.json"; do
+    check "$file" 'pool["Name"] == "Users" and pool["DeletionProtection"] == "ACTIVE" and pool["MfaConfiguration"] == "OPTIONAL"' "$variant: name, protection, MFA"
+    check "$file" 'pool["Policies"]["PasswordPolicy"] == {"MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True, "TemporaryPasswordValidityDays": 7}' "$variant: password policy"
+    check "$file" 'pool["LambdaConfig"]["PreAuthentication"].endswith(":function:pre-auth") and pool["LambdaConfig"]["CustomSMSSender"] == {"LambdaVersion": "V1_0", "LambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:sms"} and pool["LambdaConfig"]["KMSKeyID"] == "arn:aws:kms:us-east-1:123456789012:key/example" and len(pool["LambdaConfig"]) == 13' "$variant: lambda config"
+    check "$file" 'pool["AutoVerifiedAttributes"] == ["email"] and pool["AccountRecoverySetting"] == {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]}' "$variant: verification and recovery"
+    check "$file" 'pool["Arn"].endswith(":userpool/" + pool["Id"]) and isinstance(pool["CreationDate"], (int, float))' "$variant: arn and dates"
+  done
+  if [[ $variant == alias ]]; then
+    check "$work/described.json" 'pool["AliasAttributes"] == ["email", "preferred_username"] and "UsernameAttributes" not in pool' "alias attributes"
+  else
+    check "$work/described.json" 'pool["UsernameAttributes"] == ["email"] and "AliasAttributes" not in pool' "username attributes"
+  fi
+  if $aws cognito-idp delete-user-pool --user-pool-id "$pool_id" 2>"$work/delete.err"; then
+    echo "FAIL: delete-user-pool succeeded despite deletion protection"; exit 1
+  fi
+  grep -q InvalidParameterException "$work/delete.err" || { cat "$work/delete.err"; exit 1; }
+done
+
+kill -TERM "$pid"
+wait "$pid" && status=0 || status=$?
+[[ $status -eq 0 ]] || { echo "FAIL: cognate exited $status on SIGTERM"; cat "$work/err.log"; exit 1; }
+echo "aws-cli e2e: ok"

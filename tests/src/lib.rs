@@ -1,0 +1,280 @@
+//! Cognate's sandbox: starts the services in-process in either topology on port 0 and hands out
+//! AWS SDK clients pointed at the edge. All-in-one runs on SQLite files; split runs six nodes
+//! (one per service, talking gRPC over TCP) on a fresh Postgres database, Redis and NATS.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+use sqlx::Connection;
+
+use cognate::Node;
+use cognate_common::config::{AccessKey, Secret};
+use cognate_common::{Config, ServiceKind};
+
+pub const ACCESS_KEY_ID: &str = "AKIDSANDBOX";
+pub const SECRET_ACCESS_KEY: &str = "sandbox-secret-access-key";
+pub const REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// Every service in one node on SQLite.
+    AllInOne,
+    /// One node per service on Postgres, Redis and NATS.
+    Split,
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("COGNATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("COGNATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn nats_url() -> String {
+    std::env::var("COGNATE_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// A scratch directory removed on drop.
+#[derive(Debug)]
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("cognate-sandbox-{}", uuid::Uuid::new_v4().simple()));
+        Self(path)
+    }
+}
+
+impl Default for ScratchDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A Postgres database of its own, dropped when the sandbox goes.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    pub async fn create() -> anyhow::Result<Self> {
+        let admin = postgres_url();
+        let name = format!("cognate_t_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut connection)
+            .await?;
+        connection.close().await?;
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        Ok(Self { url: format!("{base}/{name}"), name })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async; a thread of its own can block on the clean-up.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_url()).await {
+                    let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Running services and clients for them.
+pub struct Sandbox {
+    pub topology: Topology,
+    pub endpoint: String,
+    nodes: Vec<Node>,
+    pub data_dir: ScratchDir,
+    pub database: Option<ScratchDatabase>,
+}
+
+/// The configuration all sandbox nodes share.
+pub fn base_config(data_dir: &ScratchDir) -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.0.clone(),
+        region: REGION.into(),
+        account_id: "123456789012".into(),
+        access_keys: vec![AccessKey {
+            access_key_id: ACCESS_KEY_ID.into(),
+            secret_access_key: Secret::new(SECRET_ACCESS_KEY),
+        }],
+        nats_url: Some(nats_url()),
+        ..Config::default()
+    }
+}
+
+impl Sandbox {
+    pub async fn start(topology: Topology) -> anyhow::Result<Self> {
+        let data_dir = ScratchDir::new();
+        let config = base_config(&data_dir);
+        match topology {
+            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
+            Topology::Split => Self::split(config, data_dir).await,
+        }
+    }
+
+    /// Every service in one node, from `config` (tests may adjust it first).
+    pub async fn all_in_one(mut config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        config.listen = listener.local_addr()?;
+        let node = cognate::start(config, listener).await?;
+        Ok(Self {
+            topology: Topology::AllInOne,
+            endpoint: format!("http://{}", node.address()),
+            nodes: vec![node],
+            data_dir,
+            database: None,
+        })
+    }
+
+    async fn split(config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+        let database = ScratchDatabase::create().await?;
+        let mut listeners = Vec::new();
+        for kind in ServiceKind::ALL {
+            listeners.push((kind, tokio::net::TcpListener::bind("127.0.0.1:0").await?));
+        }
+        let mut addresses = std::collections::BTreeMap::new();
+        for (kind, listener) in &listeners {
+            addresses.insert(*kind, vec![format!("http://{}", listener.local_addr()?)]);
+        }
+        let mut nodes = Vec::new();
+        let mut endpoint = String::new();
+        for (kind, listener) in listeners {
+            let address = listener.local_addr()?;
+            let node_config = Config {
+                listen: address,
+                services: vec![kind],
+                peers: addresses.iter().filter(|(peer, _)| **peer != kind).map(|(peer, urls)| (*peer, urls.clone())).collect(),
+                database_url: Some(Secret::new(database.url.clone())),
+                redis_url: Some(Secret::new(redis_url())),
+                public_url: Some(addresses[&ServiceKind::Edge][0].clone()),
+                ..config.clone()
+            };
+            if kind == ServiceKind::Edge {
+                endpoint = format!("http://{address}");
+            }
+            nodes.push(cognate::start(node_config, listener).await?);
+        }
+        Ok(Self { topology: Topology::Split, endpoint, nodes, data_dir, database: Some(database) })
+    }
+
+    /// Stops every node, draining requests.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        for node in self.nodes.drain(..) {
+            node.shutdown().await?;
+        }
+        Ok(())
+    }
+
+    /// A cognito-idp client signed with the sandbox's access key.
+    pub fn idp(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        self.idp_with(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
+    }
+
+    pub fn idp_with(&self, access_key_id: &str, secret: &str) -> aws_sdk_cognitoidentityprovider::Client {
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(access_key_id, secret, None, None, "sandbox"))
+            .endpoint_url(&self.endpoint)
+            .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cognitoidentityprovider::Client::from_conf(config)
+    }
+
+    /// A cognito-identity client signed with the sandbox's access key.
+    pub fn identity(&self) -> aws_sdk_cognitoidentity::Client {
+        let config = aws_sdk_cognitoidentity::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentity::config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentity::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_cognitoidentity::config::Credentials::new(
+                ACCESS_KEY_ID,
+                SECRET_ACCESS_KEY,
+                None,
+                None,
+                "sandbox",
+            ))
+            .endpoint_url(&self.endpoint)
+            .retry_config(aws_sdk_cognitoidentity::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cognitoidentity::Client::from_conf(config)
+    }
+}
+
+/// Runs one scenario against both topologies: `both_topologies!(name, scenario_fn)` makes
+/// `name::all_in_one` and `name::split` tests.
+#[macro_export]
+macro_rules! both_topologies {
+    ($name:ident, $scenario:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn all_in_one() {
+                let sandbox = $crate::Sandbox::start($crate::Topology::AllInOne).await.expect("sandbox starts");
+                $scenario(&sandbox).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn split() {
+                let sandbox = $crate::Sandbox::start($crate::Topology::Split).await.expect("sandbox starts");
+                $scenario(&sandbox).await;
+            }
+        }
+    };
+}
+
+/// The AWS error code of an SDK error, e.g. `ResourceNotFoundException`.
+pub fn error_code<E, R>(error: &aws_sdk_cognitoidentityprovider::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata,
+{
+    use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+    error.code().unwrap_or("<no code>").to_owned()
+}
+
+/// Verifies a JWT's RS256 signature against a JWKS document and returns its claims.
+pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    use base64::Engine;
+    let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part);
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        anyhow::bail!("not a compact JWS");
+    };
+    let header: serde_json::Value = serde_json::from_slice(&decode(header)?)?;
+    anyhow::ensure!(header["alg"] == "RS256", "unexpected alg {}", header["alg"]);
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|key| key["kid"] == header["kid"]))
+        .ok_or_else(|| anyhow::anyhow!("kid {} not in the JWKS", header["kid"]))?;
+    let n = decode(key["n"].as_str().unwrap_or_default())?;
+    let e = decode(key["e"].as_str().unwrap_or_default())?;
+    let public = aws_lc_rs::signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() };
+    public
+        .verify(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            format!("{}.{}", token.split('.').next().unwrap_or_default(), payload).as_bytes(),
+            &decode(signature)?,
+        )
+        .map_err(|_| anyhow::anyhow!("signature does not verify"))?;
+    Ok(serde_json::from_slice(&decode(payload)?)?)
+}

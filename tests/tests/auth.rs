@@ -1,0 +1,267 @@
+//! Password sign-in, tokens verified against the served JWKS, refresh, and the PreAuthentication
+//! trigger over NATS and a webhook, in both topologies.
+
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, LambdaConfigType};
+use aws_sdk_cognitoidentityprovider::Client;
+use cognate_tests::{Sandbox, ScratchDir, both_topologies, error_code, verify_jwt};
+
+/// A pool with one confirmed user `jane` and a client allowing password sign-in.
+async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -> (String, String) {
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("signin")
+        .set_lambda_config(lambda_config)
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let client_id = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("client id");
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email")
+                .value("jane@example.com")
+                .build()
+                .expect("valid"),
+        )
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .password("Correct-horse-1")
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+    (pool_id, client_id)
+}
+
+async fn jwks(sandbox: &Sandbox, pool_id: &str) -> serde_json::Value {
+    reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", sandbox.endpoint))
+        .await
+        .expect("jwks answers")
+        .json()
+        .await
+        .expect("jwks is JSON")
+}
+
+async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    let answer = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect("signed in");
+    let result = answer.authentication_result().expect("tokens");
+    assert_eq!(result.token_type(), Some("Bearer"));
+    assert_eq!(result.expires_in(), 3600);
+    let keys = jwks(sandbox, &pool_id).await;
+    assert_eq!(keys["keys"].as_array().map(Vec::len), Some(2));
+    let issuer = format!("{}/{pool_id}", sandbox.endpoint);
+    let id = verify_jwt(result.id_token().expect("id token"), &keys).expect("id token verifies");
+    assert_eq!(id["token_use"], "id");
+    assert_eq!(id["iss"], issuer.as_str());
+    assert_eq!(id["aud"], client_id.as_str());
+    assert_eq!(id["cognito:username"], "jane");
+    assert_eq!(id["email"], "jane@example.com");
+    assert_eq!(id["exp"].as_i64().unwrap_or_default() - id["iat"].as_i64().unwrap_or_default(), 3600);
+    let access = verify_jwt(result.access_token().expect("access token"), &keys).expect("access token verifies");
+    assert_eq!(access["token_use"], "access");
+    assert_eq!(access["client_id"], client_id.as_str());
+    assert_eq!(access["scope"], "aws.cognito.signin.user.admin");
+    assert_eq!(access["username"], "jane");
+    assert_eq!(access["sub"], id["sub"]);
+    assert_eq!(access["origin_jti"], id["origin_jti"]);
+    assert!(access.get("aud").is_none());
+
+    let discovery: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(discovery["issuer"], issuer.as_str());
+    assert_eq!(discovery["jwks_uri"], format!("{issuer}/.well-known/jwks.json").as_str());
+    let unknown = reqwest::get(format!("{}/us-east-1_nothere/.well-known/jwks.json", sandbox.endpoint)).await.expect("answers");
+    assert_eq!(unknown.status(), 404);
+
+    // Admin sign-in and refresh.
+    let admin = idp
+        .admin_initiate_auth()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect("admin sign-in");
+    let refresh_token = admin.authentication_result().and_then(|result| result.refresh_token()).expect("refresh token");
+    let refreshed = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await
+        .expect("refreshed");
+    let refreshed = refreshed.authentication_result().expect("tokens");
+    assert!(refreshed.refresh_token().is_none(), "no rotation without GetTokensFromRefreshToken");
+    let access = verify_jwt(refreshed.access_token().expect("access"), &keys).expect("verifies");
+    let original = verify_jwt(admin.authentication_result().and_then(|r| r.access_token()).expect("access"), &keys).expect("verifies");
+    assert_eq!(access["origin_jti"], original["origin_jti"]);
+    assert_ne!(access["jti"], original["jti"]);
+
+    // Failures, in Cognito's words.
+    let wrong = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Wrong-horse-1")
+        .send()
+        .await
+        .expect_err("wrong password");
+    assert_eq!(error_code(&wrong), "NotAuthorizedException");
+    assert_eq!(wrong.into_service_error().to_string(), "NotAuthorizedException: Incorrect username or password.");
+    let nobody = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "nobody")
+        .auth_parameters("PASSWORD", "Wrong-horse-1")
+        .send()
+        .await
+        .expect_err("unknown user");
+    assert_eq!(error_code(&nobody), "UserNotFoundException");
+    let srp = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id("nosuchclient")
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect_err("unknown client");
+    assert_eq!(error_code(&srp), "ResourceNotFoundException");
+    let bad_refresh = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters("REFRESH_TOKEN", "forged")
+        .send()
+        .await
+        .expect_err("forged refresh token");
+    assert_eq!(error_code(&bad_refresh), "NotAuthorizedException");
+
+    // A temporary password leads to the NEW_PASSWORD_REQUIRED challenge.
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("tim")
+        .temporary_password("Temporary-pass-1")
+        .send()
+        .await
+        .expect("user");
+    let challenge = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "tim")
+        .auth_parameters("PASSWORD", "Temporary-pass-1")
+        .send()
+        .await
+        .expect("challenge");
+    assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::NewPasswordRequired));
+    assert!(challenge.session().is_some());
+    assert!(challenge.authentication_result().is_none());
+}
+
+both_topologies!(password_sign_in, password_sign_in_issues_verifiable_tokens);
+
+async fn flows_must_be_enabled_on_the_client(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, _) = pool_with_user(&idp, None).await;
+    let default_client = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("defaults")
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("id");
+    let refused = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&default_client)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect_err("flow not enabled");
+    assert_eq!(error_code(&refused), "InvalidParameterException");
+    assert_eq!(
+        refused.into_service_error().to_string(),
+        "InvalidParameterException: USER_PASSWORD_AUTH flow not enabled for this client"
+    );
+}
+
+both_topologies!(client_flows, flows_must_be_enabled_on_the_client);
+
+/// Tokens are signed with durable keys: a token from before a restart verifies after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_verify_across_a_restart() {
+    let data_dir = ScratchDir::new();
+    let config = cognate_tests::base_config(&data_dir);
+    let mut sandbox = Sandbox::all_in_one(config.clone(), ScratchDir(data_dir.0.clone())).await.expect("starts");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    let sign_in = |idp: Client| {
+        let client_id = client_id.clone();
+        async move {
+            idp.initiate_auth()
+                .auth_flow(AuthFlowType::UserPasswordAuth)
+                .client_id(client_id)
+                .auth_parameters("USERNAME", "jane")
+                .auth_parameters("PASSWORD", "Correct-horse-1")
+                .send()
+                .await
+                .expect("signed in")
+                .authentication_result
+                .and_then(|result| result.id_token)
+                .expect("id token")
+        }
+    };
+    let before = sign_in(idp).await;
+    sandbox.stop().await.expect("stops");
+    let restarted = Sandbox::all_in_one(config, data_dir).await.expect("restarts");
+    let keys = jwks(&restarted, &pool_id).await;
+    let claims = verify_jwt(&before, &keys).expect("the old token verifies with the restarted node's keys");
+    assert_eq!(claims["cognito:username"], "jane");
+    let after = sign_in(restarted.idp()).await;
+    verify_jwt(&after, &keys).expect("new tokens use the same keys");
+}
