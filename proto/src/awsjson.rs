@@ -4,14 +4,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value};
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
+};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::DESCRIPTOR_POOL;
 
 /// A JSON value that does not fit the field it was sent for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}")]
+#[error(
+    "1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}"
+)]
 pub struct ConversionError {
     /// The member path as AWS names it in validation messages, e.g. `policies.passwordPolicy`.
     pub path: String,
@@ -69,7 +73,11 @@ pub fn json_to_message(
             let kind = field.kind();
             let mut list = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                list.push(value_from_json(item, &kind, &format!("{field_path}.{}", index + 1))?);
+                list.push(value_from_json(
+                    item,
+                    &kind,
+                    &format!("{field_path}.{}", index + 1),
+                )?);
             }
             Value::List(list)
         } else {
@@ -134,9 +142,7 @@ fn value_from_json(json: &Json, kind: &Kind, path: &str) -> Result<Value, Conver
             .and_then(|text| BASE64.decode(text).ok())
             .map(|bytes| Value::Bytes(bytes.into()))
             .ok_or_else(|| mismatch("base64-encoded binary data")),
-        Kind::Message(descriptor) => {
-            json_to_message(json, descriptor, path).map(Value::Message)
-        }
+        Kind::Message(descriptor) => json_to_message(json, descriptor, path).map(Value::Message),
         _ => Err(mismatch("of a type Cognate does not model")),
     }
 }
@@ -243,7 +249,9 @@ pub fn from_json<M: prost::Message + prost::Name + Default>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idp::v1::{AttributeType, CreateUserPoolRequest, PasswordPolicyType, UserPoolPolicyType};
+    use crate::idp::v1::{
+        AttributeType, CreateUserPoolRequest, PasswordPolicyType, UserPoolPolicyType,
+    };
 
     #[test]
     fn round_trips_nested_optional_and_repeated_members() {
@@ -277,9 +285,9 @@ mod tests {
         let error = from_json::<CreateUserPoolRequest>(
             &serde_json::json!({"Policies": {"PasswordPolicy": {"MinimumLength": "eight"}}}),
         )
-        .unwrap_err();
+        .expect_err("ill-typed");
         assert_eq!(error.path, "policies.passwordPolicy.minimumLength");
-        let error = from_json::<AttributeType>(&serde_json::json!([1])).unwrap_err();
+        let error = from_json::<AttributeType>(&serde_json::json!([1])).expect_err("not a structure");
         assert_eq!(error.constraint, "Member must be a structure");
     }
 }

@@ -112,7 +112,10 @@ mod tests {
                 assert!(service.methods().any(|method| method.name() == name));
             }
         }
-        assert_eq!(IDP.target_prefix.as_deref(), Some("AWSCognitoIdentityProviderService"));
+        assert_eq!(
+            IDP.target_prefix.as_deref(),
+            Some("AWSCognitoIdentityProviderService")
+        );
         assert!(IDP.operations["InitiateAuth"].unsigned);
         assert!(!IDP.operations["AdminInitiateAuth"].unsigned);
     }

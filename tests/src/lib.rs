@@ -25,7 +25,8 @@ pub enum Topology {
 }
 
 pub fn postgres_url() -> String {
-    std::env::var("COGNATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("COGNATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn redis_url() -> String {
@@ -42,7 +43,8 @@ pub struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
     pub fn new() -> Self {
-        let path = std::env::temp_dir().join(format!("cognate-sandbox-{}", uuid::Uuid::new_v4().simple()));
+        let path =
+            std::env::temp_dir().join(format!("cognate-sandbox-{}", uuid::Uuid::new_v4().simple()));
         Self(path)
     }
 }
@@ -75,8 +77,13 @@ impl ScratchDatabase {
             .execute(&mut connection)
             .await?;
         connection.close().await?;
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-        Ok(Self { url: format!("{base}/{name}"), name })
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            name,
+        })
     }
 }
 
@@ -85,13 +92,18 @@ impl Drop for ScratchDatabase {
         let name = self.name.clone();
         // Drop runs outside async; a thread of its own can block on the clean-up.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_url()).await {
                     let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+                        .execute(&mut connection)
+                        .await;
                 }
             });
         })
@@ -165,7 +177,11 @@ impl Sandbox {
             let node_config = Config {
                 listen: address,
                 services: vec![kind],
-                peers: addresses.iter().filter(|(peer, _)| **peer != kind).map(|(peer, urls)| (*peer, urls.clone())).collect(),
+                peers: addresses
+                    .iter()
+                    .filter(|(peer, _)| **peer != kind)
+                    .map(|(peer, urls)| (*peer, urls.clone()))
+                    .collect(),
                 database_url: Some(Secret::new(database.url.clone())),
                 redis_url: Some(Secret::new(redis_url())),
                 public_url: Some(addresses[&ServiceKind::Edge][0].clone()),
@@ -176,7 +192,13 @@ impl Sandbox {
             }
             nodes.push(cognate::start(node_config, listener).await?);
         }
-        Ok(Self { topology: Topology::Split, endpoint, nodes, data_dir, database: Some(database) })
+        Ok(Self {
+            topology: Topology::Split,
+            endpoint,
+            nodes,
+            data_dir,
+            database: Some(database),
+        })
     }
 
     /// Stops every node, draining requests.
@@ -192,11 +214,21 @@ impl Sandbox {
         self.idp_with(ACCESS_KEY_ID, SECRET_ACCESS_KEY)
     }
 
-    pub fn idp_with(&self, access_key_id: &str, secret: &str) -> aws_sdk_cognitoidentityprovider::Client {
+    pub fn idp_with(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+    ) -> aws_sdk_cognitoidentityprovider::Client {
         let config = aws_sdk_cognitoidentityprovider::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(access_key_id, secret, None, None, "sandbox"))
+            .credentials_provider(Credentials::new(
+                access_key_id,
+                secret,
+                None,
+                None,
+                "sandbox",
+            ))
             .endpoint_url(&self.endpoint)
             .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled())
             .build();
@@ -226,18 +258,22 @@ impl Sandbox {
 /// `name::all_in_one` and `name::split` tests.
 #[macro_export]
 macro_rules! both_topologies {
-    ($name:ident, $scenario:path) => {
+    ($name:ident, $scenario:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn all_in_one() {
-                let sandbox = $crate::Sandbox::start($crate::Topology::AllInOne).await.expect("sandbox starts");
-                $scenario(&sandbox).await;
+                let sandbox = $crate::Sandbox::start($crate::Topology::AllInOne)
+                    .await
+                    .expect("sandbox starts");
+                super::$scenario(&sandbox).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn split() {
-                let sandbox = $crate::Sandbox::start($crate::Topology::Split).await.expect("sandbox starts");
-                $scenario(&sandbox).await;
+                let sandbox = $crate::Sandbox::start($crate::Topology::Split)
+                    .await
+                    .expect("sandbox starts");
+                super::$scenario(&sandbox).await;
             }
         }
     };
@@ -257,7 +293,9 @@ pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde
     use base64::Engine;
     let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part);
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         anyhow::bail!("not a compact JWS");
     };
     let header: serde_json::Value = serde_json::from_slice(&decode(header)?)?;
@@ -268,11 +306,19 @@ pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde
         .ok_or_else(|| anyhow::anyhow!("kid {} not in the JWKS", header["kid"]))?;
     let n = decode(key["n"].as_str().unwrap_or_default())?;
     let e = decode(key["e"].as_str().unwrap_or_default())?;
-    let public = aws_lc_rs::signature::RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() };
+    let public = aws_lc_rs::signature::RsaPublicKeyComponents {
+        n: n.as_slice(),
+        e: e.as_slice(),
+    };
     public
         .verify(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            format!("{}.{}", token.split('.').next().unwrap_or_default(), payload).as_bytes(),
+            format!(
+                "{}.{}",
+                token.split('.').next().unwrap_or_default(),
+                payload
+            )
+            .as_bytes(),
             &decode(signature)?,
         )
         .map_err(|_| anyhow::anyhow!("signature does not verify"))?;

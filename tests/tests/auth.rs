@@ -1,8 +1,10 @@
 //! Password sign-in, tokens verified against the served JWKS, refresh, and the PreAuthentication
 //! trigger over NATS and a webhook, in both topologies.
 
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, LambdaConfigType};
 use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, LambdaConfigType,
+};
 use cognate_tests::{Sandbox, ScratchDir, both_topologies, error_code, verify_jwt};
 
 /// A pool with one confirmed user `jane` and a client allowing password sign-in.
@@ -55,12 +57,15 @@ async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -
 }
 
 async fn jwks(sandbox: &Sandbox, pool_id: &str) -> serde_json::Value {
-    reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", sandbox.endpoint))
-        .await
-        .expect("jwks answers")
-        .json()
-        .await
-        .expect("jwks is JSON")
+    reqwest::get(format!(
+        "{}/{pool_id}/.well-known/jwks.json",
+        sandbox.endpoint
+    ))
+    .await
+    .expect("jwks answers")
+    .json()
+    .await
+    .expect("jwks is JSON")
 }
 
 async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
@@ -87,8 +92,12 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
     assert_eq!(id["aud"], client_id.as_str());
     assert_eq!(id["cognito:username"], "jane");
     assert_eq!(id["email"], "jane@example.com");
-    assert_eq!(id["exp"].as_i64().unwrap_or_default() - id["iat"].as_i64().unwrap_or_default(), 3600);
-    let access = verify_jwt(result.access_token().expect("access token"), &keys).expect("access token verifies");
+    assert_eq!(
+        id["exp"].as_i64().unwrap_or_default() - id["iat"].as_i64().unwrap_or_default(),
+        3600
+    );
+    let access = verify_jwt(result.access_token().expect("access token"), &keys)
+        .expect("access token verifies");
     assert_eq!(access["token_use"], "access");
     assert_eq!(access["client_id"], client_id.as_str());
     assert_eq!(access["scope"], "aws.cognito.signin.user.admin");
@@ -97,15 +106,24 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
     assert_eq!(access["origin_jti"], id["origin_jti"]);
     assert!(access.get("aud").is_none());
 
-    let discovery: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("JSON");
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+            .await
+            .expect("answers")
+            .json()
+            .await
+            .expect("JSON");
     assert_eq!(discovery["issuer"], issuer.as_str());
-    assert_eq!(discovery["jwks_uri"], format!("{issuer}/.well-known/jwks.json").as_str());
-    let unknown = reqwest::get(format!("{}/us-east-1_nothere/.well-known/jwks.json", sandbox.endpoint)).await.expect("answers");
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{issuer}/.well-known/jwks.json").as_str()
+    );
+    let unknown = reqwest::get(format!(
+        "{}/us-east-1_nothere/.well-known/jwks.json",
+        sandbox.endpoint
+    ))
+    .await
+    .expect("answers");
     assert_eq!(unknown.status(), 404);
 
     // Admin sign-in and refresh.
@@ -119,7 +137,10 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .send()
         .await
         .expect("admin sign-in");
-    let refresh_token = admin.authentication_result().and_then(|result| result.refresh_token()).expect("refresh token");
+    let refresh_token = admin
+        .authentication_result()
+        .and_then(|result| result.refresh_token())
+        .expect("refresh token");
     let refreshed = idp
         .initiate_auth()
         .auth_flow(AuthFlowType::RefreshTokenAuth)
@@ -129,9 +150,19 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .await
         .expect("refreshed");
     let refreshed = refreshed.authentication_result().expect("tokens");
-    assert!(refreshed.refresh_token().is_none(), "no rotation without GetTokensFromRefreshToken");
+    assert!(
+        refreshed.refresh_token().is_none(),
+        "no rotation without GetTokensFromRefreshToken"
+    );
     let access = verify_jwt(refreshed.access_token().expect("access"), &keys).expect("verifies");
-    let original = verify_jwt(admin.authentication_result().and_then(|r| r.access_token()).expect("access"), &keys).expect("verifies");
+    let original = verify_jwt(
+        admin
+            .authentication_result()
+            .and_then(|r| r.access_token())
+            .expect("access"),
+        &keys,
+    )
+    .expect("verifies");
     assert_eq!(access["origin_jti"], original["origin_jti"]);
     assert_ne!(access["jti"], original["jti"]);
 
@@ -146,7 +177,10 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .await
         .expect_err("wrong password");
     assert_eq!(error_code(&wrong), "NotAuthorizedException");
-    assert_eq!(wrong.into_service_error().to_string(), "NotAuthorizedException: Incorrect username or password.");
+    assert_eq!(
+        wrong.into_service_error().to_string(),
+        "NotAuthorizedException: Incorrect username or password."
+    );
     let nobody = idp
         .initiate_auth()
         .auth_flow(AuthFlowType::UserPasswordAuth)
@@ -194,7 +228,10 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .send()
         .await
         .expect("challenge");
-    assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::NewPasswordRequired));
+    assert_eq!(
+        challenge.challenge_name(),
+        Some(&ChallengeNameType::NewPasswordRequired)
+    );
     assert!(challenge.session().is_some());
     assert!(challenge.authentication_result().is_none());
 }
@@ -237,7 +274,9 @@ both_topologies!(client_flows, flows_must_be_enabled_on_the_client);
 async fn tokens_verify_across_a_restart() {
     let data_dir = ScratchDir::new();
     let config = cognate_tests::base_config(&data_dir);
-    let mut sandbox = Sandbox::all_in_one(config.clone(), ScratchDir(data_dir.0.clone())).await.expect("starts");
+    let mut sandbox = Sandbox::all_in_one(config.clone(), ScratchDir(data_dir.0.clone()))
+        .await
+        .expect("starts");
     let idp = sandbox.idp();
     let (pool_id, client_id) = pool_with_user(&idp, None).await;
     let sign_in = |idp: Client| {
@@ -258,9 +297,12 @@ async fn tokens_verify_across_a_restart() {
     };
     let before = sign_in(idp).await;
     sandbox.stop().await.expect("stops");
-    let restarted = Sandbox::all_in_one(config, data_dir).await.expect("restarts");
+    let restarted = Sandbox::all_in_one(config, data_dir)
+        .await
+        .expect("restarts");
     let keys = jwks(&restarted, &pool_id).await;
-    let claims = verify_jwt(&before, &keys).expect("the old token verifies with the restarted node's keys");
+    let claims =
+        verify_jwt(&before, &keys).expect("the old token verifies with the restarted node's keys");
     assert_eq!(claims["cognito:username"], "jane");
     let after = sign_in(restarted.idp()).await;
     verify_jwt(&after, &keys).expect("new tokens use the same keys");

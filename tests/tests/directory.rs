@@ -1,10 +1,11 @@
 //! User pools, app clients and users through the AWS SDK for Rust, in both topologies.
 
 use aws_sdk_cognitoidentityprovider::types::{
-    AccountRecoverySettingType, AliasAttributeType, AttributeType, CustomEmailLambdaVersionConfigType,
-    CustomSmsLambdaVersionConfigType, DeletionProtectionType, ExplicitAuthFlowsType, LambdaConfigType,
-    PasswordPolicyType, RecoveryOptionNameType, RecoveryOptionType, UserPoolMfaType, UserPoolPolicyType,
-    UserStatusType, UsernameAttributeType, VerifiedAttributeType,
+    AccountRecoverySettingType, AliasAttributeType, AttributeType,
+    CustomEmailLambdaVersionConfigType, CustomSmsLambdaVersionConfigType, DeletionProtectionType,
+    ExplicitAuthFlowsType, LambdaConfigType, PasswordPolicyType, RecoveryOptionNameType,
+    RecoveryOptionType, UserPoolMfaType, UserPoolPolicyType, UserStatusType, UsernameAttributeType,
+    VerifiedAttributeType,
 };
 use cognate_tests::{Sandbox, both_topologies, error_code};
 
@@ -88,21 +89,57 @@ async fn pools_round_trip_every_option(sandbox: &Sandbox) {
         .expect("pool in answer");
     let id = created.id().expect("id").to_owned();
     assert!(id.starts_with("us-east-1_"), "{id}");
-    assert_eq!(created.arn(), Some(format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{id}").as_str()));
+    assert_eq!(
+        created.arn(),
+        Some(format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{id}").as_str())
+    );
 
-    let described = idp.describe_user_pool().user_pool_id(&id).send().await.expect("described").user_pool.expect("pool");
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool
+        .expect("pool");
     assert_eq!(described.name(), Some("Users"));
-    assert_eq!(described.deletion_protection(), Some(&DeletionProtectionType::Active));
-    assert_eq!(described.mfa_configuration(), Some(&UserPoolMfaType::Optional));
+    assert_eq!(
+        described.deletion_protection(),
+        Some(&DeletionProtectionType::Active)
+    );
+    assert_eq!(
+        described.mfa_configuration(),
+        Some(&UserPoolMfaType::Optional)
+    );
     assert_eq!(described.lambda_config(), Some(&full_lambda_config()));
-    assert_eq!(described.policies().and_then(|p| p.password_policy()), strict_policy().password_policy());
-    assert_eq!(described.auto_verified_attributes(), &[VerifiedAttributeType::Email]);
-    assert_eq!(described.alias_attributes(), &[AliasAttributeType::Email, AliasAttributeType::PreferredUsername]);
+    assert_eq!(
+        described.policies().and_then(|p| p.password_policy()),
+        strict_policy().password_policy()
+    );
+    assert_eq!(
+        described.auto_verified_attributes(),
+        &[VerifiedAttributeType::Email]
+    );
+    assert_eq!(
+        described.alias_attributes(),
+        &[
+            AliasAttributeType::Email,
+            AliasAttributeType::PreferredUsername
+        ]
+    );
     assert!(described.username_attributes().is_empty());
-    let recovery = described.account_recovery_setting().expect("recovery setting");
-    assert_eq!(recovery.recovery_mechanisms()[0].name(), &RecoveryOptionNameType::VerifiedEmail);
+    let recovery = described
+        .account_recovery_setting()
+        .expect("recovery setting");
+    assert_eq!(
+        recovery.recovery_mechanisms()[0].name(),
+        &RecoveryOptionNameType::VerifiedEmail
+    );
     assert_eq!(described.estimated_number_of_users(), 0);
-    assert_eq!(described.schema_attributes().first().and_then(|a| a.name()), Some("sub"));
+    assert_eq!(
+        described.schema_attributes().first().and_then(|a| a.name()),
+        Some("sub")
+    );
     assert!(described.creation_date().is_some());
 
     // The same with email as the username.
@@ -124,13 +161,24 @@ async fn pools_round_trip_every_option(sandbox: &Sandbox) {
         .expect("described")
         .user_pool
         .expect("pool");
-    assert_eq!(described.username_attributes(), &[UsernameAttributeType::Email]);
+    assert_eq!(
+        described.username_attributes(),
+        &[UsernameAttributeType::Email]
+    );
     assert!(described.alias_attributes().is_empty());
-    assert_eq!(described.deletion_protection(), Some(&DeletionProtectionType::Inactive));
+    assert_eq!(
+        described.deletion_protection(),
+        Some(&DeletionProtectionType::Inactive)
+    );
     assert_eq!(described.mfa_configuration(), Some(&UserPoolMfaType::Off));
 
     // Deletion protection refuses the delete until an update turns it off.
-    let refused = idp.delete_user_pool().user_pool_id(&id).send().await.expect_err("protected");
+    let refused = idp
+        .delete_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .expect_err("protected");
     assert_eq!(error_code(&refused), "InvalidParameterException");
     idp.update_user_pool()
         .user_pool_id(&id)
@@ -138,14 +186,37 @@ async fn pools_round_trip_every_option(sandbox: &Sandbox) {
         .send()
         .await
         .expect("updated");
-    let updated = idp.describe_user_pool().user_pool_id(&id).send().await.expect("described").user_pool.expect("pool");
+    let updated = idp
+        .describe_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool
+        .expect("pool");
     // UpdateUserPool resets what it leaves out, as Cognito does.
     assert_eq!(updated.mfa_configuration(), Some(&UserPoolMfaType::Off));
-    assert_eq!(updated.alias_attributes().len(), 2, "alias attributes are fixed at creation");
-    idp.delete_user_pool().user_pool_id(&id).send().await.expect("deleted");
-    let gone = idp.describe_user_pool().user_pool_id(&id).send().await.expect_err("deleted");
+    assert_eq!(
+        updated.alias_attributes().len(),
+        2,
+        "alias attributes are fixed at creation"
+    );
+    idp.delete_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .expect("deleted");
+    let gone = idp
+        .describe_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .expect_err("deleted");
     assert_eq!(error_code(&gone), "ResourceNotFoundException");
-    assert_eq!(gone.into_service_error().to_string(), format!("ResourceNotFoundException: User pool {id} does not exist."));
+    assert_eq!(
+        gone.into_service_error().to_string(),
+        format!("ResourceNotFoundException: User pool {id} does not exist.")
+    );
 }
 
 both_topologies!(pools_round_trip, pools_round_trip_every_option);
@@ -154,15 +225,30 @@ async fn pools_and_clients_list_and_paginate(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let mut ids = Vec::new();
     for index in 0..3 {
-        let pool = idp.create_user_pool().pool_name(format!("pool-{index}")).send().await.expect("created");
+        let pool = idp
+            .create_user_pool()
+            .pool_name(format!("pool-{index}"))
+            .send()
+            .await
+            .expect("created");
         ids.push(pool.user_pool.and_then(|pool| pool.id).expect("id"));
     }
     let mut seen = Vec::new();
     let mut token = None;
     loop {
-        let page = idp.list_user_pools().max_results(2).set_next_token(token).send().await.expect("listed");
+        let page = idp
+            .list_user_pools()
+            .max_results(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("listed");
         assert!(page.user_pools().len() <= 2);
-        seen.extend(page.user_pools().iter().filter_map(|pool| pool.id().map(str::to_owned)));
+        seen.extend(
+            page.user_pools()
+                .iter()
+                .filter_map(|pool| pool.id().map(str::to_owned)),
+        );
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
             break;
@@ -187,7 +273,11 @@ async fn pools_and_clients_list_and_paginate(sandbox: &Sandbox) {
         .expect("client");
     let client_id = client.client_id().expect("id").to_owned();
     assert_eq!(client_id.len(), 26);
-    assert!(client.client_secret().is_some_and(|secret| secret.len() >= 40));
+    assert!(
+        client
+            .client_secret()
+            .is_some_and(|secret| secret.len() >= 40)
+    );
     assert_eq!(client.refresh_token_validity(), 30);
     assert_eq!(client.enable_token_revocation(), Some(true));
     assert_eq!(client.auth_session_validity(), Some(3));
@@ -202,13 +292,36 @@ async fn pools_and_clients_list_and_paginate(sandbox: &Sandbox) {
         .expect("client");
     assert_eq!(described.client_secret(), client.client_secret());
     assert_eq!(described.explicit_auth_flows().len(), 2);
-    let listed = idp.list_user_pool_clients().user_pool_id(pool_id).send().await.expect("listed");
+    let listed = idp
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .expect("listed");
     assert_eq!(listed.user_pool_clients().len(), 1);
     assert_eq!(listed.user_pool_clients()[0].client_name(), Some("web"));
-    let wrong_pool = idp.describe_user_pool_client().user_pool_id(&ids[1]).client_id(&client_id).send().await;
-    assert_eq!(error_code(&wrong_pool.expect_err("other pool's client")), "ResourceNotFoundException");
-    idp.delete_user_pool_client().user_pool_id(pool_id).client_id(&client_id).send().await.expect("deleted");
-    let listed = idp.list_user_pool_clients().user_pool_id(pool_id).send().await.expect("listed");
+    let wrong_pool = idp
+        .describe_user_pool_client()
+        .user_pool_id(&ids[1])
+        .client_id(&client_id)
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&wrong_pool.expect_err("other pool's client")),
+        "ResourceNotFoundException"
+    );
+    idp.delete_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("deleted");
+    let listed = idp
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .expect("listed");
     assert!(listed.user_pool_clients().is_empty());
 }
 
@@ -226,8 +339,16 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
         .user_pool
         .and_then(|pool| pool.id)
         .expect("id");
-    let email = AttributeType::builder().name("email").value("jane@example.com").build().expect("valid");
-    let verified = AttributeType::builder().name("email_verified").value("true").build().expect("valid");
+    let email = AttributeType::builder()
+        .name("email")
+        .value("jane@example.com")
+        .build()
+        .expect("valid");
+    let verified = AttributeType::builder()
+        .name("email_verified")
+        .value("true")
+        .build()
+        .expect("valid");
     let created = idp
         .admin_create_user()
         .user_pool_id(&pool_id)
@@ -241,12 +362,23 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
         .user
         .expect("user");
     assert_eq!(created.username(), Some("jane"));
-    assert_eq!(created.user_status(), Some(&UserStatusType::ForceChangePassword));
+    assert_eq!(
+        created.user_status(),
+        Some(&UserStatusType::ForceChangePassword)
+    );
     assert_eq!(created.attributes()[0].name(), "sub");
     let sub = created.attributes()[0].value().expect("sub").to_owned();
 
-    let duplicate = idp.admin_create_user().user_pool_id(&pool_id).username("jane").send().await;
-    assert_eq!(error_code(&duplicate.expect_err("taken")), "UsernameExistsException");
+    let duplicate = idp
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&duplicate.expect_err("taken")),
+        "UsernameExistsException"
+    );
     let same_email = idp
         .admin_create_user()
         .user_pool_id(&pool_id)
@@ -255,24 +387,60 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
         .user_attributes(verified.clone())
         .send()
         .await;
-    assert_eq!(error_code(&same_email.expect_err("alias taken")), "AliasExistsException");
-    let weak = idp.admin_create_user().user_pool_id(&pool_id).username("weak").temporary_password("short").send().await;
-    assert_eq!(error_code(&weak.expect_err("weak")), "InvalidPasswordException");
+    assert_eq!(
+        error_code(&same_email.expect_err("alias taken")),
+        "AliasExistsException"
+    );
+    let weak = idp
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("weak")
+        .temporary_password("short")
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&weak.expect_err("weak")),
+        "InvalidPasswordException"
+    );
     let unknown_attribute = idp
         .admin_create_user()
         .user_pool_id(&pool_id)
         .username("odd")
-        .user_attributes(AttributeType::builder().name("custom:nope").value("x").build().expect("valid"))
+        .user_attributes(
+            AttributeType::builder()
+                .name("custom:nope")
+                .value("x")
+                .build()
+                .expect("valid"),
+        )
         .send()
         .await;
-    assert_eq!(error_code(&unknown_attribute.expect_err("not in schema")), "InvalidParameterException");
+    assert_eq!(
+        error_code(&unknown_attribute.expect_err("not in schema")),
+        "InvalidParameterException"
+    );
 
     for name in ["jane", "jane@example.com", sub.as_str()] {
-        let user = idp.admin_get_user().user_pool_id(&pool_id).username(name).send().await.expect("found");
+        let user = idp
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(name)
+            .send()
+            .await
+            .expect("found");
         assert_eq!(user.username(), "jane", "looked up as {name}");
-        assert!(user.user_attributes().iter().any(|attribute| attribute.value() == Some("jane@example.com")));
+        assert!(
+            user.user_attributes()
+                .iter()
+                .any(|attribute| attribute.value() == Some("jane@example.com"))
+        );
     }
-    let missing = idp.admin_get_user().user_pool_id(&pool_id).username("nobody").send().await;
+    let missing = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("nobody")
+        .send()
+        .await;
     let missing = missing.expect_err("unknown");
     assert_eq!(error_code(&missing), "UserNotFoundException");
 
@@ -284,7 +452,13 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
         .send()
         .await
         .expect("password set");
-    let user = idp.admin_get_user().user_pool_id(&pool_id).username("jane").send().await.expect("found");
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("found");
     assert_eq!(user.user_status(), Some(&UserStatusType::Confirmed));
     let weak = idp
         .admin_set_user_password()
@@ -298,7 +472,12 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
     assert_eq!(error_code(&weak), "InvalidPasswordException");
 
     for name in ["bob", "carol", "dave"] {
-        idp.admin_create_user().user_pool_id(&pool_id).username(name).send().await.expect("created");
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username(name)
+            .send()
+            .await
+            .expect("created");
     }
     let mut names = Vec::new();
     let mut token = None;
@@ -314,7 +493,11 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
             .expect("listed");
         for user in page.users() {
             names.push(user.username().expect("name").to_owned());
-            assert!(user.attributes().iter().all(|attribute| attribute.name() == "email"));
+            assert!(
+                user.attributes()
+                    .iter()
+                    .all(|attribute| attribute.name() == "email")
+            );
         }
         token = page.pagination_token().map(str::to_owned);
         if token.is_none() {
@@ -322,8 +505,18 @@ async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
         }
     }
     assert_eq!(names, ["bob", "carol", "dave", "jane"]);
-    let described = idp.describe_user_pool().user_pool_id(&pool_id).send().await.expect("described");
-    assert_eq!(described.user_pool().map(|pool| pool.estimated_number_of_users()), Some(4));
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("described");
+    assert_eq!(
+        described
+            .user_pool()
+            .map(|pool| pool.estimated_number_of_users()),
+        Some(4)
+    );
 }
 
 both_topologies!(users, users_are_created_read_and_listed);
@@ -351,12 +544,34 @@ async fn email_usernames_are_stored_under_the_sub(sandbox: &Sandbox) {
         .expect("user");
     let sub = user.attributes()[0].value().expect("sub").to_owned();
     assert_eq!(user.username(), Some(sub.as_str()));
-    let found = idp.admin_get_user().user_pool_id(&pool_id).username("jane@example.com").send().await.expect("by email");
+    let found = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane@example.com")
+        .send()
+        .await
+        .expect("by email");
     assert_eq!(found.username(), sub);
-    let again = idp.admin_create_user().user_pool_id(&pool_id).username("jane@example.com").send().await;
-    assert_eq!(error_code(&again.expect_err("email taken")), "UsernameExistsException");
-    let not_email = idp.admin_create_user().user_pool_id(&pool_id).username("jane").send().await;
-    assert_eq!(error_code(&not_email.expect_err("not an email")), "InvalidParameterException");
+    let again = idp
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane@example.com")
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&again.expect_err("email taken")),
+        "UsernameExistsException"
+    );
+    let not_email = idp
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&not_email.expect_err("not an email")),
+        "InvalidParameterException"
+    );
 }
 
 both_topologies!(email_usernames, email_usernames_are_stored_under_the_sub);

@@ -10,7 +10,9 @@ const IDP: &str = "AWSCognitoIdentityProviderService";
 
 fn amz_date() -> String {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc().format(&format).expect("formats")
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .expect("formats")
 }
 
 /// A well-formed SigV4 header whose signature is not checked (local development: no keys).
@@ -24,7 +26,12 @@ fn dev_signature(service: &str) -> (String, String) {
     (date, authorization)
 }
 
-async fn post(endpoint: &str, target: &str, body: &str, signed: Option<&str>) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+async fn post(
+    endpoint: &str,
+    target: &str,
+    body: &str,
+    signed: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let mut request = reqwest::Client::new()
         .post(endpoint)
         .header("content-type", "application/x-amz-json-1.1")
@@ -32,7 +39,9 @@ async fn post(endpoint: &str, target: &str, body: &str, signed: Option<&str>) ->
         .body(body.to_owned());
     if let Some(service) = signed {
         let (date, authorization) = dev_signature(service);
-        request = request.header("x-amz-date", date).header("authorization", authorization);
+        request = request
+            .header("x-amz-date", date)
+            .header("authorization", authorization);
     }
     let response = request.send().await.expect("answers");
     let status = response.status().as_u16();
@@ -43,7 +52,10 @@ async fn post(endpoint: &str, target: &str, body: &str, signed: Option<&str>) ->
 
 async fn dev_sandbox() -> Sandbox {
     let data_dir = ScratchDir::new();
-    let config = cognate_common::Config { access_keys: Vec::new(), ..cognate_tests::base_config(&data_dir) };
+    let config = cognate_common::Config {
+        access_keys: Vec::new(),
+        ..cognate_tests::base_config(&data_dir)
+    };
     Sandbox::all_in_one(config, data_dir).await.expect("starts")
 }
 
@@ -52,31 +64,78 @@ async fn errors_have_aws_shape() {
     let sandbox = dev_sandbox().await;
     let endpoint = &sandbox.endpoint;
 
-    let (status, headers, body) = post(endpoint, &format!("{IDP}.CreateUserPool"), "{not json", Some("cognito-idp")).await;
+    let (status, headers, body) = post(
+        endpoint,
+        &format!("{IDP}.CreateUserPool"),
+        "{not json",
+        Some("cognito-idp"),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "SerializationException");
     assert_eq!(headers["x-amzn-errortype"], "SerializationException:");
     assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
     assert!(headers.contains_key("x-amzn-requestid"));
 
-    let (status, _, body) = post(endpoint, &format!("{IDP}.MakeCoffee"), "{}", Some("cognito-idp")).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.MakeCoffee"),
+        "{}",
+        Some("cognito-idp"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
     let (status, _, body) = post(endpoint, "NoSuchService.CreateUserPool", "{}", None).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
 
-    let (status, _, body) = post(endpoint, &format!("{IDP}.CreateUserPool"), "{}", Some("cognito-idp")).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("InvalidParameterException")));
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.CreateUserPool"),
+        "{}",
+        Some("cognito-idp"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidParameterException"))
+    );
     assert_eq!(
         body["message"],
         "1 validation error detected: Value null at 'poolName' failed to satisfy constraint: Member must not be null"
     );
-    let (_, _, body) = post(endpoint, &format!("{IDP}.CreateUserPool"), r#"{"PoolName": 7}"#, Some("cognito-idp")).await;
+    let (_, _, body) = post(
+        endpoint,
+        &format!("{IDP}.CreateUserPool"),
+        r#"{"PoolName": 7}"#,
+        Some("cognito-idp"),
+    )
+    .await;
     assert_eq!(body["__type"], "InvalidParameterException");
-    assert!(body["message"].as_str().is_some_and(|message| message.contains("'poolName'")), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("'poolName'")),
+        "{body}"
+    );
 
     // Signed operations need a signature; public ones don't.
-    let (status, _, body) = post(endpoint, &format!("{IDP}.CreateUserPool"), r#"{"PoolName":"x"}"#, None).await;
-    assert_eq!((status, body["__type"].as_str()), (403, Some("MissingAuthenticationTokenException")));
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.CreateUserPool"),
+        r#"{"PoolName":"x"}"#,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (403, Some("MissingAuthenticationTokenException"))
+    );
     let (status, _, body) = post(
         endpoint,
         &format!("{IDP}.InitiateAuth"),
@@ -84,33 +143,74 @@ async fn errors_have_aws_shape() {
         None,
     )
     .await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("ResourceNotFoundException")));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceNotFoundException"))
+    );
 
     // Not built yet: a clear, Cognito-shaped answer naming the operation.
-    let (status, _, body) = post(endpoint, &format!("{IDP}.ListGroups"), r#"{"UserPoolId":"us-east-1_x"}"#, Some("cognito-idp")).await;
-    assert_eq!((status, body["__type"].as_str()), (400, Some("UnsupportedOperationException")));
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.ListGroups"),
+        r#"{"UserPoolId":"us-east-1_x"}"#,
+        Some("cognito-idp"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnsupportedOperationException"))
+    );
 
     let huge = format!(r#"{{"PoolName":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
-    let (status, _, _) = post(endpoint, &format!("{IDP}.CreateUserPool"), &huge, Some("cognito-idp")).await;
+    let (status, _, _) = post(
+        endpoint,
+        &format!("{IDP}.CreateUserPool"),
+        &huge,
+        Some("cognito-idp"),
+    )
+    .await;
     assert_eq!(status, 413);
 
     for path in ["/health", "/ready"] {
-        let response = reqwest::get(format!("{endpoint}{path}")).await.expect("answers");
+        let response = reqwest::get(format!("{endpoint}{path}"))
+            .await
+            .expect("answers");
         assert_eq!(response.status(), 200, "{path}");
     }
-    let metrics = reqwest::get(format!("{endpoint}/metrics")).await.expect("answers").text().await.expect("text");
-    assert!(metrics.contains("cognate_requests_total{operation=\"CreateUserPool\"}"), "{metrics}");
-    assert!(metrics.contains("error_type=\"InvalidParameterException\""), "{metrics}");
+    let metrics = reqwest::get(format!("{endpoint}/metrics"))
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("cognate_requests_total{operation=\"CreateUserPool\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("error_type=\"InvalidParameterException\""),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signatures_are_checked_against_configured_keys() {
     let sandbox = Sandbox::start(Topology::AllInOne).await.expect("starts");
     let wrong_secret = sandbox.idp_with(cognate_tests::ACCESS_KEY_ID, "not-the-secret");
-    let error = wrong_secret.list_user_pools().max_results(1).send().await.expect_err("bad signature");
+    let error = wrong_secret
+        .list_user_pools()
+        .max_results(1)
+        .send()
+        .await
+        .expect_err("bad signature");
     assert_eq!(error_code(&error), "InvalidSignatureException");
     let unknown_key = sandbox.idp_with("AKIDUNKNOWN", "whatever");
-    let error = unknown_key.list_user_pools().max_results(1).send().await.expect_err("unknown key");
+    let error = unknown_key
+        .list_user_pools()
+        .max_results(1)
+        .send()
+        .await
+        .expect_err("unknown key");
     assert_eq!(error_code(&error), "UnrecognizedClientException");
     // A public operation with bad credentials still works: it is not signed-checked.
     let error = unknown_key
@@ -121,14 +221,21 @@ async fn signatures_are_checked_against_configured_keys() {
         .await
         .expect_err("unknown client");
     assert_eq!(error_code(&error), "ResourceNotFoundException");
-    sandbox.idp().list_user_pools().max_results(1).send().await.expect("the right key works");
+    sandbox
+        .idp()
+        .list_user_pools()
+        .max_results(1)
+        .send()
+        .await
+        .expect("the right key works");
 }
 
 /// Every row of the README's compatibility table is what the edge does: `not yet` operations
 /// answer UnsupportedOperationException and the others never do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_compatibility_table_is_true() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README");
     let start = readme.find("<!-- compat:start -->").expect("start marker");
     let end = readme.find("<!-- compat:end -->").expect("end marker");
     let mut statuses = BTreeMap::new();
@@ -146,7 +253,11 @@ async fn the_readme_compatibility_table_is_true() {
             statuses.insert((section, cells[1].to_owned()), cells[2].to_owned());
         }
     }
-    assert!(statuses.len() > 150, "the table lists every operation ({} rows found)", statuses.len());
+    assert!(
+        statuses.len() > 150,
+        "the table lists every operation ({} rows found)",
+        statuses.len()
+    );
 
     let sandbox = dev_sandbox().await;
     let mut wrong = Vec::new();
@@ -154,33 +265,60 @@ async fn the_readme_compatibility_table_is_true() {
         if *section == "sync" {
             // Cognito Sync's REST paths are not served yet: every row must say so.
             if status != "not yet" {
-                wrong.push(format!("{operation}: cognito-sync is not served, so it cannot be {status}"));
+                wrong.push(format!(
+                    "{operation}: cognito-sync is not served, so it cannot be {status}"
+                ));
             }
             continue;
         }
-        let service = if *section == IDP { "cognito-idp" } else { "cognito-identity" };
+        let service = if *section == IDP {
+            "cognito-idp"
+        } else {
+            "cognito-identity"
+        };
         let body = minimal_body(section, operation);
-        let (_, _, answer) = post(&sandbox.endpoint, &format!("{section}.{operation}"), &body, Some(service)).await;
+        let (_, _, answer) = post(
+            &sandbox.endpoint,
+            &format!("{section}.{operation}"),
+            &body,
+            Some(service),
+        )
+        .await;
         let unsupported = answer["__type"] == "UnsupportedOperationException"
-            && answer["message"].as_str().is_some_and(|message| message.contains("does not implement"));
+            && answer["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("does not implement"));
         if unsupported != (status == "not yet") {
-            wrong.push(format!("{operation}: README says {status}, edge answered {answer}"));
+            wrong.push(format!(
+                "{operation}: README says {status}, edge answered {answer}"
+            ));
         }
     }
-    assert!(wrong.is_empty(), "README compatibility table is wrong:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "README compatibility table is wrong:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// A body that passes the edge's top-level validation: every required member with a value of
 /// its type (the first enum value for enums), so the call reaches the owning service.
 fn minimal_body(section: &str, operation: &str) -> String {
-    let model = if section == IDP { &*cognate_proto::model::IDP } else { &*cognate_proto::model::IDENTITY };
+    let model = if section == IDP {
+        &*cognate_proto::model::IDP
+    } else {
+        &*cognate_proto::model::IDENTITY
+    };
     let spec = &model.operations[operation];
     let shape = model.shapes.get(&spec.input);
     let message = cognate_proto::DESCRIPTOR_POOL
         .get_message_by_name(&model.message_name(&spec.input))
         .expect("input message");
     let mut body = serde_json::Map::new();
-    for member in shape.map(|shape| shape.required.clone()).unwrap_or_default() {
+    for member in shape
+        .map(|shape| shape.required.clone())
+        .unwrap_or_default()
+    {
         let field = message.get_field_by_json_name(&member).expect("field");
         let enum_value = shape
             .and_then(|shape| shape.members.get(&member))
@@ -192,9 +330,13 @@ fn minimal_body(section: &str, operation: &str) -> String {
             serde_json::json!({})
         } else {
             match field.kind() {
-                prost_reflect::Kind::String => serde_json::json!(enum_value.unwrap_or_else(|| "x".into())),
+                prost_reflect::Kind::String => {
+                    serde_json::json!(enum_value.unwrap_or_else(|| "x".into()))
+                }
                 prost_reflect::Kind::Bool => serde_json::json!(false),
-                prost_reflect::Kind::Int32 | prost_reflect::Kind::Int64 | prost_reflect::Kind::Double => serde_json::json!(1),
+                prost_reflect::Kind::Int32
+                | prost_reflect::Kind::Int64
+                | prost_reflect::Kind::Double => serde_json::json!(1),
                 prost_reflect::Kind::Bytes => serde_json::json!("eA=="),
                 _ => serde_json::json!({}),
             }

@@ -3,15 +3,21 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType, LambdaConfigType};
 use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ExplicitAuthFlowsType, LambdaConfigType,
+};
 use cognate_tests::{Sandbox, both_topologies, error_code};
 
 async fn pool_with_trigger(idp: &Client, target: &str) -> String {
     let pool_id = idp
         .create_user_pool()
         .pool_name("triggered")
-        .lambda_config(LambdaConfigType::builder().pre_authentication(target).build())
+        .lambda_config(
+            LambdaConfigType::builder()
+                .pre_authentication(target)
+                .build(),
+        )
         .send()
         .await
         .expect("pool")
@@ -30,7 +36,12 @@ async fn pool_with_trigger(idp: &Client, target: &str) -> String {
         .and_then(|client| client.client_id)
         .expect("id");
     for name in ["allowed", "denied"] {
-        idp.admin_create_user().user_pool_id(&pool_id).username(name).send().await.expect("user");
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username(name)
+            .send()
+            .await
+            .expect("user");
         idp.admin_set_user_password()
             .user_pool_id(&pool_id)
             .username(name)
@@ -69,26 +80,39 @@ fn decide(event: &serde_json::Value) -> serde_json::Value {
 
 async fn pre_authentication_over_nats(sandbox: &Sandbox) {
     let function = format!("pre-auth-{}", uuid::Uuid::new_v4().simple());
-    let nats = async_nats::connect(cognate_tests::nats_url()).await.expect("NATS");
-    let mut subscription = nats.subscribe(format!("cognate.trigger.{function}")).await.expect("subscribed");
+    let nats = async_nats::connect(cognate_tests::nats_url())
+        .await
+        .expect("NATS");
+    let mut subscription = nats
+        .subscribe(format!("cognate.trigger.{function}"))
+        .await
+        .expect("subscribed");
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
     let responder = nats.clone();
     tokio::spawn(async move {
         use futures::StreamExt;
         while let Some(message) = subscription.next().await {
-            let event: serde_json::Value = serde_json::from_slice(&message.payload).expect("event is JSON");
+            let event: serde_json::Value =
+                serde_json::from_slice(&message.payload).expect("event is JSON");
             let reply = decide(&event);
             seen.lock().expect("lock").push(event);
             if let Some(inbox) = message.reply {
-                responder.publish(inbox, reply.to_string().into()).await.expect("replied");
+                responder
+                    .publish(inbox, reply.to_string().into())
+                    .await
+                    .expect("replied");
             }
         }
     });
     nats.flush().await.expect("subscription registered");
 
     let idp = sandbox.idp();
-    let client_id = pool_with_trigger(&idp, &format!("arn:aws:lambda:us-east-1:123456789012:function:{function}")).await;
+    let client_id = pool_with_trigger(
+        &idp,
+        &format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+    )
+    .await;
     assert_eq!(sign_in(&idp, &client_id, "allowed").await, Ok(()));
     assert_eq!(
         sign_in(&idp, &client_id, "denied").await,
@@ -102,7 +126,10 @@ async fn pre_authentication_over_nats(sandbox: &Sandbox) {
     assert_eq!(event["region"], "us-east-1");
     assert_eq!(event["userName"], "allowed");
     assert_eq!(event["callerContext"]["clientId"], client_id.as_str());
-    assert_eq!(event["request"]["userAttributes"]["cognito:user_status"], "CONFIRMED");
+    assert_eq!(
+        event["request"]["userAttributes"]["cognito:user_status"],
+        "CONFIRMED"
+    );
     assert!(event["request"]["userAttributes"]["sub"].is_string());
     assert_eq!(event["request"]["validationData"]["origin"], "test");
 }
@@ -119,20 +146,37 @@ async fn pre_authentication_by_webhook(sandbox: &Sandbox) {
             async move {
                 *counter.lock().expect("lock") += 1;
                 let reply = decide(&event);
-                let status = if reply.get("errorMessage").is_some() { 400 } else { 200 };
-                (axum::http::StatusCode::from_u16(status).expect("status"), axum::Json(reply))
+                let status = if reply.get("errorMessage").is_some() {
+                    400
+                } else {
+                    200
+                };
+                (
+                    axum::http::StatusCode::from_u16(status).expect("status"),
+                    axum::Json(reply),
+                )
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bound");
-    let url = format!("http://{}/pre-auth", listener.local_addr().expect("address"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!(
+        "http://{}/pre-auth",
+        listener.local_addr().expect("address")
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let idp = sandbox.idp();
     let client_id = pool_with_trigger(&idp, &url).await;
     assert_eq!(sign_in(&idp, &client_id, "allowed").await, Ok(()));
-    let denied = sign_in(&idp, &client_id, "denied").await.expect_err("denied");
-    assert!(denied.contains("PreAuthentication failed with error not today."), "{denied}");
+    let denied = sign_in(&idp, &client_id, "denied")
+        .await
+        .expect_err("denied");
+    assert!(
+        denied.contains("PreAuthentication failed with error not today."),
+        "{denied}"
+    );
     assert_eq!(*calls.lock().expect("lock"), 2, "a deny is not retried");
 }
 
@@ -140,10 +184,18 @@ both_topologies!(webhook_trigger, pre_authentication_by_webhook);
 
 async fn an_unanswered_trigger_fails_with_cognitos_error(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let nobody = format!("arn:aws:lambda:us-east-1:123456789012:function:absent-{}", uuid::Uuid::new_v4().simple());
+    let nobody = format!(
+        "arn:aws:lambda:us-east-1:123456789012:function:absent-{}",
+        uuid::Uuid::new_v4().simple()
+    );
     let client_id = pool_with_trigger(&idp, &nobody).await;
-    let failed = sign_in(&idp, &client_id, "allowed").await.expect_err("no handler");
+    let failed = sign_in(&idp, &client_id, "allowed")
+        .await
+        .expect_err("no handler");
     assert!(failed.starts_with("UnexpectedLambdaException"), "{failed}");
 }
 
-both_topologies!(unanswered_trigger, an_unanswered_trigger_fails_with_cognitos_error);
+both_topologies!(
+    unanswered_trigger,
+    an_unanswered_trigger_fails_with_cognitos_error
+);

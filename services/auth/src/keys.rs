@@ -13,9 +13,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value as Json, json};
 use sqlx::{AnyPool, Row};
 
+use cognate_common::CognitoResult;
 use cognate_common::error::internal;
 use cognate_common::store::store_error;
-use cognate_common::CognitoResult;
 
 /// What a key signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +40,17 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        formatter
+            .debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
     fn from_pkcs8(kid: String, der: &[u8]) -> CognitoResult<Self> {
-        let pair = KeyPair::from_pkcs8(der).map_err(|error| internal("stored signing key is unreadable", error))?;
+        let pair = KeyPair::from_pkcs8(der)
+            .map_err(|error| internal("stored signing key is unreadable", error))?;
         Ok(Self { kid, pair })
     }
 
@@ -60,9 +64,17 @@ impl SigningKey {
         );
         let mut signature = vec![0; self.pair.public_modulus_len()];
         self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
             .map_err(|error| internal("signing failed", error))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 
     /// The public key as a JWK, as Cognito's jwks.json lists it.
@@ -94,13 +106,21 @@ pub struct KeyStore {
 
 impl KeyStore {
     pub fn new(db: AnyPool) -> Self {
-        Self { db, cache: Arc::default() }
+        Self {
+            db,
+            cache: Arc::default(),
+        }
     }
 
     /// The pool's keys, created the first time any replica needs them. The caller has checked
     /// that the pool exists.
     pub async fn for_pool(&self, pool_id: &str) -> CognitoResult<Arc<PoolKeys>> {
-        if let Some(keys) = self.cache.read().ok().and_then(|cache| cache.get(pool_id).cloned()) {
+        if let Some(keys) = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(pool_id).cloned())
+        {
             return Ok(keys);
         }
         let keys = Arc::new(PoolKeys {
@@ -125,8 +145,12 @@ impl KeyStore {
         .await
         .map_err(|error| internal("key generation task failed", error))?
         .map_err(|error| internal("key generation failed", error))?;
-        let pair = KeyPair::from_pkcs8(&der).map_err(|error| internal("generated key is unreadable", error))?;
-        let kid = STANDARD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, pair.public_key().as_ref()));
+        let pair = KeyPair::from_pkcs8(&der)
+            .map_err(|error| internal("generated key is unreadable", error))?;
+        let kid = STANDARD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            pair.public_key().as_ref(),
+        ));
         // Two replicas may race to create the key: the unique (pool, purpose) keeps one.
         sqlx::query(
             "INSERT INTO signing_keys (kid, user_pool_id, purpose, private_key, created_at) VALUES ($1, $2, $3, $4, $5) \
@@ -146,12 +170,14 @@ impl KeyStore {
     }
 
     async fn load(&self, pool_id: &str, purpose: Purpose) -> CognitoResult<Option<SigningKey>> {
-        let row = sqlx::query("SELECT kid, private_key FROM signing_keys WHERE user_pool_id = $1 AND purpose = $2")
-            .bind(pool_id)
-            .bind(purpose.as_str())
-            .fetch_optional(&self.db)
-            .await
-            .map_err(store_error)?;
+        let row = sqlx::query(
+            "SELECT kid, private_key FROM signing_keys WHERE user_pool_id = $1 AND purpose = $2",
+        )
+        .bind(pool_id)
+        .bind(purpose.as_str())
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
         let Some(row) = row else {
             return Ok(None);
         };

@@ -40,7 +40,9 @@ pub struct Auth {
 
 /// Connects and migrates the store and adds the issuer's gRPC services to `routes`.
 pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
-    let db = cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR).await?;
+    let db =
+        cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR)
+            .await?;
     let auth = Auth {
         keys: KeyStore::new(db.clone()),
         db,
@@ -51,7 +53,9 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     };
     routes
         .add_service(idp::auth_server::AuthServer::new(auth.clone()))
-        .add_service(internal::auth_internal_server::AuthInternalServer::new(auth));
+        .add_service(internal::auth_internal_server::AuthInternalServer::new(
+            auth,
+        ));
     Ok(())
 }
 
@@ -74,7 +78,9 @@ fn parameter<'a>(parameters: &'a HashMap<String, String>, name: &str) -> Cognito
         .get(name)
         .map(String::as_str)
         .filter(|value| !value.is_empty())
-        .ok_or_else(|| CognitoError::invalid_parameter(format!("Missing required parameter {name}")))
+        .ok_or_else(|| {
+            CognitoError::invalid_parameter(format!("Missing required parameter {name}"))
+        })
 }
 
 /// Whether a client's `ExplicitAuthFlows` allow a flow (legacy and `ALLOW_` names both count;
@@ -82,15 +88,24 @@ fn parameter<'a>(parameters: &'a HashMap<String, String>, name: &str) -> Cognito
 fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool {
     let accepted: &[&str] = match flow {
         "USER_PASSWORD_AUTH" => &["ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"],
-        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"],
+        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"]
+        }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => return true,
         _ => return false,
     };
-    client.explicit_auth_flows.iter().any(|allowed| accepted.contains(&allowed.as_str()))
+    client
+        .explicit_auth_flows
+        .iter()
+        .any(|allowed| accepted.contains(&allowed.as_str()))
 }
 
 /// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username ‖ client id))`, checked in constant time.
-fn check_secret_hash(client: &idp::UserPoolClientType, username: &str, given: Option<&String>) -> CognitoResult<()> {
+fn check_secret_hash(
+    client: &idp::UserPoolClientType,
+    username: &str,
+    given: Option<&String>,
+) -> CognitoResult<()> {
     let Some(secret) = client.client_secret.as_deref() else {
         return Ok(());
     };
@@ -104,11 +119,15 @@ fn check_secret_hash(client: &idp::UserPoolClientType, username: &str, given: Op
     let expected = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
     let matches = base64::engine::general_purpose::STANDARD
         .decode(given)
-        .is_ok_and(|given| aws_lc_rs::constant_time::verify_slices_are_equal(&given, expected.as_ref()).is_ok());
+        .is_ok_and(|given| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(&given, expected.as_ref()).is_ok()
+        });
     if matches {
         Ok(())
     } else {
-        Err(CognitoError::not_authorized(format!("Unable to verify secret hash for client {client_id}")))
+        Err(CognitoError::not_authorized(format!(
+            "Unable to verify secret hash for client {client_id}"
+        )))
     }
 }
 
@@ -117,7 +136,11 @@ impl Auth {
         format!("{}/{pool_id}", self.config.public_url())
     }
 
-    async fn client_config(&self, pool_id: Option<&str>, client_id: &str) -> CognitoResult<(idp::UserPoolType, idp::UserPoolClientType)> {
+    async fn client_config(
+        &self,
+        pool_id: Option<&str>,
+        client_id: &str,
+    ) -> CognitoResult<(idp::UserPoolType, idp::UserPoolClientType)> {
         let reply = self
             .directory
             .clone()
@@ -130,18 +153,28 @@ impl Auth {
             .into_inner();
         match (reply.pool, reply.client) {
             (Some(pool), Some(client)) => Ok((pool, client)),
-            _ => Err(cognate_common::error::internal("directory answered without pool or client", client_id)),
+            _ => Err(cognate_common::error::internal(
+                "directory answered without pool or client",
+                client_id,
+            )),
         }
     }
 
     async fn sign_in(&self, request: SignIn<'_>) -> CognitoResult<Json> {
-        let (pool, client) = self.client_config(request.pool_id, request.client_id).await?;
+        let (pool, client) = self
+            .client_config(request.pool_id, request.client_id)
+            .await?;
         if !flow_allowed(&client, request.flow) {
             return Err(match request.flow {
                 "USER_PASSWORD_AUTH" | "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
-                    CognitoError::invalid_parameter(format!("{} flow not enabled for this client", request.flow))
+                    CognitoError::invalid_parameter(format!(
+                        "{} flow not enabled for this client",
+                        request.flow
+                    ))
                 }
-                other => CognitoError::invalid_parameter(format!("Cognate does not support the {other} flow yet.")),
+                other => CognitoError::invalid_parameter(format!(
+                    "Cognate does not support the {other} flow yet."
+                )),
             });
         }
         if matches!(request.flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
@@ -156,7 +189,10 @@ impl Auth {
         let found = self
             .directory
             .clone()
-            .find_user(internal::FindUserRequest { user_pool_id: pool_id.clone(), username: username.to_owned() })
+            .find_user(internal::FindUserRequest {
+                user_pool_id: pool_id.clone(),
+                username: username.to_owned(),
+            })
             .await
             .map(tonic::Response::into_inner)
             .map_err(CognitoError::from);
@@ -165,12 +201,21 @@ impl Auth {
             Err(error) if error.error_type == "UserNotFoundException" => {
                 // The same work as for a real user, so timing doesn't tell them apart.
                 password::verify(password, String::new()).await?;
-                return Err(if hide_existence { incorrect_credentials() } else { error });
+                return Err(if hide_existence {
+                    incorrect_credentials()
+                } else {
+                    error
+                });
             }
             Err(error) => return Err(error),
         };
-        if let Some(target) = pool.lambda_config.as_ref().and_then(|config| config.pre_authentication.clone()) {
-            self.pre_authentication(&target, &pool_id, &client, &user, request.client_metadata).await?;
+        if let Some(target) = pool
+            .lambda_config
+            .as_ref()
+            .and_then(|config| config.pre_authentication.clone())
+        {
+            self.pre_authentication(&target, &pool_id, &client, &user, request.client_metadata)
+                .await?;
         }
         if !password::verify(password, user.password_hash.clone()).await? {
             return Err(incorrect_credentials());
@@ -179,9 +224,17 @@ impl Auth {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
         match user.status.as_str() {
-            "UNCONFIRMED" => return Err(CognitoError::new("UserNotConfirmedException", "User is not confirmed.")),
+            "UNCONFIRMED" => {
+                return Err(CognitoError::new(
+                    "UserNotConfirmedException",
+                    "User is not confirmed.",
+                ));
+            }
             "RESET_REQUIRED" => {
-                return Err(CognitoError::new("PasswordResetRequiredException", "Password reset required for the user"));
+                return Err(CognitoError::new(
+                    "PasswordResetRequiredException",
+                    "Password reset required for the user",
+                ));
             }
             "FORCE_CHANGE_PASSWORD" => return Ok(new_password_required(&user)),
             _ => {}
@@ -241,7 +294,9 @@ impl Auth {
         .ok_or_else(invalid)?;
         let now = unix_millis(self.clock.now()) / 1000;
         if row.get::<i64, _>("revoked") != 0 {
-            return Err(CognitoError::not_authorized("Refresh Token has been revoked"));
+            return Err(CognitoError::not_authorized(
+                "Refresh Token has been revoked",
+            ));
         }
         if row.get::<i64, _>("expires_at") <= now {
             return Err(CognitoError::not_authorized("Refresh Token has expired"));
@@ -250,7 +305,10 @@ impl Auth {
         let user = self
             .directory
             .clone()
-            .find_user(internal::FindUserRequest { user_pool_id: pool_id.clone(), username: sub })
+            .find_user(internal::FindUserRequest {
+                user_pool_id: pool_id.clone(),
+                username: sub,
+            })
             .await
             .map_err(|_| invalid())?
             .into_inner();
@@ -283,10 +341,13 @@ impl Auth {
         let mut attributes: serde_json::Map<String, Json> = user
             .attributes
             .iter()
-            .filter_map(|attribute| Some((attribute.name.clone()?, json!(attribute.value.clone()?))))
+            .filter_map(|attribute| {
+                Some((attribute.name.clone()?, json!(attribute.value.clone()?)))
+            })
             .collect();
         attributes.insert("cognito:user_status".into(), json!(user.status));
-        let mut request = json!({ "userAttributes": attributes, "validationData": client_metadata });
+        let mut request =
+            json!({ "userAttributes": attributes, "validationData": client_metadata });
         if client.prevent_user_existence_errors.as_deref() == Some("ENABLED") {
             request["userNotFound"] = json!(false);
         }
@@ -315,7 +376,9 @@ impl Auth {
     async fn pool_exists(&self, pool_id: &str) -> CognitoResult<()> {
         self.directory
             .clone()
-            .get_pool(internal::GetPoolRequest { user_pool_id: pool_id.to_owned() })
+            .get_pool(internal::GetPoolRequest {
+                user_pool_id: pool_id.to_owned(),
+            })
             .await
             .map_err(CognitoError::from)?;
         Ok(())
@@ -327,7 +390,12 @@ fn new_password_required(user: &internal::UserRecord) -> Json {
     let attributes: serde_json::Map<String, Json> = user
         .attributes
         .iter()
-        .filter(|attribute| !matches!(attribute.name.as_deref(), Some("sub" | "email_verified" | "phone_number_verified")))
+        .filter(|attribute| {
+            !matches!(
+                attribute.name.as_deref(),
+                Some("sub" | "email_verified" | "phone_number_verified")
+            )
+        })
         .filter_map(|attribute| Some((attribute.name.clone()?, json!(attribute.value.clone()?))))
         .collect();
     let session: [u8; 32] = rand::random();
@@ -345,7 +413,9 @@ fn new_password_required(user: &internal::UserRecord) -> Json {
 fn reply<M: prost::Message + prost::Name + Default>(json: Json) -> Result<Response<M>, Status> {
     awsjson::from_json::<M>(&json)
         .map(Response::new)
-        .map_err(|error| cognate_common::error::internal("response does not fit its message", error).into())
+        .map_err(|error| {
+            cognate_common::error::internal("response does not fit its message", error).into()
+        })
 }
 
 #[tonic::async_trait]
@@ -374,7 +444,9 @@ impl idp::auth_server::Auth for Auth {
         let request = request.get_ref();
         let flow = request.auth_flow.as_deref().unwrap_or_default();
         if flow == "USER_PASSWORD_AUTH" {
-            return Err(CognitoError::invalid_parameter("Initiate Auth method not supported.").into());
+            return Err(
+                CognitoError::invalid_parameter("Initiate Auth method not supported.").into(),
+            );
         }
         let answer = self
             .sign_in(SignIn {
@@ -391,12 +463,17 @@ impl idp::auth_server::Auth for Auth {
 
 #[tonic::async_trait]
 impl internal::auth_internal_server::AuthInternal for Auth {
-    async fn get_jwks(&self, request: Request<internal::PoolRequest>) -> Result<Response<internal::JsonDocument>, Status> {
+    async fn get_jwks(
+        &self,
+        request: Request<internal::PoolRequest>,
+    ) -> Result<Response<internal::JsonDocument>, Status> {
         let pool_id = &request.get_ref().user_pool_id;
         self.pool_exists(pool_id).await?;
         let keys = self.keys.for_pool(pool_id).await?;
         let document = json!({ "keys": [keys.id.jwk(), keys.access.jwk()] });
-        Ok(Response::new(internal::JsonDocument { json: document.to_string() }))
+        Ok(Response::new(internal::JsonDocument {
+            json: document.to_string(),
+        }))
     }
 
     async fn get_open_id_configuration(
@@ -415,7 +492,9 @@ impl internal::auth_internal_server::AuthInternal for Auth {
             "subject_types_supported": ["public"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         });
-        Ok(Response::new(internal::JsonDocument { json: document.to_string() }))
+        Ok(Response::new(internal::JsonDocument {
+            json: document.to_string(),
+        }))
     }
 }
 
@@ -443,7 +522,8 @@ mod tests {
             ..Default::default()
         };
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"secret");
-        let good = base64::engine::general_purpose::STANDARD.encode(aws_lc_rs::hmac::sign(&key, b"janeclient"));
+        let good = base64::engine::general_purpose::STANDARD
+            .encode(aws_lc_rs::hmac::sign(&key, b"janeclient"));
         assert!(check_secret_hash(&client, "jane", Some(&good)).is_ok());
         assert!(check_secret_hash(&client, "john", Some(&good)).is_err());
         assert!(check_secret_hash(&client, "jane", None).is_err());

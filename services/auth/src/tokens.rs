@@ -40,9 +40,24 @@ impl Lifetimes {
     pub fn of(client: &UserPoolClientType) -> Self {
         let units = client.token_validity_units.clone().unwrap_or_default();
         Self {
-            id: seconds(client.id_token_validity, units.id_token.as_deref(), "hours", 3600),
-            access: seconds(client.access_token_validity, units.access_token.as_deref(), "hours", 3600),
-            refresh: seconds(client.refresh_token_validity, units.refresh_token.as_deref(), "days", 30 * 86_400),
+            id: seconds(
+                client.id_token_validity,
+                units.id_token.as_deref(),
+                "hours",
+                3600,
+            ),
+            access: seconds(
+                client.access_token_validity,
+                units.access_token.as_deref(),
+                "hours",
+                3600,
+            ),
+            refresh: seconds(
+                client.refresh_token_validity,
+                units.refresh_token.as_deref(),
+                "days",
+                30 * 86_400,
+            ),
         }
     }
 }
@@ -115,7 +130,11 @@ impl Grant<'_> {
 
     /// Cognito's `AuthenticationResult` with fresh ID and access tokens, plus `refresh_token`
     /// when one was issued.
-    pub fn authentication_result(&self, keys: &PoolKeys, refresh_token: Option<&str>) -> CognitoResult<Json> {
+    pub fn authentication_result(
+        &self,
+        keys: &PoolKeys,
+        refresh_token: Option<&str>,
+    ) -> CognitoResult<Json> {
         let lifetimes = Lifetimes::of(self.client);
         let mut result = json!({
             "AccessToken": keys.access.sign(&self.access_claims(lifetimes.access))?,
@@ -153,7 +172,14 @@ mod tests {
     #[test]
     fn lifetimes_follow_the_clients_units_and_cognitos_defaults() {
         let client = UserPoolClientType::default();
-        assert_eq!(Lifetimes::of(&client), Lifetimes { id: 3600, access: 3600, refresh: 30 * 86_400 });
+        assert_eq!(
+            Lifetimes::of(&client),
+            Lifetimes {
+                id: 3600,
+                access: 3600,
+                refresh: 30 * 86_400
+            }
+        );
         let client = UserPoolClientType {
             access_token_validity: Some(5),
             refresh_token_validity: Some(60),
@@ -164,7 +190,14 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(Lifetimes::of(&client), Lifetimes { id: 3600, access: 300, refresh: 3600 });
+        assert_eq!(
+            Lifetimes::of(&client),
+            Lifetimes {
+                id: 3600,
+                access: 300,
+                refresh: 3600
+            }
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ impl Node {
 
     /// Waits until the node stops by itself (it doesn't, unless serving fails).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.server).await.context("the server task panicked")?
+        (&mut self.server)
+            .await
+            .context("the server task panicked")?
     }
 
     /// Asks the node to stop; `wait` then returns once requests have drained.
@@ -72,23 +74,40 @@ pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Node
     start_with_clock(config, listener, Arc::new(SystemClock)).await
 }
 
-pub async fn start_with_clock(config: Config, listener: TcpListener, clock: SharedClock) -> anyhow::Result<Node> {
+pub async fn start_with_clock(
+    config: Config,
+    listener: TcpListener,
+    clock: SharedClock,
+) -> anyhow::Result<Node> {
     config.validate()?;
     let address = listener.local_addr()?;
     let config = Arc::new(config);
     let nats = match &config.nats_url {
-        Some(url) => Some(async_nats::connect(url).await.with_context(|| format!("connecting to NATS at {url}"))?),
+        Some(url) => Some(
+            async_nats::connect(url)
+                .await
+                .with_context(|| format!("connecting to NATS at {url}"))?,
+        ),
         None => None,
     };
     let redis = match &config.redis_url {
         Some(url) => {
             let client = redis::Client::open(url.expose()).context("parsing the Redis URL")?;
-            Some(redis::aio::ConnectionManager::new(client).await.context("connecting to Redis")?)
+            Some(
+                redis::aio::ConnectionManager::new(client)
+                    .await
+                    .context("connecting to Redis")?,
+            )
         }
         None => None,
     };
     let (peers, local_connections) = Peers::new(&config)?;
-    let context = ServiceContext { config: config.clone(), peers: peers.clone(), clock: clock.clone(), nats: nats.clone() };
+    let context = ServiceContext {
+        config: config.clone(),
+        peers: peers.clone(),
+        clock: clock.clone(),
+        nats: nats.clone(),
+    };
 
     let mut routes = RoutesBuilder::default();
     for &kind in &config.services {
@@ -98,10 +117,15 @@ pub async fn start_with_clock(config: Config, listener: TcpListener, clock: Shar
             ServiceKind::Auth => cognate_auth::start(&context, &mut routes).await?,
             ServiceKind::Triggers => cognate_triggers::start(&context, &mut routes).await?,
             ServiceKind::Federation => cognate_federation::start(&context, &mut routes).await?,
-            ServiceKind::IdentityPools => cognate_identity_pools::start(&context, &mut routes).await?,
+            ServiceKind::IdentityPools => {
+                cognate_identity_pools::start(&context, &mut routes).await?
+            }
         }
     }
-    let grpc = routes.routes().into_axum_router().layer(axum::middleware::from_fn(trace_incoming));
+    let grpc = routes
+        .routes()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn(trace_incoming));
 
     let readiness: ReadinessCheck = Arc::new(move || {
         let redis = redis.clone();
@@ -133,7 +157,10 @@ pub async fn start_with_clock(config: Config, listener: TcpListener, clock: Shar
             readiness,
         }));
     }
-    let runs_grpc = config.services.iter().any(|kind| *kind != ServiceKind::Edge);
+    let runs_grpc = config
+        .services
+        .iter()
+        .any(|kind| *kind != ServiceKind::Edge);
     if runs_grpc {
         http = http.merge(grpc.clone());
     }
@@ -142,9 +169,12 @@ pub async fn start_with_clock(config: Config, listener: TcpListener, clock: Shar
     tokio::spawn(local_connections.serve(grpc, stopped(stop_receiver.clone())));
     let grace = config.shutdown_grace;
     let server = tokio::spawn(async move {
-        let serving = axum::serve(listener, http.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stopped(stop_receiver.clone()))
-            .into_future();
+        let serving = axum::serve(
+            listener,
+            http.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_receiver.clone()))
+        .into_future();
         tokio::pin!(serving);
         tokio::select! {
             outcome = &mut serving => return outcome.context("serving HTTP"),
@@ -153,12 +183,19 @@ pub async fn start_with_clock(config: Config, listener: TcpListener, clock: Shar
         match tokio::time::timeout(grace, serving).await {
             Ok(outcome) => outcome.context("serving HTTP"),
             Err(_) => {
-                tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                tracing::warn!(
+                    grace_seconds = grace.as_secs(),
+                    "requests still in flight after the grace period; stopping anyway"
+                );
                 Ok(())
             }
         }
     });
-    Ok(Node { address, stop, server })
+    Ok(Node {
+        address,
+        stop,
+        server,
+    })
 }
 
 /// How long `healthcheck` waits for an answer.

@@ -13,7 +13,11 @@ use cognate_common::config::{AccessKey, Secret};
 use cognate_common::{Config, ServiceKind};
 
 #[derive(Parser, Debug)]
-#[command(name = "cognate", version, about = "A self-hosted identity service that speaks Amazon Cognito's protocol")]
+#[command(
+    name = "cognate",
+    version,
+    about = "A self-hosted identity service that speaks Amazon Cognito's protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,7 +45,12 @@ struct Options {
     listen: Option<SocketAddr>,
     #[arg(long, env = "COGNATE_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
-    #[arg(long, env = "COGNATE_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "COGNATE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     #[arg(long, env = "COGNATE_REDIS_URL", global = true, hide_env_values = true)]
     redis_url: Option<String>,
@@ -54,7 +63,13 @@ struct Options {
     #[arg(long, env = "COGNATE_ACCOUNT_ID", global = true)]
     account_id: Option<String>,
     /// `ACCESS_KEY_ID:SECRET,...`: keys that may sign management and Admin* requests.
-    #[arg(long, env = "COGNATE_ACCESS_KEYS", global = true, value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "COGNATE_ACCESS_KEYS",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     access_keys: Option<Vec<AccessKey>>,
     /// Services to run: edge, directory, auth, triggers, federation, identity-pools.
     #[arg(long, env = "COGNATE_SERVICES", global = true, value_delimiter = ',')]
@@ -74,7 +89,8 @@ impl Options {
     fn into_config(self) -> anyhow::Result<Config> {
         let mut config = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => Config::default(),
@@ -162,7 +178,11 @@ async fn healthcheck(config: &Config) -> anyhow::Result<()> {
         .send()
         .await
         .with_context(|| format!("no answer from {address}"))?;
-    anyhow::ensure!(response.status().is_success(), "{address} answered {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{address} answered {}",
+        response.status()
+    );
     Ok(())
 }
 
@@ -192,7 +212,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let services: Vec<&str> = config.services.iter().map(|kind| kind.as_str()).collect();
     let dev_signatures = config.runs(ServiceKind::Edge) && config.accepts_any_signature();
     let mut node = cognate::start(config, listener).await?;
-    println!("cognate listening on http://{} (services: {})", node.address(), services.join(", "));
+    println!(
+        "cognate listening on http://{} (services: {})",
+        node.address(),
+        services.join(", ")
+    );
     if dev_signatures {
         println!(
             "local development: no access keys are configured, so any well-formed SigV4 signature is accepted on this loopback listener"
@@ -271,9 +295,13 @@ mod tests {
         let config = options.into_config().expect("valid");
         assert_eq!(config.services, vec![ServiceKind::Edge, ServiceKind::Auth]);
         assert_eq!(config.peers[&ServiceKind::Directory].len(), 2);
-        assert_eq!(config.validate().err().map(|error| error.to_string()), Some(
-            "service federation is needed by edge but neither runs here nor has a peer address".to_owned()
-        ));
+        assert_eq!(
+            config.validate().err().map(|error| error.to_string()),
+            Some(
+                "service federation is needed by edge but neither runs here nor has a peer address"
+                    .to_owned()
+            )
+        );
         assert!(parse_peers(&["nonsense".into()]).is_err());
     }
 }

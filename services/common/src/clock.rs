@@ -28,7 +28,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: OffsetDateTime) -> Self {
-        Self { millis: AtomicI64::new(unix_millis(start)) }
+        Self {
+            millis: AtomicI64::new(unix_millis(start)),
+        }
     }
 
     pub fn advance(&self, by: std::time::Duration) {

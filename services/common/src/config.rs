@@ -176,10 +176,15 @@ impl Default for Config {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("no access keys are configured and {0} is not a loopback address; set COGNATE_ACCESS_KEYS")]
+    #[error(
+        "no access keys are configured and {0} is not a loopback address; set COGNATE_ACCESS_KEYS"
+    )]
     NoAccessKeys(SocketAddr),
     #[error("service {needed} is needed by {by} but neither runs here nor has a peer address")]
-    MissingPeer { needed: ServiceKind, by: ServiceKind },
+    MissingPeer {
+        needed: ServiceKind,
+        by: ServiceKind,
+    },
     #[error("no services to run")]
     NoServices,
     #[error("region `{0}` is not a region name like us-east-1")]
@@ -231,10 +236,9 @@ impl Config {
             return Err(ConfigError::NoAccessKeys(self.listen));
         }
         let region_ok = self.region.split('-').count() >= 3
-            && self
-                .region
-                .chars()
-                .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-');
+            && self.region.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+            });
         if !region_ok {
             return Err(ConfigError::BadRegion(self.region.clone()));
         }
@@ -264,7 +268,10 @@ mod tests {
             listen: "0.0.0.0:9229".parse().expect("address"),
             ..Config::default()
         };
-        assert!(matches!(config.validate(), Err(ConfigError::NoAccessKeys(_))));
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::NoAccessKeys(_))
+        ));
     }
 
     #[test]
@@ -275,10 +282,17 @@ mod tests {
         };
         assert_eq!(
             config.validate(),
-            Err(ConfigError::MissingPeer { needed: ServiceKind::Directory, by: ServiceKind::Auth })
+            Err(ConfigError::MissingPeer {
+                needed: ServiceKind::Directory,
+                by: ServiceKind::Auth
+            })
         );
-        config.peers.insert(ServiceKind::Directory, vec!["http://10.0.0.1:9229".into()]);
-        config.peers.insert(ServiceKind::Triggers, vec!["http://10.0.0.2:9229".into()]);
+        config
+            .peers
+            .insert(ServiceKind::Directory, vec!["http://10.0.0.1:9229".into()]);
+        config
+            .peers
+            .insert(ServiceKind::Triggers, vec!["http://10.0.0.2:9229".into()]);
         assert_eq!(config.validate(), Ok(()));
     }
 
@@ -290,6 +304,11 @@ mod tests {
         .expect("parses");
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(toml::from_str::<Config>("lisen = \"127.0.0.1:1\"").is_err());
-        assert_eq!("AKID:s3cret".parse::<AccessKey>().map(|key| key.access_key_id), Ok("AKID".into()));
+        assert_eq!(
+            "AKID:s3cret"
+                .parse::<AccessKey>()
+                .map(|key| key.access_key_id),
+            Ok("AKID".into())
+        );
     }
 }

@@ -69,9 +69,7 @@ impl From<CognitoError> for tonic::Status {
         let code = match error.error_type.as_str() {
             "ResourceNotFoundException" | "UserNotFoundException" => tonic::Code::NotFound,
             "NotAuthorizedException" => tonic::Code::PermissionDenied,
-            "TooManyRequestsException" | "LimitExceededException" => {
-                tonic::Code::ResourceExhausted
-            }
+            "TooManyRequestsException" | "LimitExceededException" => tonic::Code::ResourceExhausted,
             _ if error.is_server_fault() => tonic::Code::Internal,
             _ => tonic::Code::FailedPrecondition,
         };
@@ -98,7 +96,11 @@ impl From<tonic::Status> for CognitoError {
                 "Cognate does not implement this operation yet.",
             ),
             code => {
-                tracing::error!(?code, message = status.message(), "peer service call failed");
+                tracing::error!(
+                    ?code,
+                    message = status.message(),
+                    "peer service call failed"
+                );
                 Self::internal()
             }
         }

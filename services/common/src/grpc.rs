@@ -59,8 +59,14 @@ impl LocalConnections {
             };
             let service = hyper_util::service::TowerToHyperService::new(router.clone());
             tokio::spawn(async move {
-                let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-                if let Err(error) = builder.http2_only().serve_connection(TokioIo::new(stream), service).await {
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                if let Err(error) = builder
+                    .http2_only()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
                     tracing::debug!(%error, "in-process gRPC connection ended");
                 }
             });
@@ -70,7 +76,10 @@ impl LocalConnections {
 
 /// Server side of trace propagation: each incoming gRPC call becomes a span continuing the
 /// caller's trace.
-pub async fn trace_incoming(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn trace_incoming(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use tracing::Instrument;
     let span = tracing::info_span!("grpc_call", path = %request.uri().path());
     telemetry::adopt_parent(&span, request.headers());
@@ -94,10 +103,9 @@ impl Peers {
                 let sender = sender.clone();
                 async move {
                     let (client, server) = tokio::io::duplex(64 * 1024);
-                    sender
-                        .send(server)
-                        .await
-                        .map_err(|_| std::io::Error::other("this process's gRPC server has stopped"))?;
+                    sender.send(server).await.map_err(|_| {
+                        std::io::Error::other("this process's gRPC server has stopped")
+                    })?;
                     Ok::<_, std::io::Error>(TokioIo::new(client))
                 }
             }));
@@ -108,7 +116,8 @@ impl Peers {
             }
             let channel = if config.runs(kind) {
                 local.clone()
-            } else if let Some(addresses) = config.peers.get(&kind).filter(|list| !list.is_empty()) {
+            } else if let Some(addresses) = config.peers.get(&kind).filter(|list| !list.is_empty())
+            {
                 let endpoints = addresses
                     .iter()
                     .map(|address| {
@@ -123,14 +132,18 @@ impl Peers {
             };
             channels.insert(kind, PeerChannel { inner: channel });
         }
-        Ok((Peers { channels: Arc::new(channels) }, LocalConnections { receiver }))
+        Ok((
+            Peers {
+                channels: Arc::new(channels),
+            },
+            LocalConnections { receiver },
+        ))
     }
 
     /// The channel to `kind`. Config validation guarantees every dependency has one.
     pub fn channel(&self, kind: ServiceKind) -> PeerChannel {
-        self.channels
-            .get(&kind)
-            .cloned()
-            .unwrap_or_else(|| panic!("no channel to {kind}: config validation should have refused this"))
+        self.channels.get(&kind).cloned().unwrap_or_else(|| {
+            panic!("no channel to {kind}: config validation should have refused this")
+        })
     }
 }

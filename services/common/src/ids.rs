@@ -46,7 +46,11 @@ mod tests {
         let pool = user_pool_id("eu-west-1");
         assert!(pool.starts_with("eu-west-1_"));
         assert_eq!(pool.len(), "eu-west-1_".len() + 9);
-        assert!(client_id().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            client_id()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
         assert_ne!(client_secret(), client_secret());
     }
 }

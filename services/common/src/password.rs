@@ -1,8 +1,8 @@
 //! Passwords: Cognito's policy rules, argon2id hashing on the blocking pool, and temporary
 //! passwords generated to a policy. Shared because the directory stores what the issuer checks.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
@@ -136,18 +136,36 @@ mod tests {
     fn rules_are_checked_in_cognitos_order() {
         let policy = Policy::default();
         assert_eq!(policy.violation("Ab1!"), Some("Password not long enough"));
-        assert_eq!(policy.violation("abcdefg1!"), Some("Password must have uppercase characters"));
-        assert_eq!(policy.violation("ABCDEFG1!"), Some("Password must have lowercase characters"));
-        assert_eq!(policy.violation("Abcdefgh!"), Some("Password must have numeric characters"));
-        assert_eq!(policy.violation("Abcdefgh1"), Some("Password must have symbol characters"));
+        assert_eq!(
+            policy.violation("abcdefg1!"),
+            Some("Password must have uppercase characters")
+        );
+        assert_eq!(
+            policy.violation("ABCDEFG1!"),
+            Some("Password must have lowercase characters")
+        );
+        assert_eq!(
+            policy.violation("Abcdefgh!"),
+            Some("Password must have numeric characters")
+        );
+        assert_eq!(
+            policy.violation("Abcdefgh1"),
+            Some("Password must have symbol characters")
+        );
         assert_eq!(policy.violation("Abcdefg 1"), None);
         let message = policy.check("short").expect_err("too short").message;
-        assert_eq!(message, "Password did not conform with policy: Password not long enough");
+        assert_eq!(
+            message,
+            "Password did not conform with policy: Password not long enough"
+        );
     }
 
     #[test]
     fn temporary_passwords_satisfy_their_policy() {
-        let policy = Policy { minimum_length: 20, ..Policy::default() };
+        let policy = Policy {
+            minimum_length: 20,
+            ..Policy::default()
+        };
         for _ in 0..50 {
             assert_eq!(policy.violation(&policy.temporary_password()), None);
         }
@@ -156,8 +174,20 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_only_their_password() {
         let stored = hash("Correct horse 1!".into()).await.expect("hashes");
-        assert!(verify("Correct horse 1!".into(), stored.clone()).await.expect("verifies"));
-        assert!(!verify("correct horse 1!".into(), stored).await.expect("verifies"));
-        assert!(!verify("anything".into(), String::new()).await.expect("decoy"));
+        assert!(
+            verify("Correct horse 1!".into(), stored.clone())
+                .await
+                .expect("verifies")
+        );
+        assert!(
+            !verify("correct horse 1!".into(), stored)
+                .await
+                .expect("verifies")
+        );
+        assert!(
+            !verify("anything".into(), String::new())
+                .await
+                .expect("decoy")
+        );
     }
 }

@@ -26,7 +26,10 @@ pub fn database_url(config: &Config, kind: ServiceKind) -> anyhow::Result<(Backe
             format!("creating the data directory {}", config.data_dir.display())
         })?;
         let path = config.data_dir.join(format!("{kind}.sqlite"));
-        return Ok((Backend::Sqlite, format!("sqlite://{}?mode=rwc", path.display())));
+        return Ok((
+            Backend::Sqlite,
+            format!("sqlite://{}?mode=rwc", path.display()),
+        ));
     };
     let url = url.expose();
     if url.starts_with("sqlite:") {
@@ -35,7 +38,10 @@ pub fn database_url(config: &Config, kind: ServiceKind) -> anyhow::Result<(Backe
         let separator = if url.contains('?') { '&' } else { '?' };
         Ok((
             Backend::Postgres,
-            format!("{url}{separator}options=-c%20search_path%3D{}", schema_name(kind)),
+            format!(
+                "{url}{separator}options=-c%20search_path%3D{}",
+                schema_name(kind)
+            ),
         ))
     } else {
         anyhow::bail!("database URL must start with sqlite: or postgres://")
@@ -51,7 +57,11 @@ pub async fn connect(config: &Config, kind: ServiceKind) -> anyhow::Result<AnyPo
     sqlx::any::install_default_drivers();
     let (backend, url) = database_url(config, kind)?;
     if backend == Backend::Postgres {
-        let base = config.database_url.as_ref().map(|url| url.expose()).unwrap_or_default();
+        let base = config
+            .database_url
+            .as_ref()
+            .map(|url| url.expose())
+            .unwrap_or_default();
         let mut connection = AnyConnectOptions::from_str(base)?
             .connect()
             .await
@@ -61,9 +71,9 @@ pub async fn connect(config: &Config, kind: ServiceKind) -> anyhow::Result<AnyPo
             "CREATE SCHEMA IF NOT EXISTS {}",
             schema_name(kind)
         )))
-            .execute(&mut connection)
-            .await
-            .context("creating the service's schema")?;
+        .execute(&mut connection)
+        .await
+        .context("creating the service's schema")?;
         connection.close().await?;
     }
     let options = AnyConnectOptions::from_str(&url)?;
@@ -74,8 +84,12 @@ pub async fn connect(config: &Config, kind: ServiceKind) -> anyhow::Result<AnyPo
             Box::pin(async move {
                 if backend == Backend::Sqlite {
                     // WAL lets readers run beside the one writer; the busy timeout queues writers.
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
-                    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *connection).await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *connection)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *connection)
+                        .await?;
                 }
                 Ok(())
             })
@@ -125,9 +139,15 @@ mod tests {
 
     #[tokio::test]
     async fn dollar_placeholders_and_unique_violations_work_on_sqlite() {
-        let directory = std::env::temp_dir().join(format!("cognate-store-{}", uuid::Uuid::new_v4()));
-        let config = Config { data_dir: directory.clone(), ..Config::default() };
-        let pool = connect(&config, ServiceKind::Directory).await.expect("connects");
+        let directory =
+            std::env::temp_dir().join(format!("cognate-store-{}", uuid::Uuid::new_v4()));
+        let config = Config {
+            data_dir: directory.clone(),
+            ..Config::default()
+        };
+        let pool = connect(&config, ServiceKind::Directory)
+            .await
+            .expect("connects");
         sqlx::query("CREATE TABLE t (a TEXT PRIMARY KEY, b BIGINT NOT NULL)")
             .execute(&pool)
             .await

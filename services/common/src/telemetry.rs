@@ -39,11 +39,16 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     if !otlp_requested() {
-        let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt)
+            .try_init();
         return Ok(Telemetry { provider: None });
     }
     // Endpoint, headers and service name come from the standard OTEL_* variables.
-    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .build();
@@ -53,7 +58,9 @@ pub fn init() -> anyhow::Result<Telemetry> {
         .with(fmt)
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init();
-    Ok(Telemetry { provider: Some(provider) })
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
 }
 
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);
@@ -77,7 +84,10 @@ impl Extractor for HeaderExtractor<'_> {
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::header::HeaderName::as_str).collect()
+        self.0
+            .keys()
+            .map(http::header::HeaderName::as_str)
+            .collect()
     }
 }
 

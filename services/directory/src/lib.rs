@@ -36,10 +36,17 @@ impl Directory {
 
 /// Connects and migrates the store and adds the directory's gRPC services to `routes`.
 pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
-    let db = cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Directory, &MIGRATOR).await?;
+    let db = cognate_common::store::connect_and_migrate(
+        &context.config,
+        ServiceKind::Directory,
+        &MIGRATOR,
+    )
+    .await?;
     let directory = Directory::new(db, context.clock.clone(), context.config.clone());
     routes
-        .add_service(idp::directory_server::DirectoryServer::new(directory.clone()))
+        .add_service(idp::directory_server::DirectoryServer::new(
+            directory.clone(),
+        ))
         .add_service(internal::directory_internal_server::DirectoryInternalServer::new(directory));
     Ok(())
 }
@@ -56,7 +63,9 @@ fn object<M: prost::Message + prost::Name>(message: &M) -> Map<String, Json> {
 fn reply<M: prost::Message + prost::Name + Default>(json: Json) -> Result<Response<M>, Status> {
     awsjson::from_json::<M>(&json)
         .map(Response::new)
-        .map_err(|error| cognate_common::error::internal("response does not fit its message", error).into())
+        .map_err(|error| {
+            cognate_common::error::internal("response does not fit its message", error).into()
+        })
 }
 
 fn required<'a>(value: &'a Option<String>, member: &str) -> CognitoResult<&'a str> {
@@ -124,7 +133,9 @@ impl idp::directory_server::Directory for Directory {
         request: Request<idp::CreateUserPoolClientRequest>,
     ) -> Result<Response<idp::CreateUserPoolClientResponse>, Status> {
         required(&request.get_ref().user_pool_id, "UserPoolId")?;
-        let client = self.create_user_pool_client(object(request.get_ref())).await?;
+        let client = self
+            .create_user_pool_client(object(request.get_ref()))
+            .await?;
         reply(json!({ "UserPoolClient": client }))
     }
 
@@ -147,7 +158,11 @@ impl idp::directory_server::Directory for Directory {
         let request = request.get_ref();
         let pool_id = required(&request.user_pool_id, "UserPoolId")?;
         let (clients, next_token) = self
-            .list_user_pool_clients(pool_id, request.max_results.map(i64::from), request.next_token.as_deref())
+            .list_user_pool_clients(
+                pool_id,
+                request.max_results.map(i64::from),
+                request.next_token.as_deref(),
+            )
             .await?;
         reply(json!({ "UserPoolClients": clients, "NextToken": next_token }))
     }
@@ -200,8 +215,13 @@ impl idp::directory_server::Directory for Directory {
         let pool_id = required(&request.user_pool_id, "UserPoolId")?;
         let username = required(&request.username, "Username")?;
         let password = required(&request.password, "Password")?;
-        self.admin_set_user_password(pool_id, username, password, request.permanent.unwrap_or(false))
-            .await?;
+        self.admin_set_user_password(
+            pool_id,
+            username,
+            password,
+            request.permanent.unwrap_or(false),
+        )
+        .await?;
         Ok(Response::new(idp::AdminSetUserPasswordResponse::default()))
     }
 
@@ -219,7 +239,8 @@ impl idp::directory_server::Directory for Directory {
                 request.filter.as_deref(),
             )
             .await?;
-        let wanted = (!request.attributes_to_get.is_empty()).then_some(request.attributes_to_get.as_slice());
+        let wanted =
+            (!request.attributes_to_get.is_empty()).then_some(request.attributes_to_get.as_slice());
         let users: Vec<Json> = users.iter().map(|user| user.to_user_type(wanted)).collect();
         reply(json!({ "Users": users, "PaginationToken": token }))
     }
@@ -232,8 +253,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         request: Request<internal::GetPoolRequest>,
     ) -> Result<Response<internal::PoolConfig>, Status> {
         let pool = self.load_pool(&request.get_ref().user_pool_id).await?;
-        let pool = awsjson::from_json::<idp::UserPoolType>(&pool)
-            .map_err(|error| cognate_common::error::internal("stored pool does not fit UserPoolType", error))?;
+        let pool = awsjson::from_json::<idp::UserPoolType>(&pool).map_err(|error| {
+            cognate_common::error::internal("stored pool does not fit UserPoolType", error)
+        })?;
         Ok(Response::new(internal::PoolConfig { pool: Some(pool) }))
     }
 
@@ -246,7 +268,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         let client = self.load_client(wanted_pool, &request.client_id).await?;
         let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
         let pool = self.load_pool(&pool_id).await?;
-        let convert = |error| -> Status { cognate_common::error::internal("stored config does not fit its type", error).into() };
+        let convert = |error| -> Status {
+            cognate_common::error::internal("stored config does not fit its type", error).into()
+        };
         Ok(Response::new(internal::ClientConfig {
             pool: Some(awsjson::from_json(&pool).map_err(convert)?),
             client: Some(awsjson::from_json(&client).map_err(convert)?),
@@ -258,7 +282,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         request: Request<internal::FindUserRequest>,
     ) -> Result<Response<internal::UserRecord>, Status> {
         let request = request.get_ref();
-        let user = self.find_user(&request.user_pool_id, &request.username).await?;
+        let user = self
+            .find_user(&request.user_pool_id, &request.username)
+            .await?;
         let attributes = user
             .attributes
             .iter()

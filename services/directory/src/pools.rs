@@ -34,7 +34,12 @@ const UPDATABLE: &[&str] = &[
 ];
 
 /// Members only CreateUserPool sets.
-const CREATE_ONLY: &[&str] = &["AliasAttributes", "UsernameAttributes", "UsernameConfiguration", "UserPoolTags"];
+const CREATE_ONLY: &[&str] = &[
+    "AliasAttributes",
+    "UsernameAttributes",
+    "UsernameConfiguration",
+    "UserPoolTags",
+];
 
 const ALIAS_ATTRIBUTES: &[&str] = &["phone_number", "email", "preferred_username"];
 const USERNAME_ATTRIBUTES: &[&str] = &["phone_number", "email"];
@@ -88,12 +93,20 @@ fn apply_settings(pool: &mut Map<String, Json>, request: &Map<String, Json>) -> 
         });
     }
     let password_policy = &mut policies["PasswordPolicy"];
-    for flag in ["RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols"] {
+    for flag in [
+        "RequireUppercase",
+        "RequireLowercase",
+        "RequireNumbers",
+        "RequireSymbols",
+    ] {
         if password_policy.get(flag).is_none() {
             password_policy[flag] = json!(false);
         }
     }
-    let minimum_length = password_policy.get("MinimumLength").and_then(Json::as_i64).unwrap_or(8);
+    let minimum_length = password_policy
+        .get("MinimumLength")
+        .and_then(Json::as_i64)
+        .unwrap_or(8);
     if !(6..=99).contains(&minimum_length) {
         return Err(CognitoError::invalid_parameter(
             "1 validation error detected: Value at 'policies.passwordPolicy.minimumLength' failed to satisfy constraint: Member must have value between 6 and 99",
@@ -101,20 +114,36 @@ fn apply_settings(pool: &mut Map<String, Json>, request: &Map<String, Json>) -> 
     }
     password_policy["MinimumLength"] = json!(minimum_length);
     // Cognito treats 0 and absent alike: the default of 7 days.
-    if password_policy.get("TemporaryPasswordValidityDays").and_then(Json::as_i64).unwrap_or(0) == 0 {
+    if password_policy
+        .get("TemporaryPasswordValidityDays")
+        .and_then(Json::as_i64)
+        .unwrap_or(0)
+        == 0
+    {
         password_policy["TemporaryPasswordValidityDays"] = json!(7);
     }
-    pool.entry("DeletionProtection").or_insert_with(|| json!("INACTIVE"));
+    pool.entry("DeletionProtection")
+        .or_insert_with(|| json!("INACTIVE"));
     pool.entry("LambdaConfig").or_insert_with(|| json!({}));
-    default_object(pool, "VerificationMessageTemplate", json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"}));
-    pool.entry("MfaConfiguration").or_insert_with(|| json!("OFF"));
-    default_object(pool, "EmailConfiguration", json!({"EmailSendingAccount": "COGNITO_DEFAULT"}));
+    default_object(
+        pool,
+        "VerificationMessageTemplate",
+        json!({"DefaultEmailOption": "CONFIRM_WITH_CODE"}),
+    );
+    pool.entry("MfaConfiguration")
+        .or_insert_with(|| json!("OFF"));
+    default_object(
+        pool,
+        "EmailConfiguration",
+        json!({"EmailSendingAccount": "COGNITO_DEFAULT"}),
+    );
     default_object(
         pool,
         "AdminCreateUserConfig",
         json!({"AllowAdminCreateUserOnly": false, "UnusedAccountValidityDays": 7}),
     );
-    pool.entry("UserPoolTier").or_insert_with(|| json!("ESSENTIALS"));
+    pool.entry("UserPoolTier")
+        .or_insert_with(|| json!("ESSENTIALS"));
     Ok(())
 }
 
@@ -136,7 +165,8 @@ fn not_found(pool_id: &str) -> CognitoError {
 }
 
 fn parse_stored(text: &str) -> CognitoResult<Json> {
-    serde_json::from_str(text).map_err(|error| cognate_common::error::internal("stored JSON is corrupt", error))
+    serde_json::from_str(text)
+        .map_err(|error| cognate_common::error::internal("stored JSON is corrupt", error))
 }
 
 /// Pagination tokens: the last key of the previous page, base64 so clients treat it as opaque.
@@ -170,9 +200,14 @@ pub fn page_limit(requested: Option<i64>, member: &str) -> CognitoResult<i64> {
 
 impl Directory {
     pub async fn create_user_pool(&self, request: Map<String, Json>) -> CognitoResult<Json> {
-        let name = request.get("PoolName").and_then(Json::as_str).unwrap_or_default();
+        let name = request
+            .get("PoolName")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         if name.is_empty() || name.chars().count() > 128 {
-            return Err(CognitoError::invalid_parameter("PoolName must be 1 to 128 characters."));
+            return Err(CognitoError::invalid_parameter(
+                "PoolName must be 1 to 128 characters.",
+            ));
         }
         let aliases = string_list(request.get("AliasAttributes"));
         let username_attributes = string_list(request.get("UsernameAttributes"));
@@ -182,8 +217,16 @@ impl Directory {
             ));
         }
         check_subset("AliasAttributes", &aliases, ALIAS_ATTRIBUTES)?;
-        check_subset("UsernameAttributes", &username_attributes, USERNAME_ATTRIBUTES)?;
-        let requested_schema = request.get("Schema").and_then(Json::as_array).cloned().unwrap_or_default();
+        check_subset(
+            "UsernameAttributes",
+            &username_attributes,
+            USERNAME_ATTRIBUTES,
+        )?;
+        let requested_schema = request
+            .get("Schema")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
         let schema_attributes = schema::build(&requested_schema)?;
 
         let id = ids::user_pool_id(&self.config.region);
@@ -202,17 +245,22 @@ impl Directory {
         pool.insert("SchemaAttributes".into(), Json::Array(schema_attributes));
         pool.insert(
             "Arn".into(),
-            json!(format!("arn:aws:cognito-idp:{}:{}:userpool/{id}", self.config.region, self.config.account_id)),
+            json!(format!(
+                "arn:aws:cognito-idp:{}:{}:userpool/{id}",
+                self.config.region, self.config.account_id
+            )),
         );
         let pool = Json::Object(pool);
-        sqlx::query("INSERT INTO user_pools (id, name, pool_json, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(name)
-            .bind(pool.to_string())
-            .bind(now)
-            .execute(&self.db)
-            .await
-            .map_err(store_error)?;
+        sqlx::query(
+            "INSERT INTO user_pools (id, name, pool_json, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(name)
+        .bind(pool.to_string())
+        .bind(now)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
         Ok(with_user_count(pool, 0))
     }
 
@@ -239,9 +287,15 @@ impl Directory {
     }
 
     pub async fn update_user_pool(&self, request: Map<String, Json>) -> CognitoResult<()> {
-        let pool_id = request.get("UserPoolId").and_then(Json::as_str).unwrap_or_default();
+        let pool_id = request
+            .get("UserPoolId")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let Json::Object(mut pool) = self.load_pool(pool_id).await? else {
-            return Err(cognate_common::error::internal("stored pool is not an object", pool_id));
+            return Err(cognate_common::error::internal(
+                "stored pool is not an object",
+                pool_id,
+            ));
         };
         apply_settings(&mut pool, &request)?;
         if let Some(name) = request.get("PoolName").and_then(Json::as_str) {
@@ -250,8 +304,15 @@ impl Directory {
         if let Some(tags) = request.get("UserPoolTags") {
             pool.insert("UserPoolTags".into(), tags.clone());
         }
-        pool.insert("LastModifiedDate".into(), json!(epoch_seconds(unix_millis(self.clock.now()))));
-        let name = pool.get("Name").and_then(Json::as_str).unwrap_or_default().to_owned();
+        pool.insert(
+            "LastModifiedDate".into(),
+            json!(epoch_seconds(unix_millis(self.clock.now()))),
+        );
+        let name = pool
+            .get("Name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
         sqlx::query("UPDATE user_pools SET name = $1, pool_json = $2 WHERE id = $3")
             .bind(name)
             .bind(Json::Object(pool).to_string())
@@ -293,14 +354,13 @@ impl Directory {
     ) -> CognitoResult<(Vec<Json>, Option<String>)> {
         let limit = page_limit(max_results, "maxResults")?;
         let after = decode_token(next_token)?.unwrap_or_default();
-        let rows = sqlx::query(
-            "SELECT id, pool_json FROM user_pools WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit + 1)
-        .fetch_all(&self.db)
-        .await
-        .map_err(store_error)?;
+        let rows =
+            sqlx::query("SELECT id, pool_json FROM user_pools WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit + 1)
+                .fetch_all(&self.db)
+                .await
+                .map_err(store_error)?;
         let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         let mut pools = Vec::with_capacity(rows.len());
         let mut last_id = None;
@@ -316,14 +376,26 @@ impl Directory {
     }
 
     pub async fn create_user_pool_client(&self, request: Map<String, Json>) -> CognitoResult<Json> {
-        let pool_id = request.get("UserPoolId").and_then(Json::as_str).unwrap_or_default().to_owned();
+        let pool_id = request
+            .get("UserPoolId")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned();
         self.load_pool(&pool_id).await?;
-        let name = request.get("ClientName").and_then(Json::as_str).unwrap_or_default();
+        let name = request
+            .get("ClientName")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         if name.is_empty() || name.chars().count() > 128 {
-            return Err(CognitoError::invalid_parameter("ClientName must be 1 to 128 characters."));
+            return Err(CognitoError::invalid_parameter(
+                "ClientName must be 1 to 128 characters.",
+            ));
         }
         let flows = string_list(request.get("ExplicitAuthFlows"));
-        let legacy = flows.iter().filter(|flow| !flow.starts_with("ALLOW_")).count();
+        let legacy = flows
+            .iter()
+            .filter(|flow| !flow.starts_with("ALLOW_"))
+            .count();
         if legacy > 0 && legacy < flows.len() {
             return Err(CognitoError::invalid_parameter(
                 "ExplicitAuthFlows cannot have both ALLOW_ prefixed and non ALLOW_ prefixed values.",
@@ -341,7 +413,10 @@ impl Directory {
         client.insert("LastModifiedDate".into(), json!(epoch_seconds(now)));
         client.insert("CreationDate".into(), json!(epoch_seconds(now)));
         for (member, value) in &request {
-            if !matches!(member.as_str(), "UserPoolId" | "ClientName" | "GenerateSecret") {
+            if !matches!(
+                member.as_str(),
+                "UserPoolId" | "ClientName" | "GenerateSecret"
+            ) {
                 client.insert(member.clone(), value.clone());
             }
         }
@@ -371,13 +446,18 @@ impl Directory {
 
     /// The client, checked to belong to `pool_id` when one is given.
     pub async fn load_client(&self, pool_id: Option<&str>, client_id: &str) -> CognitoResult<Json> {
-        let row = sqlx::query("SELECT user_pool_id, client_json FROM app_clients WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(store_error)?
-            .filter(|row| pool_id.is_none_or(|pool_id| row.get::<String, _>("user_pool_id") == pool_id))
-            .ok_or_else(|| CognitoError::not_found(format!("User pool client {client_id} does not exist.")))?;
+        let row =
+            sqlx::query("SELECT user_pool_id, client_json FROM app_clients WHERE client_id = $1")
+                .bind(client_id)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(store_error)?
+                .filter(|row| {
+                    pool_id.is_none_or(|pool_id| row.get::<String, _>("user_pool_id") == pool_id)
+                })
+                .ok_or_else(|| {
+                    CognitoError::not_found(format!("User pool client {client_id} does not exist."))
+                })?;
         parse_stored(row.get::<String, _>("client_json").as_str())
     }
 
@@ -409,10 +489,17 @@ impl Directory {
             }));
             last_id = Some(row.get::<String, _>("client_id"));
         }
-        Ok((clients, last_id.filter(|_| more).map(|id| encode_token(&id))))
+        Ok((
+            clients,
+            last_id.filter(|_| more).map(|id| encode_token(&id)),
+        ))
     }
 
-    pub async fn delete_user_pool_client(&self, pool_id: &str, client_id: &str) -> CognitoResult<()> {
+    pub async fn delete_user_pool_client(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+    ) -> CognitoResult<()> {
         self.load_client(Some(pool_id), client_id).await?;
         sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
             .bind(client_id)
@@ -439,7 +526,10 @@ mod tests {
         apply_settings(&mut pool, request.as_object().expect("object")).expect("valid");
         assert_eq!(pool["MfaConfiguration"], "OPTIONAL");
         assert_eq!(pool["Policies"]["PasswordPolicy"]["RequireSymbols"], false);
-        assert_eq!(pool["Policies"]["PasswordPolicy"]["TemporaryPasswordValidityDays"], 7);
+        assert_eq!(
+            pool["Policies"]["PasswordPolicy"]["TemporaryPasswordValidityDays"],
+            7
+        );
         apply_settings(&mut pool, &Map::new()).expect("valid");
         assert_eq!(pool["MfaConfiguration"], "OFF");
         assert_eq!(pool["Policies"]["PasswordPolicy"]["MinimumLength"], 8);
@@ -448,7 +538,10 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_bad_ones_are_refused() {
-        assert_eq!(decode_token(Some(&encode_token("us-east-1_x"))).expect("valid"), Some("us-east-1_x".into()));
+        assert_eq!(
+            decode_token(Some(&encode_token("us-east-1_x"))).expect("valid"),
+            Some("us-east-1_x".into())
+        );
         assert!(decode_token(Some("%%%")).is_err());
         assert!(page_limit(Some(61), "maxResults").is_err());
     }

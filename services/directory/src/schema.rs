@@ -4,16 +4,24 @@ use serde_json::{Map, Value as Json, json};
 
 use cognate_common::{CognitoError, CognitoResult};
 
-/// (name, data type, mutable, required, min length, max length); `None` lengths mean no
+/// (name, data type, mutable, required, (min length, max length)); `None` lengths mean no
 /// string constraints. Order and values as real DescribeUserPool answers them.
-const STANDARD: &[(&str, &str, bool, bool, Option<(&str, &str)>)] = &[
+type StandardAttribute = (&'static str, &'static str, bool, bool, Option<(&'static str, &'static str)>);
+
+const STANDARD: &[StandardAttribute] = &[
     ("sub", "String", false, true, Some(("1", "2048"))),
     ("name", "String", true, false, Some(("0", "2048"))),
     ("given_name", "String", true, false, Some(("0", "2048"))),
     ("family_name", "String", true, false, Some(("0", "2048"))),
     ("middle_name", "String", true, false, Some(("0", "2048"))),
     ("nickname", "String", true, false, Some(("0", "2048"))),
-    ("preferred_username", "String", true, false, Some(("0", "2048"))),
+    (
+        "preferred_username",
+        "String",
+        true,
+        false,
+        Some(("0", "2048")),
+    ),
     ("profile", "String", true, false, Some(("0", "2048"))),
     ("picture", "String", true, false, Some(("0", "2048"))),
     ("website", "String", true, false, Some(("0", "2048"))),
@@ -37,7 +45,12 @@ pub fn is_standard(name: &str) -> bool {
     STANDARD.iter().any(|(standard, ..)| *standard == name)
 }
 
-fn standard_attribute(name: &str, data_type: &str, mutable: bool, required: bool) -> Map<String, Json> {
+fn standard_attribute(
+    name: &str,
+    data_type: &str,
+    mutable: bool,
+    required: bool,
+) -> Map<String, Json> {
     let mut attribute = Map::new();
     attribute.insert("Name".into(), json!(name));
     attribute.insert("AttributeDataType".into(), json!(data_type));
@@ -72,7 +85,10 @@ pub fn build(requested: &[Json]) -> CognitoResult<Vec<Json>> {
                 );
             }
             (&"updated_at", None) => {
-                attribute.insert("NumberAttributeConstraints".into(), json!({"MinValue": "0"}));
+                attribute.insert(
+                    "NumberAttributeConstraints".into(),
+                    json!({"MinValue": "0"}),
+                );
             }
             (&"identities", None) => {
                 attribute.insert("StringAttributeConstraints".into(), json!({}));
@@ -115,7 +131,11 @@ fn custom_attribute(entry: &Json) -> CognitoResult<Map<String, Json>> {
         ));
     }
     let developer_only = entry["DeveloperOnlyAttribute"].as_bool().unwrap_or(false);
-    let prefix = if developer_only { "dev:custom:" } else { "custom:" };
+    let prefix = if developer_only {
+        "dev:custom:"
+    } else {
+        "custom:"
+    };
     let mut attribute = standard_attribute(
         &format!("{prefix}{name}"),
         data_type,
@@ -152,7 +172,10 @@ mod tests {
         assert_eq!(find(&schema, "email").expect("email")["Required"], true);
         let custom = find(&schema, "custom:tenant").expect("custom attribute");
         assert_eq!(custom["Mutable"], false);
-        assert_eq!(find(&schema, "updated_at").expect("updated_at")["NumberAttributeConstraints"]["MinValue"], "0");
+        assert_eq!(
+            find(&schema, "updated_at").expect("updated_at")["NumberAttributeConstraints"]["MinValue"],
+            "0"
+        );
     }
 
     #[test]

@@ -31,8 +31,10 @@ pub struct User {
 
 impl User {
     fn from_row(row: &AnyRow) -> CognitoResult<Self> {
-        let attributes: Vec<Json> = serde_json::from_str(row.get::<String, _>("attributes_json").as_str())
-            .map_err(|error| cognate_common::error::internal("stored attributes are corrupt", error))?;
+        let attributes: Vec<Json> = serde_json::from_str(
+            row.get::<String, _>("attributes_json").as_str(),
+        )
+        .map_err(|error| cognate_common::error::internal("stored attributes are corrupt", error))?;
         Ok(Self {
             username: row.get("username"),
             sub: row.get("sub"),
@@ -58,7 +60,8 @@ impl User {
             .attributes
             .iter()
             .filter(|attribute| {
-                wanted.is_none_or(|names| names.iter().any(|name| attribute["Name"] == name.as_str()))
+                wanted
+                    .is_none_or(|names| names.iter().any(|name| attribute["Name"] == name.as_str()))
             })
             .cloned()
             .collect();
@@ -88,24 +91,40 @@ impl Naming {
         let list = |member: &str| -> Vec<String> {
             pool[member]
                 .as_array()
-                .map(|items| items.iter().filter_map(Json::as_str).map(str::to_owned).collect())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         Self {
             // The API default is case-sensitive.
-            case_sensitive: pool["UsernameConfiguration"]["CaseSensitive"].as_bool().unwrap_or(true),
+            case_sensitive: pool["UsernameConfiguration"]["CaseSensitive"]
+                .as_bool()
+                .unwrap_or(true),
             alias_attributes: list("AliasAttributes"),
             username_attributes: list("UsernameAttributes"),
         }
     }
 
     fn key(&self, name: &str) -> String {
-        if self.case_sensitive { name.to_owned() } else { name.to_lowercase() }
+        if self.case_sensitive {
+            name.to_owned()
+        } else {
+            name.to_lowercase()
+        }
     }
 
     fn alias_key(&self, attribute: &str, value: &str) -> String {
         // Email addresses compare case-insensitively whatever the username setting.
-        let value = if attribute == "email" { value.to_lowercase() } else { self.key(value) };
+        let value = if attribute == "email" {
+            value.to_lowercase()
+        } else {
+            self.key(value)
+        };
         format!("{attribute}:{value}")
     }
 
@@ -139,11 +158,13 @@ fn user_not_found() -> CognitoError {
 }
 
 fn looks_like_email(text: &str) -> bool {
-    text.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+    text.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
 }
 
 fn looks_like_phone(text: &str) -> bool {
-    text.strip_prefix('+').is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+    text.strip_prefix('+')
+        .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Checks attributes an administrator sets against the pool's schema.
@@ -151,7 +172,9 @@ fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoResult<()> {
     for attribute in attributes {
         let name = attribute["Name"].as_str().unwrap_or_default();
         if name == "sub" {
-            return Err(CognitoError::invalid_parameter("Cannot modify the non-mutable attribute sub"));
+            return Err(CognitoError::invalid_parameter(
+                "Cannot modify the non-mutable attribute sub",
+            ));
         }
         if schema::find(schema, name).is_none() {
             return Err(CognitoError::invalid_parameter(format!(
@@ -194,35 +217,56 @@ impl Directory {
     }
 
     pub async fn admin_create_user(&self, request: Map<String, Json>) -> CognitoResult<User> {
-        let pool_id = request.get("UserPoolId").and_then(Json::as_str).unwrap_or_default();
+        let pool_id = request
+            .get("UserPoolId")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
         let pool = self.load_pool(pool_id).await?;
         let naming = Naming::of(&pool);
-        let given_name = request.get("Username").and_then(Json::as_str).unwrap_or_default();
-        if given_name.is_empty() || given_name.chars().count() > 128 || given_name.chars().any(char::is_whitespace) {
+        let given_name = request
+            .get("Username")
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        if given_name.is_empty()
+            || given_name.chars().count() > 128
+            || given_name.chars().any(char::is_whitespace)
+        {
             return Err(CognitoError::invalid_parameter(
                 "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
             ));
         }
         let action = request.get("MessageAction").and_then(Json::as_str);
         if action == Some("RESEND") {
-            return self.resend_invitation(pool_id, &pool, given_name, &request).await;
+            return self
+                .resend_invitation(pool_id, &pool, given_name, &request)
+                .await;
         }
         let mut attributes: Vec<Json> = request
             .get("UserAttributes")
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
-        let schema_attributes = pool["SchemaAttributes"].as_array().cloned().unwrap_or_default();
+        let schema_attributes = pool["SchemaAttributes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         check_attributes(&schema_attributes, &attributes)?;
 
         let sub = uuid::Uuid::new_v4().to_string();
         let username = if naming.username_attributes.is_empty() {
-            if naming.alias_attributes.iter().any(|alias| alias == "email") && looks_like_email(given_name) {
+            if naming.alias_attributes.iter().any(|alias| alias == "email")
+                && looks_like_email(given_name)
+            {
                 return Err(CognitoError::invalid_parameter(
                     "Username cannot be of email format, since user pool is configured for email alias.",
                 ));
             }
-            if naming.alias_attributes.iter().any(|alias| alias == "phone_number") && looks_like_phone(given_name) {
+            if naming
+                .alias_attributes
+                .iter()
+                .any(|alias| alias == "phone_number")
+                && looks_like_phone(given_name)
+            {
                 return Err(CognitoError::invalid_parameter(
                     "Username cannot be of phone number format, since user pool is configured for phone number alias.",
                 ));
@@ -230,9 +274,16 @@ impl Directory {
             given_name.to_owned()
         } else {
             // Email or phone as username: the name is an attribute and the username is the sub.
-            let attribute = if looks_like_email(given_name) && naming.username_attributes.iter().any(|a| a == "email") {
+            let attribute = if looks_like_email(given_name)
+                && naming.username_attributes.iter().any(|a| a == "email")
+            {
                 "email"
-            } else if looks_like_phone(given_name) && naming.username_attributes.iter().any(|a| a == "phone_number") {
+            } else if looks_like_phone(given_name)
+                && naming
+                    .username_attributes
+                    .iter()
+                    .any(|a| a == "phone_number")
+            {
                 "phone_number"
             } else {
                 return Err(CognitoError::invalid_parameter(
@@ -245,7 +296,8 @@ impl Directory {
         };
         for entry in &schema_attributes {
             let name = entry["Name"].as_str().unwrap_or_default();
-            let present = name == "sub" || attributes.iter().any(|attribute| attribute["Name"] == name);
+            let present =
+                name == "sub" || attributes.iter().any(|attribute| attribute["Name"] == name);
             if entry["Required"] == true && !present {
                 return Err(CognitoError::invalid_parameter(format!(
                     "Attributes did not conform to the schema: {name}: The attribute is required"
@@ -298,21 +350,30 @@ impl Directory {
         .await;
         match inserted {
             Err(error) if is_unique_violation(&error) => {
-                return Err(CognitoError::new("UsernameExistsException", "User account already exists"));
+                return Err(CognitoError::new(
+                    "UsernameExistsException",
+                    "User account already exists",
+                ));
             }
             other => other.map_err(store_error)?,
         };
         for alias_key in naming.aliases(&user.attributes) {
-            let inserted = sqlx::query("INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3)")
-                .bind(pool_id)
-                .bind(&alias_key)
-                .bind(&user.sub)
-                .execute(&mut *transaction)
-                .await;
+            let inserted = sqlx::query(
+                "INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3)",
+            )
+            .bind(pool_id)
+            .bind(&alias_key)
+            .bind(&user.sub)
+            .execute(&mut *transaction)
+            .await;
             match inserted {
                 Err(error) if is_unique_violation(&error) => {
                     let attribute = alias_key.split(':').next().unwrap_or("email");
-                    let error_type = if naming.username_attributes.iter().any(|name| name == attribute) {
+                    let error_type = if naming
+                        .username_attributes
+                        .iter()
+                        .any(|name| name == attribute)
+                    {
                         "UsernameExistsException"
                     } else {
                         "AliasExistsException"
@@ -340,7 +401,10 @@ impl Directory {
         if user.status != FORCE_CHANGE_PASSWORD {
             return Err(CognitoError::new(
                 "UnsupportedUserStateException",
-                format!("Resend not possible. {} status is not FORCE_CHANGE_PASSWORD", user.username),
+                format!(
+                    "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD",
+                    user.username
+                ),
             ));
         }
         let policy = password_policy(pool);
@@ -383,7 +447,12 @@ impl Directory {
         let mut user = self.find_user(pool_id, name).await?;
         password_policy(&pool).check(new_password)?;
         user.password_hash = password::hash(new_password.to_owned()).await?;
-        user.status = if permanent { CONFIRMED } else { FORCE_CHANGE_PASSWORD }.to_owned();
+        user.status = if permanent {
+            CONFIRMED
+        } else {
+            FORCE_CHANGE_PASSWORD
+        }
+        .to_owned();
         user.updated_at = unix_millis(self.clock.now());
         self.store_password(pool_id, &user).await
     }
@@ -418,7 +487,11 @@ impl Directory {
             .map_err(store_error)?;
         let page = usize::try_from(limit).unwrap_or(0);
         let more = rows.len() > page;
-        let users = rows.iter().take(page).map(User::from_row).collect::<CognitoResult<Vec<_>>>()?;
+        let users = rows
+            .iter()
+            .take(page)
+            .map(User::from_row)
+            .collect::<CognitoResult<Vec<_>>>()?;
         let next = rows
             .get(page.saturating_sub(1))
             .filter(|_| more)
@@ -445,8 +518,18 @@ mod tests {
             json!({"Name": "email_verified", "Value": "true"}),
             json!({"Name": "preferred_username", "Value": "JJ"}),
         ];
-        assert_eq!(naming.aliases(&verified), vec!["email:jane@example.com", "preferred_username:jj"]);
-        let by_email = Naming { username_attributes: vec!["email".into()], alias_attributes: Vec::new(), case_sensitive: true };
-        assert_eq!(by_email.aliases(&unverified), vec!["email:jane@example.com"]);
+        assert_eq!(
+            naming.aliases(&verified),
+            vec!["email:jane@example.com", "preferred_username:jj"]
+        );
+        let by_email = Naming {
+            username_attributes: vec!["email".into()],
+            alias_attributes: Vec::new(),
+            case_sensitive: true,
+        };
+        assert_eq!(
+            by_email.aliases(&unverified),
+            vec!["email:jane@example.com"]
+        );
     }
 }

@@ -32,11 +32,18 @@ pub struct AwsError {
 
 impl AwsError {
     fn new(status: u16, error: CognitoError) -> Self {
-        Self { status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), error }
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            error,
+        }
     }
 
     fn of(model: &ServiceModel, error: CognitoError) -> Self {
-        let status = if error.is_server_fault() { 500 } else { model.error_status(&error.error_type) };
+        let status = if error.is_server_fault() {
+            500
+        } else {
+            model.error_status(&error.error_type)
+        };
         Self::new(status, error)
     }
 }
@@ -57,7 +64,8 @@ fn respond(request_id: &str, outcome: Result<Json, AwsError>) -> Response {
     if let Ok(value) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", value);
     }
-    if let Some(value) = error_type.and_then(|kind| HeaderValue::from_str(&format!("{kind}:")).ok()) {
+    if let Some(value) = error_type.and_then(|kind| HeaderValue::from_str(&format!("{kind}:")).ok())
+    {
         headers.insert("x-amzn-errortype", value);
     }
     response
@@ -72,7 +80,10 @@ fn resolve_target(headers: &HeaderMap) -> Result<(&'static ServiceModel, String)
     let unknown = || {
         AwsError::new(
             400,
-            CognitoError::new("UnknownOperationException", format!("Unknown operation '{target}'.")),
+            CognitoError::new(
+                "UnknownOperationException",
+                format!("Unknown operation '{target}'."),
+            ),
         )
     };
     let (prefix, operation) = target.split_once('.').ok_or_else(unknown)?;
@@ -96,7 +107,11 @@ fn grpc_service_kind(grpc_service: &str) -> ServiceKind {
 }
 
 /// Required members and enum values of the input's top level, in AWS's validation wording.
-fn validate(model: &ServiceModel, shape: &str, body: &serde_json::Map<String, Json>) -> Result<(), CognitoError> {
+fn validate(
+    model: &ServiceModel,
+    shape: &str,
+    body: &serde_json::Map<String, Json>,
+) -> Result<(), CognitoError> {
     let Some(shape) = model.shapes.get(shape) else {
         return Ok(());
     };
@@ -142,7 +157,10 @@ pub async fn handle(
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
     let resolved = resolve_target(&headers);
-    let operation = resolved.as_ref().map(|(_, operation)| operation.clone()).unwrap_or_else(|_| "Unknown".into());
+    let operation = resolved
+        .as_ref()
+        .map(|(_, operation)| operation.clone())
+        .unwrap_or_else(|_| "Unknown".into());
     let span = tracing::info_span!("aws_request", %operation, %request_id);
     cognate_common::telemetry::adopt_parent(&span, &headers);
     let outcome = async {
@@ -152,14 +170,23 @@ pub async fn handle(
     .instrument(span.clone())
     .await;
 
-    let labels = OperationLabels { operation: operation.clone() };
+    let labels = OperationLabels {
+        operation: operation.clone(),
+    };
     state.metrics.requests.get_or_create(&labels).inc();
-    state.metrics.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
     if let Err(AwsError { status, error }) = &outcome {
         state
             .metrics
             .errors
-            .get_or_create(&ErrorLabels { operation, error_type: error.error_type.clone() })
+            .get_or_create(&ErrorLabels {
+                operation,
+                error_type: error.error_type.clone(),
+            })
             .inc();
         span.in_scope(|| tracing::info!(status = status.as_u16(), error_type = %error.error_type, "request failed"));
     }
@@ -184,48 +211,103 @@ async fn call(
                 .map(|key| key.secret_access_key.expose().to_owned())
         };
         let lookup_ref: &dyn Fn(&str) -> Option<String> = &lookup;
-        let checked = if state.config.accepts_any_signature() { None } else { Some(lookup_ref) };
-        sigv4::verify(method, uri, headers, body, &model.signing_name, state.clock.now(), checked)
-            .map_err(|error| AwsError::new(error.http_status(), CognitoError::new(error.error_type(), error.to_string())))?;
+        let checked = if state.config.accepts_any_signature() {
+            None
+        } else {
+            Some(lookup_ref)
+        };
+        sigv4::verify(
+            method,
+            uri,
+            headers,
+            body,
+            &model.signing_name,
+            state.clock.now(),
+            checked,
+        )
+        .map_err(|error| {
+            AwsError::new(
+                error.http_status(),
+                CognitoError::new(error.error_type(), error.to_string()),
+            )
+        })?;
     }
     let json: Json = if body.is_empty() {
         json!({})
     } else {
         serde_json::from_slice(body).map_err(|error| {
-            AwsError::new(400, CognitoError::new("SerializationException", format!("The request body is not valid JSON: {error}")))
+            AwsError::new(
+                400,
+                CognitoError::new(
+                    "SerializationException",
+                    format!("The request body is not valid JSON: {error}"),
+                ),
+            )
         })?
     };
     let Json::Object(object) = &json else {
         return Err(AwsError::new(
             400,
-            CognitoError::new("SerializationException", "The request body must be a JSON object."),
+            CognitoError::new(
+                "SerializationException",
+                "The request body must be a JSON object.",
+            ),
         ));
     };
     validate(model, &spec.input, object).map_err(|error| AwsError::of(model, error))?;
     let input = DESCRIPTOR_POOL
         .get_message_by_name(&model.message_name(&spec.input))
-        .ok_or_else(|| AwsError::of(model, cognate_common::error::internal("input message missing", &spec.input)))?;
+        .ok_or_else(|| {
+            AwsError::of(
+                model,
+                cognate_common::error::internal("input message missing", &spec.input),
+            )
+        })?;
     let output = DESCRIPTOR_POOL
         .get_message_by_name(&model.message_name(&spec.output))
-        .ok_or_else(|| AwsError::of(model, cognate_common::error::internal("output message missing", &spec.output)))?;
+        .ok_or_else(|| {
+            AwsError::of(
+                model,
+                cognate_common::error::internal("output message missing", &spec.output),
+            )
+        })?;
     let message = awsjson::json_to_message(&json, &input, "")
         .map_err(|error| AwsError::of(model, CognitoError::invalid_parameter(error.to_string())))?;
 
     let kind = grpc_service_kind(&spec.grpc_service);
     let mut grpc = tonic::client::Grpc::new(state.peers.channel(kind));
-    grpc.ready()
-        .await
-        .map_err(|error| AwsError::of(model, cognate_common::error::internal("peer service unavailable", error)))?;
+    grpc.ready().await.map_err(|error| {
+        AwsError::of(
+            model,
+            cognate_common::error::internal("peer service unavailable", error),
+        )
+    })?;
     let path = http::uri::PathAndQuery::try_from(format!("/{}/{operation}", spec.grpc_service))
-        .map_err(|error| AwsError::of(model, cognate_common::error::internal("bad gRPC path", error)))?;
+        .map_err(|error| {
+            AwsError::of(
+                model,
+                cognate_common::error::internal("bad gRPC path", error),
+            )
+        })?;
     let reply = grpc
-        .unary(tonic::Request::new(Bytes::from(message.encode_to_vec())), path, RawCodec)
+        .unary(
+            tonic::Request::new(Bytes::from(message.encode_to_vec())),
+            path,
+            RawCodec,
+        )
         .await
         .map_err(|status| AwsError::of(model, CognitoError::from(status)))?;
-    let decoded = DynamicMessage::decode(output, reply.into_inner())
-        .map_err(|error| AwsError::of(model, cognate_common::error::internal("undecodable reply", error)))?;
+    let decoded = DynamicMessage::decode(output, reply.into_inner()).map_err(|error| {
+        AwsError::of(
+            model,
+            cognate_common::error::internal("undecodable reply", error),
+        )
+    })?;
     // Cognito's List* answers carry their (possibly empty) lists; elsewhere empty lists are left out.
-    Ok(awsjson::message_to_json(&decoded, operation.starts_with("List")))
+    Ok(awsjson::message_to_json(
+        &decoded,
+        operation.starts_with("List"),
+    ))
 }
 
 #[cfg(test)]
@@ -235,14 +317,29 @@ mod tests {
     #[test]
     fn targets_resolve_to_models_and_unknown_ones_are_refused() {
         let mut headers = HeaderMap::new();
-        headers.insert("x-amz-target", HeaderValue::from_static("AWSCognitoIdentityProviderService.CreateUserPool"));
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AWSCognitoIdentityProviderService.CreateUserPool"),
+        );
         let (model, operation) = resolve_target(&headers).ok().expect("known target");
         assert_eq!(model.signing_name, "cognito-idp");
-        assert_eq!(grpc_service_kind(&model.operations[&operation].grpc_service), ServiceKind::Directory);
-        headers.insert("x-amz-target", HeaderValue::from_static("AWSCognitoIdentityService.GetId"));
+        assert_eq!(
+            grpc_service_kind(&model.operations[&operation].grpc_service),
+            ServiceKind::Directory
+        );
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AWSCognitoIdentityService.GetId"),
+        );
         let (model, operation) = resolve_target(&headers).ok().expect("known target");
-        assert_eq!(grpc_service_kind(&model.operations[&operation].grpc_service), ServiceKind::IdentityPools);
-        headers.insert("x-amz-target", HeaderValue::from_static("AWSCognitoIdentityProviderService.Nope"));
+        assert_eq!(
+            grpc_service_kind(&model.operations[&operation].grpc_service),
+            ServiceKind::IdentityPools
+        );
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AWSCognitoIdentityProviderService.Nope"),
+        );
         let error = resolve_target(&headers).expect_err("unknown");
         assert_eq!(error.error.error_type, "UnknownOperationException");
     }
@@ -250,10 +347,25 @@ mod tests {
     #[test]
     fn validation_names_every_problem_in_aws_wording() {
         let body = json!({"MfaConfiguration": "SOMETIMES"});
-        let error = validate(&model::IDP, "CreateUserPoolRequest", body.as_object().expect("object")).expect_err("invalid");
+        let error = validate(
+            &model::IDP,
+            "CreateUserPoolRequest",
+            body.as_object().expect("object"),
+        )
+        .expect_err("invalid");
         assert_eq!(error.error_type, "InvalidParameterException");
-        assert!(error.message.starts_with("2 validation errors detected: "), "{}", error.message);
-        assert!(error.message.contains("Value null at 'poolName' failed to satisfy constraint: Member must not be null"));
-        assert!(error.message.contains("Value 'SOMETIMES' at 'mfaConfiguration'"));
+        assert!(
+            error.message.starts_with("2 validation errors detected: "),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains(
+            "Value null at 'poolName' failed to satisfy constraint: Member must not be null"
+        ));
+        assert!(
+            error
+                .message
+                .contains("Value 'SOMETIMES' at 'mfaConfiguration'")
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn router(state: EdgeState) -> Router {
     Router::new()
         .route("/", post(aws::handle))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
-        .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration))
+        .route(
+            "/{pool_id}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -72,7 +75,9 @@ pub fn operational_router(metrics: Metrics, readiness: ReadinessCheck) -> Router
                     let mut response = metrics.render().into_response();
                     response.headers_mut().insert(
                         "content-type",
-                        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                        HeaderValue::from_static(
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        ),
                     );
                     response
                 }
@@ -89,30 +94,41 @@ fn json_document(outcome: Result<String, CognitoError>) -> Response {
                 _ if error.is_server_fault() => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             };
-            (status, serde_json::json!({ "message": error.message }).to_string())
+            (
+                status,
+                serde_json::json!({ "message": error.message }).to_string(),
+            )
         }
     };
     let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 
 async fn jwks(State(state): State<EdgeState>, Path(pool_id): Path<String>) -> Response {
     let mut client = AuthInternalClient::new(state.peers.channel(ServiceKind::Auth));
     let outcome = client
-        .get_jwks(PoolRequest { user_pool_id: pool_id })
+        .get_jwks(PoolRequest {
+            user_pool_id: pool_id,
+        })
         .await
         .map(|reply| reply.into_inner().json)
         .map_err(CognitoError::from);
     json_document(outcome)
 }
 
-async fn openid_configuration(State(state): State<EdgeState>, Path(pool_id): Path<String>) -> Response {
+async fn openid_configuration(
+    State(state): State<EdgeState>,
+    Path(pool_id): Path<String>,
+) -> Response {
     let mut client = AuthInternalClient::new(state.peers.channel(ServiceKind::Auth));
     let outcome = client
-        .get_open_id_configuration(PoolRequest { user_pool_id: pool_id })
+        .get_open_id_configuration(PoolRequest {
+            user_pool_id: pool_id,
+        })
         .await
         .map(|reply| reply.into_inner().json)
         .map_err(CognitoError::from);

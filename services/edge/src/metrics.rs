@@ -40,10 +40,27 @@ impl Default for Metrics {
         let latency = Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
         );
-        registry.register("requests", "AWS-protocol requests per operation", requests.clone());
-        registry.register("errors", "Error responses per operation and __type", errors.clone());
-        registry.register("request_duration_seconds", "Time to answer per operation", latency.clone());
-        Self { registry: Arc::new(registry), requests, errors, latency }
+        registry.register(
+            "requests",
+            "AWS-protocol requests per operation",
+            requests.clone(),
+        );
+        registry.register(
+            "errors",
+            "Error responses per operation and __type",
+            errors.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer per operation",
+            latency.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            errors,
+            latency,
+        }
     }
 }
 

@@ -21,8 +21,11 @@ pub use service::FederationService;
 /// The federation store's schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Builds the service's gRPC routes (connects and migrates its store first).
-pub async fn start(context: &ServiceContext) -> anyhow::Result<tonic::service::Routes> {
+/// Connects and migrates the store and adds the service's gRPC services to `routes`.
+pub async fn start(
+    context: &ServiceContext,
+    routes: &mut tonic::service::RoutesBuilder,
+) -> anyhow::Result<()> {
     let store = cognate_common::store::connect_and_migrate(
         &context.config,
         ServiceKind::Federation,
@@ -31,5 +34,6 @@ pub async fn start(context: &ServiceContext) -> anyhow::Result<tonic::service::R
     .await?;
     let directory = DirectoryPools::new(context.peers.channel(ServiceKind::Directory));
     let service = FederationService::new(store, context.clock.clone(), directory);
-    Ok(tonic::service::Routes::new(FederationServer::new(service)))
+    routes.add_service(FederationServer::new(service));
+    Ok(())
 }

@@ -19,8 +19,11 @@ pub use service::IdentityPoolsService;
 /// The identity-pools store's schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Builds the service's gRPC routes (connects and migrates its store first).
-pub async fn start(context: &ServiceContext) -> anyhow::Result<tonic::service::Routes> {
+/// Connects and migrates the store and adds the service's gRPC services to `routes`.
+pub async fn start(
+    context: &ServiceContext,
+    routes: &mut tonic::service::RoutesBuilder,
+) -> anyhow::Result<()> {
     let store = cognate_common::store::connect_and_migrate(
         &context.config,
         ServiceKind::IdentityPools,
@@ -28,7 +31,6 @@ pub async fn start(context: &ServiceContext) -> anyhow::Result<tonic::service::R
     )
     .await?;
     let service = IdentityPoolsService::new(store, context.clock.clone(), context.config.clone());
-    Ok(tonic::service::Routes::new(IdentityPoolsServer::new(
-        service,
-    )))
+    routes.add_service(IdentityPoolsServer::new(service));
+    Ok(())
 }

@@ -633,22 +633,19 @@ mod tests {
         let error = PoolId::from_describe(&DescribeIdentityPoolInput {
             identity_pool_id: Some("not-an-id".to_owned()),
         })
-        .err()
-        .expect("bad id");
+        .expect_err("bad id");
         assert_eq!(
             error.message,
             r"1 validation error detected: Value 'not-an-id' at 'identityPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w-]+:[0-9a-f-]+"
         );
         let error = PoolsQuery::from_request(&ListIdentityPoolsInput::default())
-            .err()
-            .expect("MaxResults is required");
+            .expect_err("MaxResults is required");
         assert!(error.message.contains("Value null at 'maxResults'"));
         let error = PoolsQuery::from_request(&ListIdentityPoolsInput {
             max_results: Some(10),
             next_token: Some("garbage!".to_owned()),
         })
-        .err()
-        .expect("forged token");
+        .expect_err("forged token");
         assert_eq!(error.error_type, "InvalidParameterException");
     }
 
