@@ -287,7 +287,8 @@ mod tests {
         )
         .expect_err("ill-typed");
         assert_eq!(error.path, "policies.passwordPolicy.minimumLength");
-        let error = from_json::<AttributeType>(&serde_json::json!([1])).expect_err("not a structure");
+        let error =
+            from_json::<AttributeType>(&serde_json::json!([1])).expect_err("not a structure");
         assert_eq!(error.constraint, "Member must be a structure");
     }
 }

@@ -6,7 +6,13 @@ use cognate_common::{CognitoError, CognitoResult};
 
 /// (name, data type, mutable, required, (min length, max length)); `None` lengths mean no
 /// string constraints. Order and values as real DescribeUserPool answers them.
-type StandardAttribute = (&'static str, &'static str, bool, bool, Option<(&'static str, &'static str)>);
+type StandardAttribute = (
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    Option<(&'static str, &'static str)>,
+);
 
 const STANDARD: &[StandardAttribute] = &[
     ("sub", "String", false, true, Some(("1", "2048"))),
