@@ -73,7 +73,15 @@ for variant in alias username; do
   grep -q InvalidParameterException "$work/delete.err" || { cat "$work/delete.err"; exit 1; }
 done
 
+"$binary" healthcheck --listen "127.0.0.1:$port" || { echo "FAIL: cognate healthcheck"; exit 1; }
+if "$binary" healthcheck --listen 127.0.0.1:1 2>/dev/null; then echo "FAIL: healthcheck of nothing passed"; exit 1; fi
+
 kill -TERM "$pid"
 wait "$pid" && status=0 || status=$?
 [[ $status -eq 0 ]] || { echo "FAIL: cognate exited $status on SIGTERM"; cat "$work/err.log"; exit 1; }
+# `cognate migrate` on a fresh data directory, and a subset that lacks its peers is refused.
+"$binary" migrate --data-dir "$work/migrated" || { echo "FAIL: cognate migrate"; exit 1; }
+[[ -f "$work/migrated/directory.sqlite" ]] || { echo "FAIL: migrate created no directory store"; exit 1; }
+if "$binary" run --services auth --listen 127.0.0.1:1 2>"$work/subset.err"; then echo "FAIL: a subset without peers started"; exit 1; fi
+grep -q "is needed by" "$work/subset.err" || { cat "$work/subset.err"; exit 1; }
 echo "aws-cli e2e: ok"

@@ -3,14 +3,13 @@
 //! (one per service, talking gRPC over TCP) on a fresh Postgres database, Redis and NATS.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
-use sqlx::Connection;
-
 use cognate::Node;
 use cognate_common::config::{AccessKey, Secret};
 use cognate_common::{Config, ServiceKind};
+
+pub use cognate_common::testing::{ScratchDatabase, ScratchDir};
 
 pub const ACCESS_KEY_ID: &str = "AKIDSANDBOX";
 pub const SECRET_ACCESS_KEY: &str = "sandbox-secret-access-key";
@@ -24,91 +23,12 @@ pub enum Topology {
     Split,
 }
 
-pub fn postgres_url() -> String {
-    std::env::var("COGNATE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 pub fn redis_url() -> String {
     std::env::var("COGNATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 pub fn nats_url() -> String {
     std::env::var("COGNATE_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-/// A scratch directory removed on drop.
-#[derive(Debug)]
-pub struct ScratchDir(pub PathBuf);
-
-impl ScratchDir {
-    pub fn new() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("cognate-sandbox-{}", uuid::Uuid::new_v4().simple()));
-        Self(path)
-    }
-}
-
-impl Default for ScratchDir {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A Postgres database of its own, dropped when the sandbox goes.
-#[derive(Debug)]
-pub struct ScratchDatabase {
-    pub name: String,
-    pub url: String,
-}
-
-impl ScratchDatabase {
-    pub async fn create() -> anyhow::Result<Self> {
-        let admin = postgres_url();
-        let name = format!("cognate_t_{}", uuid::Uuid::new_v4().simple());
-        let mut connection = sqlx::PgConnection::connect(&admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut connection)
-            .await?;
-        connection.close().await?;
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(base, _)| base);
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs outside async; a thread of its own can block on the clean-up.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(mut connection) = sqlx::PgConnection::connect(&postgres_url()).await {
-                    let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
-                        .execute(&mut connection)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 /// Running services and clients for them.

@@ -160,6 +160,10 @@ async fn errors_have_aws_shape() {
         (status, body["__type"].as_str()),
         (400, Some("UnsupportedOperationException"))
     );
+    assert_eq!(
+        body["message"],
+        "Cognate does not implement ListGroups yet."
+    );
 
     let huge = format!(r#"{{"PoolName":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
     let (status, _, _) = post(

@@ -199,3 +199,78 @@ both_topologies!(
     unanswered_trigger,
     an_unanswered_trigger_fails_with_cognitos_error
 );
+
+/// One sign-in is one trace: a `traceparent` sent to the edge reaches the trigger's NATS message
+/// through the edge → auth → triggers gRPC hops.
+async fn trace_context_reaches_the_trigger(sandbox: &Sandbox) {
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let _telemetry = cognate_common::telemetry::init_with_provider(provider);
+    let function = format!("traced-{}", uuid::Uuid::new_v4().simple());
+    let nats = async_nats::connect(cognate_tests::nats_url())
+        .await
+        .expect("NATS");
+    let mut subscription = nats
+        .subscribe(format!("cognate.trigger.{function}"))
+        .await
+        .expect("subscribed");
+    let headers = Arc::new(Mutex::new(Vec::new()));
+    let seen = headers.clone();
+    let responder = nats.clone();
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        while let Some(message) = subscription.next().await {
+            let traceparent = message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get("traceparent"))
+                .map(|value| value.as_str().to_owned());
+            seen.lock().expect("lock").push(traceparent);
+            let event: serde_json::Value =
+                serde_json::from_slice(&message.payload).expect("event is JSON");
+            if let Some(inbox) = message.reply {
+                responder
+                    .publish(inbox, decide(&event).to_string().into())
+                    .await
+                    .expect("replied");
+            }
+        }
+    });
+    nats.flush().await.expect("subscription registered");
+
+    let idp = sandbox.idp();
+    let client_id = pool_with_trigger(
+        &idp,
+        &format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+    )
+    .await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let body = serde_json::json!({
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "ClientId": client_id,
+        "AuthParameters": {"USERNAME": "allowed", "PASSWORD": "Correct-horse-1"},
+    });
+    let response = reqwest::Client::new()
+        .post(&sandbox.endpoint)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            "AWSCognitoIdentityProviderService.InitiateAuth",
+        )
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let headers = headers.lock().expect("lock").clone();
+    assert_eq!(headers.len(), 1);
+    let traceparent = headers[0]
+        .clone()
+        .expect("the trigger message carries a traceparent");
+    assert!(
+        traceparent.contains(trace_id),
+        "{traceparent} continues trace {trace_id}"
+    );
+}
+
+both_topologies!(trace_propagation, trace_context_reaches_the_trigger);

@@ -9,6 +9,9 @@ pub mod ids;
 pub mod password;
 pub mod store;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod validation;
 
 use std::sync::Arc;
 

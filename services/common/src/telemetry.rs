@@ -52,15 +52,23 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .build();
+    Ok(init_with_provider(provider))
+}
+
+/// Installs the subscriber with an OpenTelemetry layer over `provider`. Tests pass a provider
+/// without an exporter so that trace context is recorded and propagated.
+pub fn init_with_provider(provider: SdkTracerProvider) -> Telemetry {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let tracer = provider.tracer("cognate");
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init();
-    Ok(Telemetry {
+    Telemetry {
         provider: Some(provider),
-    })
+    }
 }
 
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
@@ -152,9 +153,19 @@ pub async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error = CognitoError::new("RequestEntityTooLargeException", rejection.body_text());
+            return respond(
+                &request_id,
+                Err(AwsError::new(rejection.status().as_u16(), error)),
+            );
+        }
+    };
     let started = Instant::now();
     let resolved = resolve_target(&headers);
     let operation = resolved
@@ -296,7 +307,14 @@ async fn call(
             RawCodec,
         )
         .await
-        .map_err(|status| AwsError::of(model, CognitoError::from(status)))?;
+        .map_err(|status| {
+            let error = if status.code() == tonic::Code::Unimplemented {
+                CognitoError::unsupported(operation)
+            } else {
+                CognitoError::from(status)
+            };
+            AwsError::of(model, error)
+        })?;
     let decoded = DynamicMessage::decode(output, reply.into_inner()).map_err(|error| {
         AwsError::of(
             model,

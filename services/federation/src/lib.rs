@@ -9,9 +9,6 @@ mod service;
 mod store;
 mod validation;
 
-#[cfg(test)]
-mod testing;
-
 use cognate_common::{ServiceContext, ServiceKind};
 use cognate_proto::idp::v1::federation_server::FederationServer;
 

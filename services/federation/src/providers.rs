@@ -565,7 +565,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::testing::on_every_backend;
+    use cognate_common::on_every_backend;
 
     const POOL: &str = "us-east-1_TestPool1";
 
@@ -1034,6 +1034,7 @@ mod tests {
     }
 
     on_every_backend!(
+        cognate_common::ServiceKind::Federation, crate::MIGRATOR;
         creates_and_describes,
         a_duplicate_name_is_refused,
         an_identifier_belongs_to_one_provider,

@@ -8,9 +8,6 @@ mod service;
 mod store;
 mod validation;
 
-#[cfg(test)]
-mod testing;
-
 use cognate_common::{ServiceContext, ServiceKind};
 use cognate_proto::identity::v1::identity_pools_server::IdentityPoolsServer;
 

@@ -19,7 +19,8 @@ use sqlx::AnyPool;
 
 use crate::store::{self, After, IdentityRecord, PoolRecord};
 use crate::validation::{
-    Violations, is_account_id, is_developer_provider_name, is_pool_name, is_regional_id,
+    VALIDATION_ERROR, Violations, is_account_id, is_developer_provider_name, is_pool_name,
+    is_regional_id,
 };
 
 const REGIONAL_ID_PATTERN: &str = r"[\w-]+:[0-9a-f-]+";
@@ -188,7 +189,7 @@ impl NewPool {
                 identity_pool_tags: request.identity_pool_tags,
             },
         );
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self { settings })
     }
 }
@@ -209,7 +210,7 @@ impl PoolUpdate {
             request.identity_pool_id.as_deref(),
         );
         let settings = PoolSettings::check(&mut violations, request);
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self {
             identity_pool_id,
             settings,
@@ -225,7 +226,7 @@ impl PoolId {
     fn checked(identity_pool_id: Option<&str>) -> CognitoResult<Self> {
         let mut violations = Violations::new();
         let id = check_regional_id(&mut violations, "identityPoolId", identity_pool_id);
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self(id))
     }
 
@@ -278,7 +279,7 @@ impl PoolsQuery {
             request.max_results,
             request.next_token.as_deref(),
         );
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self(page.with_token(request.next_token.as_deref())?))
     }
 }
@@ -302,7 +303,7 @@ impl IdentitiesQuery {
             request.max_results,
             request.next_token.as_deref(),
         );
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self {
             identity_pool_id,
             page: page.with_token(request.next_token.as_deref())?,
@@ -321,7 +322,7 @@ impl IdentityId {
             "identityId",
             request.identity_id.as_deref(),
         );
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self(id))
     }
 }
@@ -346,7 +347,7 @@ impl GetIdQuery {
             violations.pattern("accountId", account_id, is_account_id(account_id), r"\d+");
         }
         violations.map_size("logins", &request.logins, 10);
-        violations.finish()?;
+        violations.finish_as(VALIDATION_ERROR)?;
         Ok(Self {
             identity_pool_id,
             account_id: request.account_id,
@@ -569,7 +570,7 @@ pub(crate) async fn list_identities(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::on_every_backend;
+    use cognate_common::on_every_backend;
 
     const REGION: &str = "eu-west-1";
     const ACCOUNT: &str = "123456789012";
@@ -960,6 +961,7 @@ mod tests {
     }
 
     on_every_backend!(
+        cognate_common::ServiceKind::IdentityPools, crate::MIGRATOR;
         creates_describes_and_defaults,
         lists_pools_in_pages,
         updates_replace_the_configuration,

@@ -3,131 +3,10 @@
 //! or `N validation errors detected: <e1>; <e2>` when several members fail. Unlike user pools,
 //! this service answers them as `ValidationException` (as emulators do; unconfirmed for AWS).
 
-use cognate_common::{CognitoError, CognitoResult};
+pub(crate) use cognate_common::validation::Violations;
 
-/// The constraint failures of one request, collected so all are reported at once.
-#[derive(Debug, Default)]
-pub(crate) struct Violations {
-    messages: Vec<String>,
-}
-
-impl Violations {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    pub(crate) fn add(&mut self, value: Option<&str>, path: &str, constraint: &str) {
-        let value = match value {
-            Some(text) => format!("'{text}'"),
-            None => "null".to_owned(),
-        };
-        self.messages.push(format!(
-            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
-    }
-
-    /// A required member; returns the value, or "" after recording that it is missing.
-    pub(crate) fn required<'value>(
-        &mut self,
-        path: &str,
-        value: Option<&'value str>,
-    ) -> &'value str {
-        match value {
-            Some(text) => text,
-            None => {
-                self.add(None, path, "Member must not be null");
-                ""
-            }
-        }
-    }
-
-    /// Length in characters between `min` and `max`, both inclusive.
-    pub(crate) fn length(&mut self, path: &str, value: &str, min: usize, max: usize) {
-        let length = value.chars().count();
-        if length < min {
-            self.add(
-                Some(value),
-                path,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
-        } else if length > max {
-            self.add(
-                Some(value),
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// A regular-expression constraint, checked by `matches` (the model's patterns are simple
-    /// enough to check by hand, without a regex engine).
-    pub(crate) fn pattern(&mut self, path: &str, value: &str, matches: bool, pattern: &str) {
-        if !matches {
-            self.add(
-                Some(value),
-                path,
-                &format!("Member must satisfy regular expression pattern: {pattern}"),
-            );
-        }
-    }
-
-    pub(crate) fn range(&mut self, path: &str, value: i64, min: i64, max: i64) {
-        let text = value.to_string();
-        if value < min {
-            self.add(
-                Some(&text),
-                path,
-                &format!("Member must have value greater than or equal to {min}"),
-            );
-        } else if value > max {
-            self.add(
-                Some(&text),
-                path,
-                &format!("Member must have value less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// A map of at most `max` entries. AWS prints a map value as `{key=value, ...}`.
-    pub(crate) fn map_size(
-        &mut self,
-        path: &str,
-        map: &std::collections::HashMap<String, String>,
-        max: usize,
-    ) {
-        if map.len() > max {
-            let mut entries: Vec<String> = map
-                .iter()
-                .map(|(key, value)| format!("{key}={value}"))
-                .collect();
-            entries.sort();
-            let text = format!("{{{}}}", entries.join(", "));
-            self.add(
-                Some(&text),
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
-        }
-    }
-
-    /// `ValidationException` listing every failure, or `Ok` when there is none.
-    pub(crate) fn finish(self) -> CognitoResult<()> {
-        match self.messages.len() {
-            0 => Ok(()),
-            1 => Err(CognitoError::new(
-                "ValidationException",
-                format!("1 validation error detected: {}", self.messages.join("; ")),
-            )),
-            count => Err(CognitoError::new(
-                "ValidationException",
-                format!(
-                    "{count} validation errors detected: {}",
-                    self.messages.join("; ")
-                ),
-            )),
-        }
-    }
-}
+/// cognito-identity's error type for constraint failures.
+pub(crate) const VALIDATION_ERROR: &str = "ValidationException";
 
 /// `[\w-]+:[0-9a-f-]+`: identity pool and identity ids, e.g. `us-east-1:1a2b...`.
 pub(crate) fn is_regional_id(value: &str) -> bool {
@@ -193,7 +72,7 @@ mod tests {
             is_regional_id("nope"),
             r"[\w-]+:[0-9a-f-]+",
         );
-        let error = violations.finish().expect_err("bad id");
+        let error = violations.finish_as(VALIDATION_ERROR).expect_err("bad id");
         assert_eq!(error.error_type, "ValidationException");
         assert_eq!(
             error.message,
@@ -202,13 +81,15 @@ mod tests {
         let mut violations = Violations::new();
         violations.required("identityPoolName", None);
         violations.range("maxResults", 0, 1, 60);
-        let error = violations.finish().expect_err("two failures");
+        let error = violations
+            .finish_as(VALIDATION_ERROR)
+            .expect_err("two failures");
         assert!(
             error
                 .message
                 .starts_with("2 validation errors detected: Value null at 'identityPoolName'")
         );
-        assert!(Violations::new().finish().is_ok());
+        assert!(Violations::new().finish_as(VALIDATION_ERROR).is_ok());
     }
 
     #[test]
