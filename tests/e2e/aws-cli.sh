@@ -5,24 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build --quiet -p cognate
-binary="${CARGO_TARGET_DIR:-target}/debug/cognate"
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
-"$binary" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/out.log" 2>"$work/err.log" &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$endpoint/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=tests/e2e/lib.sh
+source tests/e2e/lib.sh
+start_cognate
 grep -q "cognate listening on $endpoint" "$work/out.log" || { echo "cognate did not announce $endpoint"; cat "$work/out.log" "$work/err.log"; exit 1; }
 grep -q "any well-formed SigV4 signature is accepted" "$work/out.log" || { echo "no local-development notice"; exit 1; }
-
-export AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
-aws="aws --endpoint-url $endpoint --output json"
 
 lambda_config='PreSignUp=arn:aws:lambda:us-east-1:123456789012:function:pre-signup,CustomMessage=arn:aws:lambda:us-east-1:123456789012:function:custom-message,PostConfirmation=arn:aws:lambda:us-east-1:123456789012:function:post-confirmation,PreAuthentication=arn:aws:lambda:us-east-1:123456789012:function:pre-auth,PostAuthentication=arn:aws:lambda:us-east-1:123456789012:function:post-auth,DefineAuthChallenge=arn:aws:lambda:us-east-1:123456789012:function:define,CreateAuthChallenge=arn:aws:lambda:us-east-1:123456789012:function:create,VerifyAuthChallengeResponse=arn:aws:lambda:us-east-1:123456789012:function:verify,PreTokenGeneration=arn:aws:lambda:us-east-1:123456789012:function:pre-token,UserMigration=arn:aws:lambda:us-east-1:123456789012:function:migrate,CustomSMSSender={LambdaVersion=V1_0,LambdaArn=arn:aws:lambda:us-east-1:123456789012:function:sms},CustomEmailSender={LambdaVersion=V1_0,LambdaArn=arn:aws:lambda:us-east-1:123456789012:function:email},KMSKeyID=arn:aws:kms:us-east-1:123456789012:key/example'
 
@@ -53,7 +40,7 @@ for variant in alias username; do
   else
     create --username-attributes email >"$work/created.json"
   fi
-  pool_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["UserPool"]["Id"])' "$work/created.json")
+  pool_id=$(json_field "$work/created.json" 'doc["UserPool"]["Id"]')
   $aws cognito-idp describe-user-pool --user-pool-id "$pool_id" >"$work/described.json"
   for file in "$work/created.json" "$work/described.json"; do
     check "$file" 'pool["Name"] == "Users" and pool["DeletionProtection"] == "ACTIVE" and pool["MfaConfiguration"] == "OPTIONAL"' "$variant: name, protection, MFA"
@@ -78,6 +65,7 @@ if "$binary" healthcheck --listen 127.0.0.1:1 2>/dev/null; then echo "FAIL: heal
 
 kill -TERM "$pid"
 wait "$pid" && status=0 || status=$?
+pid=""
 [[ $status -eq 0 ]] || { echo "FAIL: cognate exited $status on SIGTERM"; cat "$work/err.log"; exit 1; }
 # `cognate migrate` on a fresh data directory, and a subset that lacks its peers is refused.
 "$binary" migrate --data-dir "$work/migrated" || { echo "FAIL: cognate migrate"; exit 1; }

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tonic::service::RoutesBuilder;
 
 use cognate_common::clock::{SharedClock, SystemClock};
+use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::{Peers, trace_incoming};
 use cognate_common::{Config, ServiceContext, ServiceKind};
 use cognate_edge::{EdgeState, Metrics, ReadinessCheck};
@@ -107,6 +108,10 @@ pub async fn start_with_clock(
         peers: peers.clone(),
         clock: clock.clone(),
         nats: nats.clone(),
+        ephemeral: match &redis {
+            Some(connection) => Ephemeral::Redis(connection.clone()),
+            None => Ephemeral::memory(),
+        },
     };
 
     let mut routes = RoutesBuilder::default();

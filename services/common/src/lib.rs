@@ -3,10 +3,12 @@
 
 pub mod clock;
 pub mod config;
+pub mod ephemeral;
 pub mod error;
 pub mod grpc;
 pub mod ids;
 pub mod password;
+pub mod srp;
 pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
@@ -26,4 +28,6 @@ pub struct ServiceContext {
     pub clock: clock::SharedClock,
     /// Connected when `nats_url` is configured.
     pub nats: Option<async_nats::Client>,
+    /// Redis when `redis_url` is configured, else in-process.
+    pub ephemeral: ephemeral::Ephemeral,
 }

@@ -1,12 +1,12 @@
-//! Passwords: Cognito's policy rules, argon2id hashing on the blocking pool, and temporary
-//! passwords generated to a policy. Shared because the directory stores what the issuer checks.
+//! Passwords: Cognito's policy rules, their stored form (the SRP verifier, as Cognito keeps), and
+//! temporary passwords generated to a policy. Shared because the directory stores what the issuer
+//! checks.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::error::{CognitoError, CognitoResult, internal};
+use crate::srp;
 
 /// Cognito's special characters; a space counts too.
 const SYMBOLS: &str = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ";
@@ -90,42 +90,70 @@ impl Policy {
     }
 }
 
-/// Hashes a password with argon2id (PHC string) off the async threads.
-pub async fn hash(password: String) -> CognitoResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt_bytes: [u8; 16] = rand::random();
-        let salt = SaltString::encode_b64(&salt_bytes)?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(|error| internal("password hashing task failed", error))?
-    .map_err(|error| internal("password hashing failed", error))
+/// The part of a pool id SRP hashes: `us-east-1_AbC123xyz` → `AbC123xyz`.
+pub fn pool_name(pool_id: &str) -> &str {
+    pool_id.split_once('_').map_or(pool_id, |(_, name)| name)
 }
 
-/// A hash of no one's password, verified for unknown users so they cost the same time.
-pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WQ1nDpC0h0kSrbSPS6yBzDuh2w7hV4sBPLCTAB0o3lI";
+const SRP_PREFIX: &str = "srp$";
 
-/// Checks a password against a PHC string off the async threads. An empty or unparsable hash
-/// is checked against the decoy (same cost) and fails.
-pub async fn verify(password: String, stored: String) -> CognitoResult<bool> {
+/// What the directory stores for a password: Cognito's SRP verifier, `srp$<salt hex>$<v hex>`.
+/// As in Cognito, the verifier is all there is: USER_SRP_AUTH needs it, and a second, slower
+/// hash beside it would add no protection (an attacker with the table attacks the verifier).
+pub async fn stored_form(pool_id: &str, username: &str, password: String) -> CognitoResult<String> {
+    let (pool, username) = (pool_name(pool_id).to_owned(), username.to_owned());
     tokio::task::spawn_blocking(move || {
-        let (phc, real) = match PasswordHash::new(&stored) {
-            Ok(parsed) => (parsed, true),
-            Err(_) => (
-                PasswordHash::new(DECOY_HASH).map_err(|error| error.to_string())?,
+        let verifier = srp::new_verifier(&pool, &username, &password);
+        format!("{SRP_PREFIX}{}${}", verifier.salt, verifier.verifier)
+    })
+    .await
+    .map_err(|error| internal("password hashing task failed", error))
+}
+
+/// The SRP verifier of a stored password, if it is one.
+pub fn srp_verifier(stored: &str) -> Option<srp::Verifier> {
+    let (salt, verifier) = stored.strip_prefix(SRP_PREFIX)?.split_once('$')?;
+    Some(srp::Verifier {
+        salt: salt.to_owned(),
+        verifier: verifier.to_owned(),
+    })
+}
+
+/// The salt of no one's password, used for unknown users so they cost the same time.
+const DECOY_SALT: &str = "5f0c2a7d9b1e4c3a8d6f0e2b4a6c8e1d";
+
+/// Checks a password against a stored form by recomputing the verifier with its salt, off the
+/// async threads. An empty or unreadable stored form costs the same and fails.
+pub async fn verify(
+    pool_id: &str,
+    username: &str,
+    password: String,
+    stored: String,
+) -> CognitoResult<bool> {
+    let (pool, username) = (pool_name(pool_id).to_owned(), username.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let (expected, real) = match srp_verifier(&stored) {
+            Some(verifier) => (verifier, true),
+            None => (
+                srp::Verifier {
+                    salt: DECOY_SALT.to_owned(),
+                    verifier: String::new(),
+                },
                 false,
             ),
         };
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &phc)
-            .is_ok();
-        Ok::<bool, String>(matches && real)
+        let computed = srp::verifier_with_salt(&pool, &username, &password, &expected.salt);
+        let matches = computed.is_ok_and(|computed| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(
+                computed.verifier.as_bytes(),
+                expected.verifier.as_bytes(),
+            )
+            .is_ok()
+        });
+        matches && real
     })
     .await
-    .map_err(|error| internal("password check task failed", error))?
-    .map_err(|error| internal("password check failed", error))
+    .map_err(|error| internal("password check task failed", error))
 }
 
 #[cfg(test)]
@@ -172,22 +200,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hashes_verify_only_their_password() {
-        let stored = hash("Correct horse 1!".into()).await.expect("hashes");
-        assert!(
-            verify("Correct horse 1!".into(), stored.clone())
+    async fn stored_forms_verify_only_their_password_and_user() {
+        let stored = stored_form("us-east-1_AbC", "jane", "Correct horse 1!".into())
+            .await
+            .expect("stores");
+        assert!(srp_verifier(&stored).is_some());
+        let check = |username: &'static str, password: &'static str, stored: String| async move {
+            verify("us-east-1_AbC", username, password.into(), stored)
                 .await
-                .expect("verifies")
-        );
-        assert!(
-            !verify("correct horse 1!".into(), stored)
-                .await
-                .expect("verifies")
-        );
-        assert!(
-            !verify("anything".into(), String::new())
-                .await
-                .expect("decoy")
-        );
+                .expect("checks")
+        };
+        assert!(check("jane", "Correct horse 1!", stored.clone()).await);
+        assert!(!check("jane", "correct horse 1!", stored.clone()).await);
+        assert!(!check("john", "Correct horse 1!", stored.clone()).await);
+        assert!(!check("jane", "anything", String::new()).await);
+        assert_eq!(pool_name("us-east-1_AbC"), "AbC");
     }
 }

@@ -2,7 +2,7 @@
 //! substitutions), byte-compatible with amazon-cognito-identity-js.
 //!
 //! Cognito's SRP-6a variant: `N` is the 3072-bit MODP prime of RFC 3526, `g = 2`, `H = SHA-256`,
-//! and every integer that is hashed goes through [`pad`]: its minimal big-endian two's-complement
+//! and every integer that is hashed goes through `PAD`: its minimal big-endian two's-complement
 //! bytes (Java's `BigInteger.toByteArray`), *not* RFC 5054's fixed-width padding.
 //!
 //! ```text
@@ -19,7 +19,8 @@
 //! `DeviceKey` as the user id, and build the verifier with [`Verifier::from_device_config`].
 //!
 //! Exponentiations with a secret exponent (`x`, `b`) or a secret base (`v`) run in constant time
-//! (crypto-bigint's fixed-window Montgomery ladder, bounded to the exponent's fixed bit length), and
+//! (crypto-bigint's fixed-window Montgomery exponentiation with constant-time table lookups,
+//! bounded to the exponent's fixed bit length), and
 //! the signature is compared in constant time. The lengths of the hashed PAD values depend on the
 //! values (the protocol defines them so); that is inherent to Cognito's SRP and leaks only a few
 //! leading-zero bits.
@@ -159,7 +160,8 @@ impl Verifier {
 
 /// The server's secret exponent `b` for one sign-in. Keep it server-side (e.g. in the auth
 /// session, via [`ServerSecret::to_hex`]); `Debug` does not print it.
-#[derive(Clone, PartialEq, Eq)]
+/// No `PartialEq`: nothing should compare it, least of all in variable time.
+#[derive(Clone)]
 pub struct ServerSecret(Vec<u8>);
 
 impl ServerSecret {
@@ -209,7 +211,7 @@ impl fmt::Debug for ServerSecret {
 ///
 /// To rebuild it from storage without recomputing `B`, construct it from its fields:
 /// `ServerChallenge { b: ServerSecret::from_hex(&stored_b)?, big_b: stored_big_b }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerChallenge {
     pub b: ServerSecret,
     /// `B` as minimal lowercase hex (`BigInteger.toString(16)`; may have odd length), the
@@ -524,8 +526,91 @@ fn uint_from_digest(digest: &digest::Digest) -> U3072 {
     U3072::from_be_slice(&buffer)
 }
 
+/// The client side as amazon-cognito-identity-js computes it, kept apart from the server code:
+/// for tests that sign in with SRP.
+#[cfg(any(test, feature = "testing"))]
+pub mod client {
+    use super::*;
+
+    /// A client as amazon-cognito-identity-js computes it, kept apart from the server code:
+    /// `S = (B − k·g^x)^(a + u·x) mod N` and the signature over it.
+    pub struct Client {
+        pub pool_name: String,
+        pub user_id: String,
+        pub password: String,
+        pub a: U3072,
+    }
+
+    impl Client {
+        pub fn big_a(&self) -> String {
+            let params = &GROUP.params;
+            let g = FixedMontyForm::new(&U3072::from_u64(2), params);
+            min_hex(&g.pow_vartime(&self.a).retrieve())
+        }
+
+        pub fn signature(
+            &self,
+            salt_hex: &str,
+            srp_b: &str,
+            secret_block: &str,
+            now: &str,
+        ) -> String {
+            let params = &GROUP.params;
+            let g = FixedMontyForm::new(&U3072::from_u64(2), params);
+            let n_bytes = U3072::from_be_hex(N_HEX).to_be_bytes();
+            let k_digest = hash(&[&[&[0u8][..], n_bytes.as_ref()].concat(), &[2u8]]);
+            let k = FixedMontyForm::new(&uint_from_digest(&k_digest), params);
+            let inner =
+                hash(&[format!("{}{}:{}", self.pool_name, self.user_id, self.password).as_bytes()]);
+            let salt_int = parse_hex_uint(salt_hex, "SALT").expect("salt is hex");
+            let x = uint_from_digest(&hash(&[&pad(&salt_int), inner.as_ref()]));
+            let big_b = parse_hex_uint(srp_b, "SRP_B").expect("SRP_B is hex");
+            let big_a = g.pow_vartime(&self.a).retrieve();
+            let u = uint_from_digest(&hash(&[&pad(&big_a), &pad(&big_b)]));
+            // a + u·x fits easily: a ≤ 1024 bits, u·x ≤ 512 bits.
+            let (ux, carry) = u.widening_mul(&x);
+            assert_eq!(carry, U3072::ZERO);
+            let exponent = self.a.wrapping_add(&ux);
+            let base = FixedMontyForm::new(&big_b, params) - k * g.pow_vartime(&x);
+            let s = base.pow_vartime(&exponent).retrieve();
+            let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &pad(&u)), &pad(&s));
+            let okm = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()),
+                b"Caldera Derived Key\x01",
+            );
+            let key = hmac::Key::new(hmac::HMAC_SHA256, &okm.as_ref()[..16]);
+            let block = base64::engine::general_purpose::STANDARD
+                .decode(secret_block)
+                .expect("secret block is base64");
+            let message = [
+                self.pool_name.as_bytes(),
+                self.user_id.as_bytes(),
+                &block,
+                now.as_bytes(),
+            ]
+            .concat();
+            base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, &message).as_ref())
+        }
+    }
+
+    impl Client {
+        /// A client with a fresh random secret `a`.
+        pub fn new(pool_name: &str, user_id: &str, password: &str) -> Self {
+            let mut a_bytes = [0_u8; 128];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut a_bytes);
+            Self {
+                pool_name: pool_name.to_owned(),
+                user_id: user_id.to_owned(),
+                password: password.to_owned(),
+                a: uint_from_be_bytes(&a_bytes).expect("128 bytes fit"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::client::Client;
     use super::*;
     use serde_json::Value;
 
@@ -567,61 +652,6 @@ mod tests {
 
     fn b64(bytes: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
-
-    /// A client as amazon-cognito-identity-js computes it, kept apart from the server code:
-    /// `S = (B − k·g^x)^(a + u·x) mod N` and the signature over it.
-    struct Client {
-        pool_name: String,
-        user_id: String,
-        password: String,
-        a: U3072,
-    }
-
-    impl Client {
-        fn big_a(&self) -> String {
-            let params = &GROUP.params;
-            let g = FixedMontyForm::new(&U3072::from_u64(2), params);
-            min_hex(&g.pow_vartime(&self.a).retrieve())
-        }
-
-        fn signature(&self, salt_hex: &str, srp_b: &str, secret_block: &str, now: &str) -> String {
-            let params = &GROUP.params;
-            let g = FixedMontyForm::new(&U3072::from_u64(2), params);
-            let n_bytes = U3072::from_be_hex(N_HEX).to_be_bytes();
-            let k_digest = hash(&[&[&[0u8][..], n_bytes.as_ref()].concat(), &[2u8]]);
-            let k = FixedMontyForm::new(&uint_from_digest(&k_digest), params);
-            let inner =
-                hash(&[format!("{}{}:{}", self.pool_name, self.user_id, self.password).as_bytes()]);
-            let salt_int = uint(salt_hex);
-            let x = uint_from_digest(&hash(&[&pad(&salt_int), inner.as_ref()]));
-            let big_b = uint(srp_b);
-            let big_a = g.pow_vartime(&self.a).retrieve();
-            let u = uint_from_digest(&hash(&[&pad(&big_a), &pad(&big_b)]));
-            // a + u·x fits easily: a ≤ 1024 bits, u·x ≤ 512 bits.
-            let (ux, carry) = u.widening_mul(&x);
-            assert_eq!(carry, U3072::ZERO);
-            let exponent = self.a.wrapping_add(&ux);
-            let base = FixedMontyForm::new(&big_b, params) - k * g.pow_vartime(&x);
-            let s = base.pow_vartime(&exponent).retrieve();
-            let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &pad(&u)), &pad(&s));
-            let okm = hmac::sign(
-                &hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()),
-                b"Caldera Derived Key\x01",
-            );
-            let key = hmac::Key::new(hmac::HMAC_SHA256, &okm.as_ref()[..16]);
-            let block = base64::engine::general_purpose::STANDARD
-                .decode(secret_block)
-                .expect("secret block is base64");
-            let message = [
-                self.pool_name.as_bytes(),
-                self.user_id.as_bytes(),
-                &block,
-                now.as_bytes(),
-            ]
-            .concat();
-            b64(hmac::sign(&key, &message).as_ref())
-        }
     }
 
     #[test]
@@ -1086,28 +1116,28 @@ mod tests {
             Err(SrpError::BadHex("salt"))
         );
         assert_eq!(
-            ServerSecret::from_hex("000"),
-            Err(SrpError::OutOfRange("b"))
+            ServerSecret::from_hex("000").err(),
+            Some(SrpError::OutOfRange("b"))
         );
         assert_eq!(
-            ServerSecret::from_hex(&"1".repeat(2 * N_BYTES + 2)),
-            Err(SrpError::OutOfRange("b"))
+            ServerSecret::from_hex(&"1".repeat(2 * N_BYTES + 2)).err(),
+            Some(SrpError::OutOfRange("b"))
         );
         let zero_verifier = Verifier {
             salt: "00".into(),
             verifier: "0".into(),
         };
         assert_eq!(
-            server_challenge(&zero_verifier),
-            Err(SrpError::OutOfRange("verifier"))
+            server_challenge(&zero_verifier).err(),
+            Some(SrpError::OutOfRange("verifier"))
         );
         let big_verifier = Verifier {
             salt: "00".into(),
             verifier: min_hex(&GROUP.n),
         };
         assert_eq!(
-            server_challenge_with_b(&big_verifier, "01"),
-            Err(SrpError::OutOfRange("verifier"))
+            server_challenge_with_b(&big_verifier, "01").err(),
+            Some(SrpError::OutOfRange("verifier"))
         );
     }
 

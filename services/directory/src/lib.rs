@@ -303,4 +303,19 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             groups: Vec::new(),
         }))
     }
+
+    async fn set_password(
+        &self,
+        request: Request<internal::SetPasswordRequest>,
+    ) -> Result<Response<internal::SetPasswordResponse>, Status> {
+        let request = request.get_ref();
+        self.admin_set_user_password(
+            &request.user_pool_id,
+            &request.username,
+            &request.password,
+            request.permanent,
+        )
+        .await?;
+        Ok(Response::new(internal::SetPasswordResponse {}))
+    }
 }

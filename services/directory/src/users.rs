@@ -314,7 +314,7 @@ impl Directory {
             }
             None => policy.temporary_password(),
         };
-        let password_hash = password::hash(temporary).await?;
+        let password_hash = password::stored_form(pool_id, &username, temporary).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
             username,
@@ -415,7 +415,7 @@ impl Directory {
             }
             None => policy.temporary_password(),
         };
-        user.password_hash = password::hash(temporary).await?;
+        user.password_hash = password::stored_form(pool_id, &user.username, temporary).await?;
         user.updated_at = unix_millis(self.clock.now());
         self.store_password(pool_id, &user).await?;
         Ok(user)
@@ -446,7 +446,8 @@ impl Directory {
         let pool = self.load_pool(pool_id).await?;
         let mut user = self.find_user(pool_id, name).await?;
         password_policy(&pool).check(new_password)?;
-        user.password_hash = password::hash(new_password.to_owned()).await?;
+        user.password_hash =
+            password::stored_form(pool_id, &user.username, new_password.to_owned()).await?;
         user.status = if permanent {
             CONFIRMED
         } else {

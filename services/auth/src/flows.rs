@@ -1,0 +1,596 @@
+//! The sign-in flows: password (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH), SRP
+//! (USER_SRP_AUTH → PASSWORD_VERIFIER), refresh, and the NEW_PASSWORD_REQUIRED challenge, through
+//! InitiateAuth/AdminInitiateAuth and RespondToAuthChallenge/AdminRespondToAuthChallenge.
+//! A flow between two calls lives in the ephemeral store, single-use, for the client's
+//! `AuthSessionValidity` minutes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use sqlx::Row;
+
+use cognate_common::clock::unix_millis;
+use cognate_common::ephemeral::Kind;
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult, password, srp};
+use cognate_proto::idp::v1 as idp;
+use cognate_proto::internal::v1 as internal;
+
+use crate::Auth;
+use crate::tokens::{self, Grant};
+
+/// One InitiateAuth or AdminInitiateAuth request, whichever API it came through.
+pub(crate) struct SignIn<'a> {
+    /// Set by AdminInitiateAuth: the client must belong to this pool.
+    pub pool_id: Option<&'a str>,
+    pub client_id: &'a str,
+    pub flow: &'a str,
+    pub parameters: &'a HashMap<String, String>,
+    pub client_metadata: &'a HashMap<String, String>,
+}
+
+pub(crate) fn incorrect_credentials() -> CognitoError {
+    CognitoError::not_authorized("Incorrect username or password.")
+}
+
+fn parameter<'a>(parameters: &'a HashMap<String, String>, name: &str) -> CognitoResult<&'a str> {
+    parameters
+        .get(name)
+        .map(String::as_str)
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| {
+            CognitoError::invalid_parameter(format!("Missing required parameter {name}"))
+        })
+}
+
+/// Whether a client's `ExplicitAuthFlows` allow a flow (legacy and `ALLOW_` names both count;
+/// an empty list means Cognito's default: SRP, custom and refresh).
+pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool {
+    let accepted: &[&str] = match flow {
+        "USER_PASSWORD_AUTH" => &["ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"],
+        "ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => {
+            &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"]
+        }
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => return true,
+        // SRP is on by default, and with the legacy (non-ALLOW_) flow names.
+        "USER_SRP_AUTH" => {
+            return client.explicit_auth_flows.is_empty()
+                || client
+                    .explicit_auth_flows
+                    .iter()
+                    .all(|allowed| !allowed.starts_with("ALLOW_"))
+                || client
+                    .explicit_auth_flows
+                    .iter()
+                    .any(|allowed| allowed == "ALLOW_USER_SRP_AUTH");
+        }
+        _ => return false,
+    };
+    client
+        .explicit_auth_flows
+        .iter()
+        .any(|allowed| accepted.contains(&allowed.as_str()))
+}
+
+/// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username ‖ client id))`, checked in constant time.
+pub(crate) fn check_secret_hash(
+    client: &idp::UserPoolClientType,
+    username: &str,
+    given: Option<&String>,
+) -> CognitoResult<()> {
+    let Some(secret) = client.client_secret.as_deref() else {
+        return Ok(());
+    };
+    let client_id = client.client_id.as_deref().unwrap_or_default();
+    let Some(given) = given else {
+        return Err(CognitoError::not_authorized(format!(
+            "Client {client_id} is configured with secret but SECRET_HASH was not received"
+        )));
+    };
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let expected = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
+    let matches = base64::engine::general_purpose::STANDARD
+        .decode(given)
+        .is_ok_and(|given| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(&given, expected.as_ref()).is_ok()
+        });
+    if matches {
+        Ok(())
+    } else {
+        Err(CognitoError::not_authorized(format!(
+            "Unable to verify secret hash for client {client_id}"
+        )))
+    }
+}
+
+/// One RespondToAuthChallenge or AdminRespondToAuthChallenge request.
+pub(crate) struct Response<'a> {
+    pub pool_id: Option<&'a str>,
+    pub client_id: &'a str,
+    pub challenge: &'a str,
+    pub session: Option<&'a str>,
+    pub responses: &'a HashMap<String, String>,
+}
+
+/// What an auth flow remembers between two calls.
+#[derive(Debug, Serialize, Deserialize)]
+struct Session {
+    pool_id: String,
+    client_id: String,
+    /// USER_ID_FOR_SRP: the user's username.
+    username: String,
+    challenge: String,
+    /// PASSWORD_VERIFIER: the client's A, and the server's secret b and public B.
+    #[serde(default)]
+    srp_a: String,
+    #[serde(default)]
+    srp_b_secret: String,
+    #[serde(default)]
+    srp_big_b: String,
+}
+
+fn expired_session() -> CognitoError {
+    CognitoError::not_authorized("Invalid session for the user, session is expired.")
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0_u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut buffer);
+    base64::engine::general_purpose::STANDARD.encode(buffer)
+}
+
+impl Auth {
+    pub(crate) async fn sign_in(&self, request: SignIn<'_>) -> CognitoResult<Json> {
+        let (pool, client) = self
+            .client_config(request.pool_id, request.client_id)
+            .await?;
+        if !flow_allowed(&client, request.flow) {
+            return Err(match request.flow {
+                "USER_PASSWORD_AUTH"
+                | "ADMIN_USER_PASSWORD_AUTH"
+                | "ADMIN_NO_SRP_AUTH"
+                | "USER_SRP_AUTH" => CognitoError::invalid_parameter(format!(
+                    "{} flow not enabled for this client",
+                    request.flow
+                )),
+                other => CognitoError::invalid_parameter(format!(
+                    "Cognate does not support the {other} flow yet."
+                )),
+            });
+        }
+        if matches!(request.flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
+            return self.refresh(&pool, &client, request.parameters).await;
+        }
+        let username = parameter(request.parameters, "USERNAME")?;
+        check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
+        let pool_id = pool.id.clone().unwrap_or_default();
+        let srp_a = if request.flow == "USER_SRP_AUTH" {
+            Some(parameter(request.parameters, "SRP_A")?.to_owned())
+        } else {
+            None
+        };
+        let password = match &srp_a {
+            Some(_) => String::new(),
+            None => parameter(request.parameters, "PASSWORD")?.to_owned(),
+        };
+        let user = match self.find_user(&pool_id, username).await {
+            Ok(user) => user,
+            Err(error) if error.error_type == "UserNotFoundException" => {
+                // The same work as for a real user, so timing doesn't tell them apart.
+                password::verify(&pool_id, username, password, String::new()).await?;
+                let hide_existence =
+                    client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
+                return Err(if hide_existence {
+                    incorrect_credentials()
+                } else {
+                    error
+                });
+            }
+            Err(error) => return Err(error),
+        };
+        if let Some(target) = pool
+            .lambda_config
+            .as_ref()
+            .and_then(|config| config.pre_authentication.clone())
+        {
+            self.pre_authentication(&target, &pool_id, &client, &user, request.client_metadata)
+                .await?;
+        }
+        if let Some(srp_a) = srp_a {
+            return self.start_srp(&pool_id, &client, &user, srp_a).await;
+        }
+        if !password::verify(
+            &pool_id,
+            &user.username,
+            password,
+            user.password_hash.clone(),
+        )
+        .await?
+        {
+            return Err(incorrect_credentials());
+        }
+        self.authenticated(&pool_id, &client, &user).await
+    }
+
+    async fn find_user(
+        &self,
+        pool_id: &str,
+        username: &str,
+    ) -> CognitoResult<internal::UserRecord> {
+        self.directory
+            .clone()
+            .find_user(internal::FindUserRequest {
+                user_pool_id: pool_id.to_owned(),
+                username: username.to_owned(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(CognitoError::from)
+    }
+
+    async fn save_session(
+        &self,
+        client: &idp::UserPoolClientType,
+        session: &Session,
+        key: &str,
+    ) -> CognitoResult<()> {
+        let minutes = u64::try_from(client.auth_session_validity.unwrap_or(3)).unwrap_or(3);
+        let value = serde_json::to_string(session)
+            .map_err(|error| cognate_common::error::internal("session encoding", error))?;
+        self.ephemeral
+            .put(
+                Kind::AuthSession,
+                key,
+                &value,
+                Duration::from_secs(minutes * 60),
+            )
+            .await
+    }
+
+    /// USER_SRP_AUTH: the PASSWORD_VERIFIER challenge. The SECRET_BLOCK names the session.
+    async fn start_srp(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        srp_a: String,
+    ) -> CognitoResult<Json> {
+        let verifier =
+            password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
+        let challenge = srp::server_challenge(&verifier).map_err(|error| {
+            cognate_common::error::internal("stored SRP verifier unusable", error)
+        })?;
+        let secret_block = random_token(48);
+        let session = Session {
+            pool_id: pool_id.to_owned(),
+            client_id: client.client_id.clone().unwrap_or_default(),
+            username: user.username.clone(),
+            challenge: "PASSWORD_VERIFIER".into(),
+            srp_a,
+            srp_b_secret: challenge.b.to_hex(),
+            srp_big_b: challenge.big_b.clone(),
+        };
+        self.save_session(client, &session, &secret_block).await?;
+        Ok(json!({
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ChallengeParameters": {
+                "SALT": verifier.salt,
+                "SECRET_BLOCK": secret_block,
+                "SRP_B": challenge.big_b,
+                "USERNAME": user.username,
+                "USER_ID_FOR_SRP": user.username,
+            },
+        }))
+    }
+
+    pub(crate) async fn respond(&self, request: Response<'_>) -> CognitoResult<Json> {
+        let (pool, client) = self
+            .client_config(request.pool_id, request.client_id)
+            .await?;
+        let pool_id = pool.id.clone().unwrap_or_default();
+        let key = match request.challenge {
+            "PASSWORD_VERIFIER" => parameter(request.responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
+            "NEW_PASSWORD_REQUIRED" => request
+                .session
+                .filter(|session| !session.is_empty())
+                .ok_or_else(expired_session)?,
+            other => {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "Cognate does not support the {other} challenge yet."
+                )));
+            }
+        };
+        let stored = self
+            .ephemeral
+            .take(Kind::AuthSession, key)
+            .await?
+            .ok_or_else(expired_session)?;
+        let session: Session = serde_json::from_str(&stored)
+            .map_err(|error| cognate_common::error::internal("session decoding", error))?;
+        if session.pool_id != pool_id
+            || session.client_id != request.client_id
+            || session.challenge != request.challenge
+        {
+            return Err(expired_session());
+        }
+        let username = parameter(request.responses, "USERNAME")?;
+        check_secret_hash(&client, username, request.responses.get("SECRET_HASH"))?;
+        let user = self.find_user(&pool_id, &session.username).await?;
+        if request.challenge == "PASSWORD_VERIFIER" {
+            let verifier =
+                password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
+            let challenge = srp::ServerChallenge {
+                b: srp::ServerSecret::from_hex(&session.srp_b_secret)
+                    .map_err(|error| cognate_common::error::internal("session secret", error))?,
+                big_b: session.srp_big_b.clone(),
+            };
+            srp::verify_claim(
+                password::pool_name(&pool_id),
+                &user.username,
+                &verifier,
+                &challenge,
+                &session.srp_a,
+                key,
+                parameter(request.responses, "TIMESTAMP")?,
+                parameter(request.responses, "PASSWORD_CLAIM_SIGNATURE")?,
+            )
+            .map_err(|_| incorrect_credentials())?;
+            return self.authenticated(&pool_id, &client, &user).await;
+        }
+        let new_password = parameter(request.responses, "NEW_PASSWORD")?;
+        self.directory
+            .clone()
+            .set_password(internal::SetPasswordRequest {
+                user_pool_id: pool_id.clone(),
+                username: user.username.clone(),
+                password: new_password.to_owned(),
+                permanent: true,
+            })
+            .await
+            .map_err(CognitoError::from)?;
+        let user = self.find_user(&pool_id, &user.username).await?;
+        self.authenticated(&pool_id, &client, &user).await
+    }
+
+    /// After the password (or SRP proof) checked out: the user's state decides between a
+    /// challenge and tokens.
+    async fn authenticated(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+    ) -> CognitoResult<Json> {
+        if !user.enabled {
+            return Err(CognitoError::not_authorized("User is disabled."));
+        }
+        match user.status.as_str() {
+            "UNCONFIRMED" => {
+                return Err(CognitoError::new(
+                    "UserNotConfirmedException",
+                    "User is not confirmed.",
+                ));
+            }
+            "RESET_REQUIRED" => {
+                return Err(CognitoError::new(
+                    "PasswordResetRequiredException",
+                    "Password reset required for the user",
+                ));
+            }
+            "FORCE_CHANGE_PASSWORD" => {
+                return self.new_password_required(pool_id, client, user).await;
+            }
+            _ => {}
+        }
+        let client_id = client.client_id.clone().unwrap_or_default();
+        let now = unix_millis(self.clock.now()) / 1000;
+        let grant = Grant {
+            issuer: self.issuer(pool_id),
+            client,
+            user,
+            origin_jti: uuid::Uuid::new_v4().to_string(),
+            auth_time: now,
+            now,
+        };
+        let refresh_token = tokens::new_refresh_token();
+        let lifetimes = tokens::Lifetimes::of(client);
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tokens::hash_refresh_token(&refresh_token))
+        .bind(pool_id)
+        .bind(&client_id)
+        .bind(&user.sub)
+        .bind(&grant.origin_jti)
+        .bind(now)
+        .bind(now)
+        .bind(now + lifetimes.refresh)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        let keys = self.keys.for_pool(pool_id).await?;
+        let result = grant.authentication_result(&keys, Some(&refresh_token))?;
+        Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+    }
+
+    /// The NEW_PASSWORD_REQUIRED challenge for a user signing in with a temporary password.
+    async fn new_password_required(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+    ) -> CognitoResult<Json> {
+        let attributes: serde_json::Map<String, Json> = user
+            .attributes
+            .iter()
+            .filter(|attribute| {
+                !matches!(
+                    attribute.name.as_deref(),
+                    Some("sub" | "email_verified" | "phone_number_verified")
+                )
+            })
+            .filter_map(|attribute| {
+                Some((attribute.name.clone()?, json!(attribute.value.clone()?)))
+            })
+            .collect();
+        let token = random_token(48);
+        let session = Session {
+            pool_id: pool_id.to_owned(),
+            client_id: client.client_id.clone().unwrap_or_default(),
+            username: user.username.clone(),
+            challenge: "NEW_PASSWORD_REQUIRED".into(),
+            srp_a: String::new(),
+            srp_b_secret: String::new(),
+            srp_big_b: String::new(),
+        };
+        self.save_session(client, &session, &token).await?;
+        Ok(json!({
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": token,
+            "ChallengeParameters": {
+                "USER_ID_FOR_SRP": user.username,
+                "requiredAttributes": "[]",
+                "userAttributes": Json::Object(attributes).to_string(),
+            },
+        }))
+    }
+
+    /// REFRESH_TOKEN_AUTH: new ID and access tokens from a live refresh token of this client.
+    async fn refresh(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        parameters: &HashMap<String, String>,
+    ) -> CognitoResult<Json> {
+        let token = parameter(parameters, "REFRESH_TOKEN")?;
+        let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
+        let pool_id = pool.id.clone().unwrap_or_default();
+        let client_id = client.client_id.clone().unwrap_or_default();
+        let row = sqlx::query(
+            "SELECT sub, origin_jti, auth_time, expires_at, revoked FROM refresh_tokens \
+             WHERE token_hash = $1 AND user_pool_id = $2 AND client_id = $3",
+        )
+        .bind(tokens::hash_refresh_token(token))
+        .bind(&pool_id)
+        .bind(&client_id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(invalid)?;
+        let now = unix_millis(self.clock.now()) / 1000;
+        if row.get::<i64, _>("revoked") != 0 {
+            return Err(CognitoError::not_authorized(
+                "Refresh Token has been revoked",
+            ));
+        }
+        if row.get::<i64, _>("expires_at") <= now {
+            return Err(CognitoError::not_authorized("Refresh Token has expired"));
+        }
+        let sub: String = row.get("sub");
+        let user = self
+            .directory
+            .clone()
+            .find_user(internal::FindUserRequest {
+                user_pool_id: pool_id.clone(),
+                username: sub,
+            })
+            .await
+            .map_err(|_| invalid())?
+            .into_inner();
+        if !user.enabled {
+            return Err(CognitoError::not_authorized("User is disabled."));
+        }
+        check_secret_hash(client, &user.username, parameters.get("SECRET_HASH"))?;
+        let grant = Grant {
+            issuer: self.issuer(&pool_id),
+            client,
+            user: &user,
+            origin_jti: row.get("origin_jti"),
+            auth_time: row.get("auth_time"),
+            now,
+        };
+        let keys = self.keys.for_pool(&pool_id).await?;
+        let result = grant.authentication_result(&keys, None)?;
+        Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+    }
+
+    /// Cognito's PreAuthentication event; a deny from the handler fails the sign-in.
+    async fn pre_authentication(
+        &self,
+        target: &str,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        client_metadata: &HashMap<String, String>,
+    ) -> CognitoResult<()> {
+        let mut attributes: serde_json::Map<String, Json> = user
+            .attributes
+            .iter()
+            .filter_map(|attribute| {
+                Some((attribute.name.clone()?, json!(attribute.value.clone()?)))
+            })
+            .collect();
+        attributes.insert("cognito:user_status".into(), json!(user.status));
+        let mut request =
+            json!({ "userAttributes": attributes, "validationData": client_metadata });
+        if client.prevent_user_existence_errors.as_deref() == Some("ENABLED") {
+            request["userNotFound"] = json!(false);
+        }
+        let event = json!({
+            "version": "1",
+            "triggerSource": "PreAuthentication_Authentication",
+            "region": self.config.region,
+            "userPoolId": pool_id,
+            "userName": user.username,
+            "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client.client_id },
+            "request": request,
+            "response": {},
+        });
+        self.triggers
+            .clone()
+            .invoke(internal::InvokeRequest {
+                target: target.to_owned(),
+                trigger: "PreAuthentication".to_owned(),
+                event_json: event.to_string(),
+            })
+            .await
+            .map_err(CognitoError::from)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_follow_explicit_auth_flows() {
+        let mut client = idp::UserPoolClientType::default();
+        assert!(!flow_allowed(&client, "USER_PASSWORD_AUTH"));
+        assert!(flow_allowed(&client, "REFRESH_TOKEN_AUTH"));
+        client.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
+        assert!(flow_allowed(&client, "USER_PASSWORD_AUTH"));
+        assert!(!flow_allowed(&client, "ADMIN_USER_PASSWORD_AUTH"));
+        client.explicit_auth_flows = vec!["ADMIN_NO_SRP_AUTH".into()];
+        assert!(flow_allowed(&client, "ADMIN_USER_PASSWORD_AUTH"));
+    }
+
+    #[test]
+    fn secret_hashes_are_checked() {
+        let client = idp::UserPoolClientType {
+            client_id: Some("client".into()),
+            client_secret: Some("secret".into()),
+            ..Default::default()
+        };
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"secret");
+        let good = base64::engine::general_purpose::STANDARD
+            .encode(aws_lc_rs::hmac::sign(&key, b"janeclient"));
+        assert!(check_secret_hash(&client, "jane", Some(&good)).is_ok());
+        assert!(check_secret_hash(&client, "john", Some(&good)).is_err());
+        assert!(check_secret_hash(&client, "jane", None).is_err());
+        assert!(check_secret_hash(&idp::UserPoolClientType::default(), "jane", None).is_ok());
+    }
+}

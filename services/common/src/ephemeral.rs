@@ -1,0 +1,153 @@
+//! Ephemeral state shared by replicas: Redis when `redis_url` is configured, otherwise this
+//! process's memory. It holds what may be lost (auth-flow sessions that live minutes); what
+//! must never be lost or undone lives in the SQL stores. Keys are namespaced by their type, so
+//! a value stored as one kind can never be redeemed as another.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::{CognitoResult, internal};
+
+/// The kinds of ephemeral value; each is a key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An auth flow between InitiateAuth and RespondToAuthChallenge.
+    AuthSession,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::AuthSession => "cognate:auth-session:",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub enum Ephemeral {
+    Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl std::fmt::Debug for Ephemeral {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Ephemeral::Memory(_) => "Ephemeral::Memory",
+            Ephemeral::Redis(_) => "Ephemeral::Redis",
+        })
+    }
+}
+
+/// Entries in memory beyond which expired ones are swept on the next write.
+const SWEEP_ABOVE: usize = 10_000;
+
+impl Ephemeral {
+    pub fn memory() -> Self {
+        Ephemeral::Memory(Arc::default())
+    }
+
+    /// Stores `value` under `key` for `ttl`.
+    pub async fn put(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> CognitoResult<()> {
+        let key = format!("{}{key}", kind.prefix());
+        match self {
+            Ephemeral::Memory(map) => {
+                let mut map = map
+                    .lock()
+                    .map_err(|error| internal("ephemeral store poisoned", error))?;
+                let now = Instant::now();
+                if map.len() > SWEEP_ABOVE {
+                    map.retain(|_, (_, expires)| *expires > now);
+                }
+                map.insert(key, (value.to_owned(), now + ttl));
+                Ok(())
+            }
+            Ephemeral::Redis(connection) => {
+                let seconds = ttl.as_secs().max(1);
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(seconds)
+                    .query_async::<()>(&mut connection.clone())
+                    .await
+                    .map_err(|error| internal("redis SET failed", error))
+            }
+        }
+    }
+
+    /// Removes and returns the value under `key` if it has not expired: each value can be
+    /// taken once, however many callers race for it.
+    pub async fn take(&self, kind: Kind, key: &str) -> CognitoResult<Option<String>> {
+        let key = format!("{}{key}", kind.prefix());
+        match self {
+            Ephemeral::Memory(map) => {
+                let mut map = map
+                    .lock()
+                    .map_err(|error| internal("ephemeral store poisoned", error))?;
+                Ok(map
+                    .remove(&key)
+                    .filter(|(_, expires)| *expires > Instant::now())
+                    .map(|(value, _)| value))
+            }
+            Ephemeral::Redis(connection) => redis::cmd("GETDEL")
+                .arg(&key)
+                .query_async::<Option<String>>(&mut connection.clone())
+                .await
+                .map_err(|error| internal("redis GETDEL failed", error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn single_use_and_expiry(store: Ephemeral) {
+        let key = uuid::Uuid::new_v4().to_string();
+        store
+            .put(Kind::AuthSession, &key, "value", Duration::from_secs(60))
+            .await
+            .expect("put");
+        let (first, second) = tokio::join!(
+            store.take(Kind::AuthSession, &key),
+            store.take(Kind::AuthSession, &key)
+        );
+        let taken: Vec<_> = [first.expect("take"), second.expect("take")]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(taken, ["value"], "exactly one taker wins");
+        store
+            .put(Kind::AuthSession, &key, "brief", Duration::from_millis(10))
+            .await
+            .expect("put");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(
+            store.take(Kind::AuthSession, &key).await.expect("take"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_values_are_single_use_and_expire() {
+        single_use_and_expiry(Ephemeral::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn redis_values_are_single_use_and_expire() {
+        let url = std::env::var("COGNATE_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url).expect("a Redis URL");
+        let connection = redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("Redis is running");
+        single_use_and_expiry(Ephemeral::Redis(connection)).await;
+    }
+}

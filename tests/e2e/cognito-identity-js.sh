@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# End-to-end check with the unmodified amazon-cognito-identity-js (Node): USER_SRP_AUTH sign-in,
+# a wrong password, an email-as-username pool, and the NEW_PASSWORD_REQUIRED challenge against a
+# real `cognate` process; pools and users are made with the AWS CLI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+npm ci --prefix tests/e2e/js --no-audit --no-fund --silent
+# shellcheck source=tests/e2e/lib.sh
+source tests/e2e/lib.sh
+start_cognate
+
+sign_in() { node tests/e2e/js/sign-in.mjs "$endpoint" "$@" >"$work/sign-in.json"; }
+expect() { # expect <python expression over `doc`> <description>
+  if [[ $(json_field "$work/sign-in.json" "$1") != True ]]; then
+    echo "FAIL: $2"; cat "$work/sign-in.json"; exit 1
+  fi
+}
+
+for variant in username email; do
+  if [[ $variant == email ]]; then
+    $aws cognito-idp create-user-pool --pool-name js --username-attributes email >"$work/pool.json"
+    name=jane@example.com
+  else
+    $aws cognito-idp create-user-pool --pool-name js >"$work/pool.json"
+    name=jane
+  fi
+  pool_id=$(json_field "$work/pool.json" 'doc["UserPool"]["Id"]')
+  $aws cognito-idp create-user-pool-client --user-pool-id "$pool_id" --client-name web >"$work/client.json"
+  client_id=$(json_field "$work/client.json" 'doc["UserPoolClient"]["ClientId"]')
+  $aws cognito-idp admin-create-user --user-pool-id "$pool_id" --username "$name" \
+    --temporary-password 'Temporary-pass-1' --message-action SUPPRESS >/dev/null
+
+  sign_in "$pool_id" "$client_id" "$name" 'Temporary-pass-1'
+  expect 'doc["result"] == "newPasswordRequired"' "$variant: a temporary password asks for a new one"
+  sign_in "$pool_id" "$client_id" "$name" 'Temporary-pass-1' 'Brand-new-pass-2'
+  expect 'doc["result"] == "success" and doc["hasRefreshToken"]' "$variant: the new password is set and tokens issued"
+  sign_in "$pool_id" "$client_id" "$name" 'Brand-new-pass-2'
+  expect 'doc["result"] == "success"' "$variant: SRP sign-in with the new password"
+  expect 'doc["idToken"]["iss"] == "'"$endpoint/$pool_id"'" and doc["idToken"]["aud"] == "'"$client_id"'"' "$variant: issuer and audience"
+  expect 'doc["accessToken"]["token_use"] == "access" and doc["idToken"]["token_use"] == "id"' "$variant: token use"
+  sign_in "$pool_id" "$client_id" "$name" 'Wrong-pass-3'
+  expect 'doc["result"] == "failure" and doc["code"] == "NotAuthorizedException" and doc["message"] == "Incorrect username or password."' "$variant: wrong password"
+done
+echo "amazon-cognito-identity-js e2e: ok"

@@ -1,0 +1,263 @@
+//! USER_SRP_AUTH through the AWS SDK for Rust, with the client side computed as
+//! amazon-cognito-identity-js does (`cognate_common::srp::client`), and the NEW_PASSWORD_REQUIRED
+//! challenge, in both topologies.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ChallengeNameType, UsernameAttributeType,
+};
+use cognate_common::srp;
+use cognate_tests::{Sandbox, both_topologies, error_code, verify_jwt};
+
+async fn pool_and_client(idp: &Client, by_email: bool) -> (String, String) {
+    let mut create = idp.create_user_pool().pool_name("srp");
+    if by_email {
+        create = create.username_attributes(UsernameAttributeType::Email);
+    }
+    let pool_id = create
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    // Default flows: SRP, custom and refresh.
+    let client_id = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("spa")
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("id");
+    (pool_id, client_id)
+}
+
+/// Runs USER_SRP_AUTH to the end; returns the final answer or the error code.
+async fn srp_sign_in(
+    idp: &Client,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput, String>
+{
+    let pool_name = pool_id
+        .split_once('_')
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    let probe = srp::client::Client::new(pool_name, username, password);
+    let challenge = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserSrpAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("SRP_A", probe.big_a())
+        .send()
+        .await
+        .map_err(|error| error_code(&error))?;
+    assert_eq!(
+        challenge.challenge_name(),
+        Some(&ChallengeNameType::PasswordVerifier)
+    );
+    let values = challenge.challenge_parameters().expect("parameters");
+    let user_id = values["USER_ID_FOR_SRP"].clone();
+    // The client re-keys to USER_ID_FOR_SRP, as amazon-cognito-identity-js does.
+    let client = srp::client::Client {
+        user_id: user_id.clone(),
+        ..probe
+    };
+    let timestamp = srp::timestamp(time::OffsetDateTime::now_utc());
+    let signature = client.signature(
+        &values["SALT"],
+        &values["SRP_B"],
+        &values["SECRET_BLOCK"],
+        &timestamp,
+    );
+    let respond = || {
+        idp.respond_to_auth_challenge()
+            .client_id(client_id)
+            .challenge_name(ChallengeNameType::PasswordVerifier)
+            .challenge_responses("USERNAME", &user_id)
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &values["SECRET_BLOCK"])
+            .challenge_responses("TIMESTAMP", &timestamp)
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature)
+            .send()
+    };
+    let answer = respond().await.map_err(|error| error_code(&error))?;
+    // The secret block names a single-use session: a replay is refused.
+    let replay = respond().await.expect_err("replayed");
+    assert_eq!(error_code(&replay), "NotAuthorizedException");
+    Ok(answer)
+}
+
+async fn srp_sign_in_issues_tokens(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_and_client(&idp, false).await;
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .password("Correct-horse-1")
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+    let answer = srp_sign_in(&idp, &pool_id, &client_id, "jane", "Correct-horse-1")
+        .await
+        .expect("signed in");
+    let tokens = answer.authentication_result().expect("tokens");
+    let jwks: serde_json::Value = reqwest::get(format!(
+        "{}/{pool_id}/.well-known/jwks.json",
+        sandbox.endpoint
+    ))
+    .await
+    .expect("jwks")
+    .json()
+    .await
+    .expect("json");
+    let claims = verify_jwt(tokens.id_token().expect("id token"), &jwks).expect("verifies");
+    assert_eq!(claims["cognito:username"], "jane");
+    assert!(tokens.refresh_token().is_some());
+
+    let wrong = srp_sign_in(&idp, &pool_id, &client_id, "jane", "Wrong-horse-1")
+        .await
+        .expect_err("wrong password");
+    assert_eq!(wrong, "NotAuthorizedException");
+    let nobody = srp_sign_in(&idp, &pool_id, &client_id, "nobody", "Wrong-horse-1")
+        .await
+        .expect_err("unknown");
+    assert_eq!(nobody, "UserNotFoundException");
+    let zero = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserSrpAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("SRP_A", "0")
+        .send()
+        .await;
+    // A ≡ 0 (mod N) is only caught at the proof; the challenge can't be answered.
+    if let Ok(challenge) = zero {
+        let values = challenge.challenge_parameters().expect("parameters");
+        let refused = idp
+            .respond_to_auth_challenge()
+            .client_id(&client_id)
+            .challenge_name(ChallengeNameType::PasswordVerifier)
+            .challenge_responses("USERNAME", "jane")
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &values["SECRET_BLOCK"])
+            .challenge_responses("TIMESTAMP", srp::timestamp(time::OffsetDateTime::now_utc()))
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", "AAAA")
+            .send()
+            .await
+            .expect_err("A = 0 refused");
+        assert_eq!(error_code(&refused), "NotAuthorizedException");
+    }
+}
+
+both_topologies!(srp_sign_in_flow, srp_sign_in_issues_tokens);
+
+async fn a_temporary_password_must_be_replaced(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_and_client(&idp, true).await;
+    let created = idp
+        .admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("tim@example.com")
+        .temporary_password("Temporary-pass-1")
+        .send()
+        .await
+        .expect("user")
+        .user
+        .expect("user");
+    let sub = created.username().expect("username is the sub").to_owned();
+    let answer = srp_sign_in(
+        &idp,
+        &pool_id,
+        &client_id,
+        "tim@example.com",
+        "Temporary-pass-1",
+    )
+    .await
+    .expect("challenge");
+    assert_eq!(
+        answer.challenge_name(),
+        Some(&ChallengeNameType::NewPasswordRequired)
+    );
+    let session = answer.session().expect("session").to_owned();
+    let weak = idp
+        .respond_to_auth_challenge()
+        .client_id(&client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .session(&session)
+        .challenge_responses("USERNAME", &sub)
+        .challenge_responses("NEW_PASSWORD", "weak")
+        .send()
+        .await
+        .expect_err("weak password");
+    assert_eq!(error_code(&weak), "InvalidPasswordException");
+    let again = srp_sign_in(
+        &idp,
+        &pool_id,
+        &client_id,
+        "tim@example.com",
+        "Temporary-pass-1",
+    )
+    .await
+    .expect("challenge");
+    let done = idp
+        .respond_to_auth_challenge()
+        .client_id(&client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .session(again.session().expect("session"))
+        .challenge_responses("USERNAME", &sub)
+        .challenge_responses("NEW_PASSWORD", "Brand-new-pass-2")
+        .send()
+        .await
+        .expect("password replaced");
+    assert!(
+        done.authentication_result()
+            .and_then(|tokens| tokens.access_token())
+            .is_some()
+    );
+    let expired = idp
+        .respond_to_auth_challenge()
+        .client_id(&client_id)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .session(again.session().expect("session"))
+        .challenge_responses("USERNAME", &sub)
+        .challenge_responses("NEW_PASSWORD", "Another-pass-3")
+        .send()
+        .await
+        .expect_err("sessions are single-use");
+    assert_eq!(error_code(&expired), "NotAuthorizedException");
+    let signed_in = srp_sign_in(
+        &idp,
+        &pool_id,
+        &client_id,
+        "tim@example.com",
+        "Brand-new-pass-2",
+    )
+    .await
+    .expect("new password");
+    assert!(signed_in.authentication_result().is_some());
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username(&sub)
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(
+        user.user_status().map(|status| status.as_str()),
+        Some("CONFIRMED")
+    );
+}
+
+both_topologies!(new_password_required, a_temporary_password_must_be_replaced);
