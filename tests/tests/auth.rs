@@ -307,3 +307,97 @@ async fn tokens_verify_across_a_restart() {
     let after = sign_in(restarted.idp()).await;
     verify_jwt(&after, &keys).expect("new tokens use the same keys");
 }
+
+/// RevokeToken kills one refresh token and what was derived from it; GlobalSignOut and
+/// AdminUserGlobalSignOut kill all of a user's sessions.
+async fn revocation_ends_sessions(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    let sign_in = || async {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", "jane")
+            .auth_parameters("PASSWORD", "Correct-horse-1")
+            .send()
+            .await
+            .expect("signed in")
+            .authentication_result
+            .expect("tokens")
+    };
+    let refresh = |token: String| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .client_id(&client_id)
+            .auth_parameters("REFRESH_TOKEN", token)
+            .send()
+    };
+    let first = sign_in().await;
+    let second = sign_in().await;
+    idp.revoke_token()
+        .token(first.refresh_token().expect("refresh"))
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("revoked");
+    let refused = refresh(first.refresh_token().expect("refresh").to_owned())
+        .await
+        .expect_err("revoked");
+    assert_eq!(error_code(&refused), "NotAuthorizedException");
+    let derived = idp
+        .global_sign_out()
+        .access_token(first.access_token().expect("access"))
+        .send()
+        .await
+        .expect_err("derived access token is revoked");
+    assert_eq!(error_code(&derived), "NotAuthorizedException");
+    assert_eq!(
+        derived.into_service_error().to_string(),
+        "NotAuthorizedException: Access Token has been revoked"
+    );
+    refresh(second.refresh_token().expect("refresh").to_owned())
+        .await
+        .expect("the other session lives");
+
+    idp.global_sign_out()
+        .access_token(second.access_token().expect("access"))
+        .send()
+        .await
+        .expect("signed out");
+    let refused = refresh(second.refresh_token().expect("refresh").to_owned())
+        .await
+        .expect_err("signed out");
+    assert_eq!(error_code(&refused), "NotAuthorizedException");
+    let again = idp
+        .global_sign_out()
+        .access_token(second.access_token().expect("access"))
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&again.expect_err("token revoked")),
+        "NotAuthorizedException"
+    );
+    let forged = idp
+        .global_sign_out()
+        .access_token("eyJhbGciOiJub25lIn0.e30.")
+        .send()
+        .await;
+    assert_eq!(
+        error_code(&forged.expect_err("forged")),
+        "NotAuthorizedException"
+    );
+
+    let third = sign_in().await;
+    idp.admin_user_global_sign_out()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("admin sign-out");
+    let refused = refresh(third.refresh_token().expect("refresh").to_owned())
+        .await
+        .expect_err("signed out");
+    assert_eq!(error_code(&refused), "NotAuthorizedException");
+}
+
+both_topologies!(revocation, revocation_ends_sessions);

@@ -77,6 +77,22 @@ impl SigningKey {
         ))
     }
 
+    /// Whether `signature` is this key's RS256 signature of `signing_input`.
+    pub fn verifies(&self, signing_input: &str, signature: &[u8]) -> bool {
+        let public = self.pair.public_key();
+        let components = signature::RsaPublicKeyComponents {
+            n: public.modulus().big_endian_without_leading_zero(),
+            e: public.exponent().big_endian_without_leading_zero(),
+        };
+        components
+            .verify(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                signing_input.as_bytes(),
+                signature,
+            )
+            .is_ok()
+    }
+
     /// The public key as a JWK, as Cognito's jwks.json lists it.
     pub fn jwk(&self) -> Json {
         let public = self.pair.public_key();
@@ -131,6 +147,30 @@ impl KeyStore {
             cache.insert(pool_id.to_owned(), keys.clone());
         }
         Ok(keys)
+    }
+
+    /// The pool's keys if it has any, never creating them: for checking tokens, which a pool
+    /// without keys cannot have issued.
+    pub async fn existing(&self, pool_id: &str) -> CognitoResult<Option<Arc<PoolKeys>>> {
+        if let Some(keys) = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(pool_id).cloned())
+        {
+            return Ok(Some(keys));
+        }
+        let (Some(id), Some(access)) = (
+            self.load(pool_id, Purpose::Id).await?,
+            self.load(pool_id, Purpose::Access).await?,
+        ) else {
+            return Ok(None);
+        };
+        let keys = Arc::new(PoolKeys { id, access });
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(pool_id.to_owned(), keys.clone());
+        }
+        Ok(Some(keys))
     }
 
     async fn load_or_create(&self, pool_id: &str, purpose: Purpose) -> CognitoResult<SigningKey> {

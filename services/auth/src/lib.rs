@@ -3,6 +3,7 @@
 
 mod flows;
 mod keys;
+mod revocation;
 mod tokens;
 
 use std::sync::Arc;
@@ -151,6 +152,54 @@ impl idp::auth_server::Auth for Auth {
         reply(answer)
     }
 
+    async fn global_sign_out(
+        &self,
+        request: Request<idp::GlobalSignOutRequest>,
+    ) -> Result<Response<idp::GlobalSignOutResponse>, Status> {
+        let token = request
+            .get_ref()
+            .access_token
+            .as_deref()
+            .unwrap_or_default();
+        let claims = self.verify_access_token(token).await?;
+        self.sign_out_everywhere(&claims.user_pool_id, &claims.sub)
+            .await?;
+        Ok(Response::new(idp::GlobalSignOutResponse {}))
+    }
+
+    async fn admin_user_global_sign_out(
+        &self,
+        request: Request<idp::AdminUserGlobalSignOutRequest>,
+    ) -> Result<Response<idp::AdminUserGlobalSignOutResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = request.user_pool_id.clone().unwrap_or_default();
+        let user = self
+            .directory
+            .clone()
+            .find_user(internal::FindUserRequest {
+                user_pool_id: pool_id.clone(),
+                username: request.username.clone().unwrap_or_default(),
+            })
+            .await?
+            .into_inner();
+        self.sign_out_everywhere(&pool_id, &user.sub).await?;
+        Ok(Response::new(idp::AdminUserGlobalSignOutResponse {}))
+    }
+
+    async fn revoke_token(
+        &self,
+        request: Request<idp::RevokeTokenRequest>,
+    ) -> Result<Response<idp::RevokeTokenResponse>, Status> {
+        let request = request.get_ref();
+        self.revoke_refresh_token(
+            request.token.as_deref().unwrap_or_default(),
+            request.client_id.as_deref().unwrap_or_default(),
+            request.client_secret.as_deref(),
+        )
+        .await?;
+        Ok(Response::new(idp::RevokeTokenResponse {}))
+    }
+
     async fn respond_to_auth_challenge(
         &self,
         request: Request<idp::RespondToAuthChallengeRequest>,
@@ -199,6 +248,16 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         Ok(Response::new(internal::JsonDocument {
             json: document.to_string(),
         }))
+    }
+
+    async fn verify_access_token(
+        &self,
+        request: Request<internal::VerifyAccessTokenRequest>,
+    ) -> Result<Response<internal::AccessTokenClaims>, Status> {
+        let claims = self
+            .verify_access_token(&request.get_ref().access_token)
+            .await?;
+        Ok(Response::new(claims))
     }
 
     async fn get_open_id_configuration(

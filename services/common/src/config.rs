@@ -201,6 +201,12 @@ impl Config {
         self.access_keys.is_empty()
     }
 
+    /// Local development: no access keys and a loopback listener. Turns on conveniences that
+    /// must never run in production, such as the dev outbox.
+    pub fn development_mode(&self) -> bool {
+        self.access_keys.is_empty() && self.listen.ip().is_loopback()
+    }
+
     pub fn public_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
