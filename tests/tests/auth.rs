@@ -401,3 +401,33 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
 }
 
 both_topologies!(revocation, revocation_ends_sessions);
+
+/// Cognito's lockout on the password paths, counted on every replica: after 5 failures the
+/// user is locked (1 s, then doubling), even for the right password; parallel failures all count.
+async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (_, client_id) = pool_with_user(&idp, None).await;
+    let attempt = |password: &'static str| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", "jane")
+            .auth_parameters("PASSWORD", password)
+            .send()
+    };
+    let failures = futures::future::join_all((0..12).map(|_| attempt("Wrong-horse-1"))).await;
+    assert!(failures.iter().all(Result::is_err));
+    let locked = attempt("Correct-horse-1").await.expect_err("locked");
+    assert_eq!(
+        locked.into_service_error().to_string(),
+        "NotAuthorizedException: Password attempts exceeded"
+    );
+    // 12 failures lock for 2^7 s: still locked a moment later, whatever the password.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(
+        attempt("Correct-horse-1").await.is_err(),
+        "the lock doubles with each failure"
+    );
+}
+
+both_topologies!(lockout, failed_passwords_lock_the_user);

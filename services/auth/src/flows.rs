@@ -19,8 +19,8 @@ use cognate_common::{CognitoError, CognitoResult, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
-use crate::Auth;
 use crate::tokens::{self, Grant};
+use crate::{Auth, lockout};
 
 /// One InitiateAuth or AdminInitiateAuth request, whichever API it came through.
 pub(crate) struct SignIn<'a> {
@@ -202,17 +202,25 @@ impl Auth {
         if let Some(srp_a) = srp_a {
             return self.start_srp(&pool_id, &client, &user, srp_a).await;
         }
-        if !password::verify(
+        lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
+        let correct = password::verify(
             &pool_id,
             &user.username,
             password,
             user.password_hash.clone(),
         )
-        .await?
-        {
-            return Err(incorrect_credentials());
-        }
+        .await?;
+        self.count_attempt(&pool_id, &user.sub, correct).await?;
         self.authenticated(&pool_id, &client, &user).await
+    }
+
+    /// Counts a password check for the lockout: a failure may lock the user, a success resets.
+    async fn count_attempt(&self, pool_id: &str, sub: &str, correct: bool) -> CognitoResult<()> {
+        if correct {
+            return lockout::reset(&self.db, pool_id, sub).await;
+        }
+        lockout::record_failure(&self.db, pool_id, sub, unix_millis(self.clock.now())).await?;
+        Err(incorrect_credentials())
     }
 
     async fn find_user(
@@ -327,7 +335,8 @@ impl Auth {
                     .map_err(|error| cognate_common::error::internal("session secret", error))?,
                 big_b: session.srp_big_b.clone(),
             };
-            srp::verify_claim(
+            lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
+            let correct = srp::verify_claim(
                 password::pool_name(&pool_id),
                 &user.username,
                 &verifier,
@@ -337,7 +346,8 @@ impl Auth {
                 parameter(request.responses, "TIMESTAMP")?,
                 parameter(request.responses, "PASSWORD_CLAIM_SIGNATURE")?,
             )
-            .map_err(|_| incorrect_credentials())?;
+            .is_ok();
+            self.count_attempt(&pool_id, &user.sub, correct).await?;
             return self.authenticated(&pool_id, &client, &user).await;
         }
         let new_password = parameter(request.responses, "NEW_PASSWORD")?;

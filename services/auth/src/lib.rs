@@ -3,6 +3,7 @@
 
 mod flows;
 mod keys;
+mod lockout;
 mod revocation;
 mod tokens;
 
