@@ -261,3 +261,57 @@ async fn a_temporary_password_must_be_replaced(sandbox: &Sandbox) {
 }
 
 both_topologies!(new_password_required, a_temporary_password_must_be_replaced);
+
+/// With PreventUserExistenceErrors, SRP for an unknown user answers like a known one: a
+/// PASSWORD_VERIFIER challenge whose SALT, SRP_B and USER_ID_FOR_SRP are stable per pool and
+/// username, and then "Incorrect username or password.".
+async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes;
+    let idp = sandbox.idp();
+    let (pool_id, _) = pool_and_client(&idp, false).await;
+    let client_id = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("hiding")
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("id");
+    let challenge = |username: &'static str| {
+        let idp = idp.clone();
+        let client_id = client_id.clone();
+        async move {
+            let client = srp::client::Client::new("x", username, "whatever");
+            let answer = idp
+                .initiate_auth()
+                .auth_flow(AuthFlowType::UserSrpAuth)
+                .client_id(client_id)
+                .auth_parameters("USERNAME", username)
+                .auth_parameters("SRP_A", client.big_a())
+                .send()
+                .await
+                .expect("a challenge, known user or not");
+            assert_eq!(
+                answer.challenge_name(),
+                Some(&ChallengeNameType::PasswordVerifier)
+            );
+            answer.challenge_parameters().expect("parameters").clone()
+        }
+    };
+    let first = challenge("ghost").await;
+    let second = challenge("ghost").await;
+    for key in ["SALT", "SRP_B", "USER_ID_FOR_SRP"] {
+        assert_eq!(first[key], second[key], "{key} is stable");
+    }
+    assert_ne!(first["SECRET_BLOCK"], second["SECRET_BLOCK"]);
+    assert_ne!(challenge("other-ghost").await["SALT"], first["SALT"]);
+    let refused = srp_sign_in(&idp, &pool_id, &client_id, "ghost", "Wrong-horse-1")
+        .await
+        .expect_err("no such user");
+    assert_eq!(refused, "NotAuthorizedException");
+}
+
+both_topologies!(existence_hiding, unknown_users_look_like_known_ones);

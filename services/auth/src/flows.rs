@@ -130,6 +130,10 @@ struct Session {
     srp_b_secret: String,
     #[serde(default)]
     srp_big_b: String,
+    /// Set when the user does not exist and the client hides that: the simulated verifier, so
+    /// the proof costs the same work and then fails.
+    #[serde(default)]
+    decoy: Option<(String, String)>,
 }
 
 fn expired_session() -> CognitoError {
@@ -179,10 +183,15 @@ impl Auth {
         let user = match self.find_user(&pool_id, username).await {
             Ok(user) => user,
             Err(error) if error.error_type == "UserNotFoundException" => {
-                // The same work as for a real user, so timing doesn't tell them apart.
-                password::verify(&pool_id, username, password, String::new()).await?;
                 let hide_existence =
                     client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
+                if let (Some(srp_a), true) = (&srp_a, hide_existence) {
+                    return self
+                        .decoy_srp(&pool_id, &client, username, srp_a.clone())
+                        .await;
+                }
+                // The same work as for a real user, so timing doesn't tell them apart.
+                password::verify(&pool_id, username, password, String::new()).await?;
                 return Err(if hide_existence {
                     incorrect_credentials()
                 } else {
@@ -271,15 +280,74 @@ impl Auth {
         let challenge = srp::server_challenge(&verifier).map_err(|error| {
             cognate_common::error::internal("stored SRP verifier unusable", error)
         })?;
+        self.password_verifier(
+            pool_id,
+            client,
+            &user.username,
+            &verifier,
+            challenge,
+            srp_a,
+            None,
+        )
+        .await
+    }
+
+    /// USER_SRP_AUTH for a user who does not exist, when the client hides existence: a
+    /// simulated SALT, SRP_B and USER_ID_FOR_SRP, stable per pool and username (RFC 5054
+    /// §2.5.1.3), derived from a pool secret; the proof then fails like a wrong password.
+    async fn decoy_srp(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        username: &str,
+        srp_a: String,
+    ) -> CognitoResult<Json> {
+        let keys = self.keys.for_pool(pool_id).await?;
+        let derive = |label: &str| hex::encode(keys.id.derive(&format!("{label}\0{username}")));
+        let seed = derive("user");
+        let user_id = uuid::Uuid::from_slice(&hex::decode(&seed[..32]).unwrap_or_default())
+            .unwrap_or_default()
+            .to_string();
+        let (salt, password, b) = (derive("salt"), derive("password"), derive("b"));
+        let pool_name = password::pool_name(pool_id).to_owned();
+        let decoy = tokio::task::spawn_blocking(move || {
+            let verifier = srp::verifier_with_salt(&pool_name, &user_id, &password, &salt[..32])?;
+            let challenge = srp::server_challenge_with_b(&verifier, &b)?;
+            Ok::<_, srp::SrpError>((user_id, verifier, challenge))
+        })
+        .await
+        .map_err(|error| cognate_common::error::internal("decoy task failed", error))?
+        .map_err(|error| cognate_common::error::internal("decoy SRP failed", error))?;
+        let (user_id, verifier, challenge) = decoy;
+        let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
+        self.password_verifier(
+            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy,
+        )
+        .await
+    }
+
+    /// The PASSWORD_VERIFIER challenge. Its SECRET_BLOCK names the session.
+    #[allow(clippy::too_many_arguments)]
+    async fn password_verifier(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user_id: &str,
+        verifier: &srp::Verifier,
+        challenge: srp::ServerChallenge,
+        srp_a: String,
+        decoy: Option<(String, String)>,
+    ) -> CognitoResult<Json> {
         let secret_block = random_token(48);
         let session = Session {
             pool_id: pool_id.to_owned(),
             client_id: client.client_id.clone().unwrap_or_default(),
-            username: user.username.clone(),
+            username: user_id.to_owned(),
             challenge: "PASSWORD_VERIFIER".into(),
             srp_a,
             srp_b_secret: challenge.b.to_hex(),
             srp_big_b: challenge.big_b.clone(),
+            decoy,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -288,8 +356,8 @@ impl Auth {
                 "SALT": verifier.salt,
                 "SECRET_BLOCK": secret_block,
                 "SRP_B": challenge.big_b,
-                "USERNAME": user.username,
-                "USER_ID_FOR_SRP": user.username,
+                "USERNAME": user_id,
+                "USER_ID_FOR_SRP": user_id,
             },
         }))
     }
@@ -326,15 +394,36 @@ impl Auth {
         }
         let username = parameter(request.responses, "USERNAME")?;
         check_secret_hash(&client, username, request.responses.get("SECRET_HASH"))?;
+        let challenge = || -> CognitoResult<srp::ServerChallenge> {
+            Ok(srp::ServerChallenge {
+                b: srp::ServerSecret::from_hex(&session.srp_b_secret)
+                    .map_err(|error| cognate_common::error::internal("session secret", error))?,
+                big_b: session.srp_big_b.clone(),
+            })
+        };
+        if let Some((salt, verifier)) = &session.decoy {
+            // No such user: the same proof check against the simulated verifier, then refused.
+            let decoy = srp::Verifier {
+                salt: salt.clone(),
+                verifier: verifier.clone(),
+            };
+            let _ = srp::verify_claim(
+                password::pool_name(&pool_id),
+                &session.username,
+                &decoy,
+                &challenge()?,
+                &session.srp_a,
+                key,
+                parameter(request.responses, "TIMESTAMP")?,
+                parameter(request.responses, "PASSWORD_CLAIM_SIGNATURE")?,
+            );
+            return Err(incorrect_credentials());
+        }
         let user = self.find_user(&pool_id, &session.username).await?;
         if request.challenge == "PASSWORD_VERIFIER" {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
-            let challenge = srp::ServerChallenge {
-                b: srp::ServerSecret::from_hex(&session.srp_b_secret)
-                    .map_err(|error| cognate_common::error::internal("session secret", error))?,
-                big_b: session.srp_big_b.clone(),
-            };
+            let challenge = challenge()?;
             lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
             let correct = srp::verify_claim(
                 password::pool_name(&pool_id),
@@ -455,6 +544,7 @@ impl Auth {
             srp_a: String::new(),
             srp_b_secret: String::new(),
             srp_big_b: String::new(),
+            decoy: None,
         };
         self.save_session(client, &session, &token).await?;
         Ok(json!({

@@ -36,6 +36,8 @@ impl Purpose {
 pub struct SigningKey {
     pub kid: String,
     pair: KeyPair,
+    /// A secret of this key's own, for values that must be stable per pool yet unguessable.
+    derivation_key: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -51,7 +53,14 @@ impl SigningKey {
     fn from_pkcs8(kid: String, der: &[u8]) -> CognitoResult<Self> {
         let pair = KeyPair::from_pkcs8(der)
             .map_err(|error| internal("stored signing key is unreadable", error))?;
-        Ok(Self { kid, pair })
+        let secret = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
+        let derivation_key =
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_ref());
+        Ok(Self {
+            kid,
+            pair,
+            derivation_key,
+        })
     }
 
     /// A compact JWS (RS256) of `claims`.
@@ -75,6 +84,14 @@ impl SigningKey {
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         ))
+    }
+
+    /// 32 bytes determined by this key and `input` alone (HMAC-SHA256 under a hash of the key).
+    pub fn derive(&self, input: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(&self.derivation_key, input.as_bytes());
+        let mut bytes = [0_u8; 32];
+        bytes.copy_from_slice(tag.as_ref());
+        bytes
     }
 
     /// Whether `signature` is this key's RS256 signature of `signing_input`.
