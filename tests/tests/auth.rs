@@ -431,3 +431,80 @@ async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
 }
 
 both_topologies!(lockout, failed_passwords_lock_the_user);
+
+/// GetTokensFromRefreshToken with rotation: each use hands out a successor, and the used token
+/// dies once the grace period (here 0 s) is over; the client secret is required.
+async fn refresh_tokens_rotate(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::{FeatureType, RefreshTokenRotationType};
+    let idp = sandbox.idp();
+    let (pool_id, _) = pool_with_user(&idp, None).await;
+    let client = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("rotating")
+        .generate_secret(true)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .refresh_token_rotation(
+            RefreshTokenRotationType::builder()
+                .feature(FeatureType::Enabled)
+                .retry_grace_period_seconds(0)
+                .build()
+                .expect("valid"),
+        )
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .expect("client");
+    let client_id = client.client_id().expect("id").to_owned();
+    let secret = client.client_secret().expect("secret").to_owned();
+    let secret_hash = {
+        use base64::Engine;
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(aws_lc_rs::hmac::sign(
+            &key,
+            format!("jane{client_id}").as_bytes(),
+        ))
+    };
+    let first = idp
+        .admin_initiate_auth()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .auth_parameters("SECRET_HASH", &secret_hash)
+        .send()
+        .await
+        .expect("signed in")
+        .authentication_result
+        .and_then(|result| result.refresh_token)
+        .expect("refresh token");
+    let rotate = |token: String, secret: String| {
+        idp.get_tokens_from_refresh_token()
+            .refresh_token(token)
+            .client_id(&client_id)
+            .client_secret(secret)
+            .send()
+    };
+    let wrong_secret = rotate(first.clone(), "nope".into())
+        .await
+        .expect_err("secret checked");
+    assert_eq!(error_code(&wrong_secret), "NotAuthorizedException");
+    let second = rotate(first.clone(), secret.clone())
+        .await
+        .expect("rotated")
+        .authentication_result
+        .and_then(|result| result.refresh_token)
+        .expect("a successor");
+    assert_ne!(second, first);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let reused = rotate(first, secret.clone())
+        .await
+        .expect_err("replaced token is dead");
+    assert_eq!(error_code(&reused), "NotAuthorizedException");
+    rotate(second, secret).await.expect("the successor works");
+}
+
+both_topologies!(rotation, refresh_tokens_rotate);

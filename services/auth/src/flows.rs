@@ -106,6 +106,34 @@ pub(crate) fn check_secret_hash(
     }
 }
 
+/// How a refresh proves the client: `SECRET_HASH` (REFRESH_TOKEN_AUTH) or the client secret
+/// itself (GetTokensFromRefreshToken).
+pub(crate) enum ClientProof<'a> {
+    SecretHash(Option<&'a String>),
+    ClientSecret(Option<&'a str>),
+}
+
+/// The client secret, compared in constant time, for clients that have one.
+pub(crate) fn check_client_secret(
+    client: &idp::UserPoolClientType,
+    given: Option<&str>,
+) -> CognitoResult<()> {
+    let Some(secret) = client.client_secret.as_deref() else {
+        return Ok(());
+    };
+    let given = given.unwrap_or_default();
+    if aws_lc_rs::constant_time::verify_slices_are_equal(secret.as_bytes(), given.as_bytes())
+        .is_ok()
+    {
+        Ok(())
+    } else {
+        Err(CognitoError::not_authorized(format!(
+            "Unable to verify secret for client {}",
+            client.client_id.as_deref().unwrap_or_default()
+        )))
+    }
+}
+
 /// One RespondToAuthChallenge or AdminRespondToAuthChallenge request.
 pub(crate) struct Response<'a> {
     pub pool_id: Option<&'a str>,
@@ -166,7 +194,9 @@ impl Auth {
             });
         }
         if matches!(request.flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
-            return self.refresh(&pool, &client, request.parameters).await;
+            let token = parameter(request.parameters, "REFRESH_TOKEN")?;
+            let proof = ClientProof::SecretHash(request.parameters.get("SECRET_HASH"));
+            return self.refresh(&pool, &client, token, proof, false).await;
         }
         let username = parameter(request.parameters, "USERNAME")?;
         check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
@@ -558,36 +588,48 @@ impl Auth {
         }))
     }
 
-    /// REFRESH_TOKEN_AUTH: new ID and access tokens from a live refresh token of this client.
-    async fn refresh(
+    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: new ID and access tokens from a live
+    /// refresh token of this client, and with rotation on (GetTokensFromRefreshToken only) a new
+    /// refresh token that replaces it after the client's grace period.
+    pub(crate) async fn refresh(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
-        parameters: &HashMap<String, String>,
+        token: &str,
+        proof: ClientProof<'_>,
+        rotation_allowed: bool,
     ) -> CognitoResult<Json> {
-        let token = parameter(parameters, "REFRESH_TOKEN")?;
         let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
         let pool_id = pool.id.clone().unwrap_or_default();
         let client_id = client.client_id.clone().unwrap_or_default();
+        let token_hash = tokens::hash_refresh_token(token);
         let row = sqlx::query(
-            "SELECT sub, origin_jti, auth_time, expires_at, revoked FROM refresh_tokens \
+            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at FROM refresh_tokens \
              WHERE token_hash = $1 AND user_pool_id = $2 AND client_id = $3",
         )
-        .bind(tokens::hash_refresh_token(token))
+        .bind(&token_hash)
         .bind(&pool_id)
         .bind(&client_id)
         .fetch_optional(&self.db)
         .await
         .map_err(store_error)?
         .ok_or_else(invalid)?;
-        let now = unix_millis(self.clock.now()) / 1000;
+        let now_millis = unix_millis(self.clock.now());
+        let now = now_millis / 1000;
         if row.get::<i64, _>("revoked") != 0 {
             return Err(CognitoError::not_authorized(
                 "Refresh Token has been revoked",
             ));
         }
-        if row.get::<i64, _>("expires_at") <= now {
+        let expires_at: i64 = row.get("expires_at");
+        if expires_at <= now {
             return Err(CognitoError::not_authorized("Refresh Token has expired"));
+        }
+        let rotation = client.refresh_token_rotation.clone().unwrap_or_default();
+        let grace_millis = i64::from(rotation.retry_grace_period_seconds.unwrap_or(0)) * 1000;
+        let rotated_at: i64 = row.get("rotated_at");
+        if rotated_at != 0 && now_millis > rotated_at + grace_millis {
+            return Err(invalid());
         }
         let sub: String = row.get("sub");
         let user = self
@@ -603,7 +645,10 @@ impl Auth {
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
-        check_secret_hash(client, &user.username, parameters.get("SECRET_HASH"))?;
+        match proof {
+            ClientProof::SecretHash(given) => check_secret_hash(client, &user.username, given)?,
+            ClientProof::ClientSecret(given) => check_client_secret(client, given)?,
+        }
         let grant = Grant {
             issuer: self.issuer(&pool_id),
             client,
@@ -612,8 +657,39 @@ impl Auth {
             auth_time: row.get("auth_time"),
             now,
         };
+        let successor = if rotation_allowed && rotation.feature.as_deref() == Some("ENABLED") {
+            let successor = tokens::new_refresh_token();
+            let mut transaction = self.db.begin().await.map_err(store_error)?;
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at = 0")
+                .bind(now_millis)
+                .bind(&token_hash)
+                .execute(&mut *transaction)
+                .await
+                .map_err(store_error)?;
+            // The family keeps its origin_jti (RevokeToken on any member ends it) and its
+            // absolute expiry.
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tokens::hash_refresh_token(&successor))
+            .bind(&pool_id)
+            .bind(&client_id)
+            .bind(&user.sub)
+            .bind(&grant.origin_jti)
+            .bind(grant.auth_time)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+            transaction.commit().await.map_err(store_error)?;
+            Some(successor)
+        } else {
+            None
+        };
         let keys = self.keys.for_pool(&pool_id).await?;
-        let result = grant.authentication_result(&keys, None)?;
+        let result = grant.authentication_result(&keys, successor.as_deref())?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
 

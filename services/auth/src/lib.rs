@@ -153,6 +153,26 @@ impl idp::auth_server::Auth for Auth {
         reply(answer)
     }
 
+    async fn get_tokens_from_refresh_token(
+        &self,
+        request: Request<idp::GetTokensFromRefreshTokenRequest>,
+    ) -> Result<Response<idp::GetTokensFromRefreshTokenResponse>, Status> {
+        let request = request.get_ref();
+        let (pool, client) = self
+            .client_config(None, request.client_id.as_deref().unwrap_or_default())
+            .await?;
+        let answer = self
+            .refresh(
+                &pool,
+                &client,
+                request.refresh_token.as_deref().unwrap_or_default(),
+                flows::ClientProof::ClientSecret(request.client_secret.as_deref()),
+                true,
+            )
+            .await?;
+        reply(serde_json::json!({ "AuthenticationResult": answer["AuthenticationResult"] }))
+    }
+
     async fn global_sign_out(
         &self,
         request: Request<idp::GlobalSignOutRequest>,

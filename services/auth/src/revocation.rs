@@ -159,20 +159,8 @@ impl Auth {
         client_secret: Option<&str>,
     ) -> CognitoResult<()> {
         let (_, client) = self.client_config(None, client_id).await?;
-        if let Some(secret) = client.client_secret.as_deref() {
-            let given = client_secret.unwrap_or_default();
-            if aws_lc_rs::constant_time::verify_slices_are_equal(
-                secret.as_bytes(),
-                given.as_bytes(),
-            )
-            .is_err()
-            {
-                return Err(CognitoError::new(
-                    "UnauthorizedException",
-                    "Invalid client secret.",
-                ));
-            }
-        }
+        crate::flows::check_client_secret(&client, client_secret)
+            .map_err(|_| CognitoError::new("UnauthorizedException", "Invalid client secret."))?;
         if client.enable_token_revocation == Some(false) {
             return Err(CognitoError::new(
                 "UnsupportedOperationException",
