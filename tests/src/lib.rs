@@ -66,6 +66,50 @@ impl Sandbox {
         }
     }
 
+    /// Like `start`, but without access keys: development mode (the nodes listen on loopback),
+    /// so signatures are not checked and the dev outbox records messages.
+    pub async fn start_dev(topology: Topology) -> anyhow::Result<Self> {
+        let data_dir = ScratchDir::new();
+        let config = Config {
+            access_keys: Vec::new(),
+            ..base_config(&data_dir)
+        };
+        match topology {
+            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
+            Topology::Split => Self::split(config, data_dir).await,
+        }
+    }
+
+    /// The dev outbox (`GET /_dev/outbox`) for a pool and user: its status and JSON body.
+    pub async fn dev_outbox(
+        &self,
+        pool_id: &str,
+        username: &str,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let encode = |text: &str| -> String {
+            text.bytes()
+                .map(|byte| match byte {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        char::from(byte).to_string()
+                    }
+                    _ => format!("%{byte:02X}"),
+                })
+                .collect()
+        };
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/_dev/outbox?userPoolId={}&username={}",
+                self.endpoint,
+                encode(pool_id),
+                encode(username)
+            ))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+
     /// Every service in one node, from `config` (tests may adjust it first).
     pub async fn all_in_one(mut config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -1,6 +1,13 @@
-//! Cognate's directory service: user pools, app clients and users, with their attributes and
-//! sign-in names. It owns their tables; other services ask it through `DirectoryInternal`.
+//! Cognate's directory service: user pools, app clients, users and groups, with their attributes
+//! and sign-in names. It owns their tables; other services ask it through `DirectoryInternal`.
 
+mod accounts;
+mod admin;
+mod codes;
+mod filter;
+mod groups;
+mod outbox;
+mod pool_admin;
 mod pools;
 mod schema;
 mod users;
@@ -26,11 +33,24 @@ pub struct Directory {
     db: AnyPool,
     clock: SharedClock,
     config: Arc<Config>,
+    /// Channels to other services (the token checks of GetUser and ChangePassword); absent in
+    /// store-only unit tests.
+    peers: Option<cognate_common::grpc::Peers>,
 }
 
 impl Directory {
     pub fn new(db: AnyPool, clock: SharedClock, config: Arc<Config>) -> Self {
-        Self { db, clock, config }
+        Self {
+            db,
+            clock,
+            config,
+            peers: None,
+        }
+    }
+
+    pub fn with_peers(mut self, peers: cognate_common::grpc::Peers) -> Self {
+        self.peers = Some(peers);
+        self
     }
 }
 
@@ -42,7 +62,8 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         &MIGRATOR,
     )
     .await?;
-    let directory = Directory::new(db, context.clock.clone(), context.config.clone());
+    let directory = Directory::new(db, context.clock.clone(), context.config.clone())
+        .with_peers(context.peers.clone());
     routes
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
@@ -68,6 +89,19 @@ fn reply<M: prost::Message + prost::Name + Default>(json: Json) -> Result<Respon
         })
 }
 
+/// The members every end-user call (SignUp, ConfirmSignUp, ForgotPassword, ...) carries.
+fn client_call<'a>(
+    client_id: &'a Option<String>,
+    username: &'a Option<String>,
+    secret_hash: &'a Option<String>,
+) -> CognitoResult<accounts::ClientCall<'a>> {
+    Ok(accounts::ClientCall {
+        client_id: required(client_id, "ClientId")?,
+        username: required(username, "Username")?,
+        secret_hash: secret_hash.as_deref(),
+    })
+}
+
 fn required<'a>(value: &'a Option<String>, member: &str) -> CognitoResult<&'a str> {
     value.as_deref().filter(|text| !text.is_empty()).ok_or_else(|| {
         CognitoError::invalid_parameter(format!(
@@ -79,6 +113,86 @@ fn required<'a>(value: &'a Option<String>, member: &str) -> CognitoResult<&'a st
 
 #[tonic::async_trait]
 impl idp::directory_server::Directory for Directory {
+    async fn get_user(
+        &self,
+        request: Request<idp::GetUserRequest>,
+    ) -> Result<Response<idp::GetUserResponse>, Status> {
+        let token = required(&request.get_ref().access_token, "AccessToken")?;
+        reply(self.get_user(token).await?)
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<idp::ChangePasswordRequest>,
+    ) -> Result<Response<idp::ChangePasswordResponse>, Status> {
+        let request = request.get_ref();
+        let token = required(&request.access_token, "AccessToken")?;
+        let previous = required(&request.previous_password, "PreviousPassword")?;
+        let proposed = required(&request.proposed_password, "ProposedPassword")?;
+        self.change_password(token, previous, proposed).await?;
+        Ok(Response::new(idp::ChangePasswordResponse::default()))
+    }
+
+    async fn sign_up(
+        &self,
+        request: Request<idp::SignUpRequest>,
+    ) -> Result<Response<idp::SignUpResponse>, Status> {
+        let object = object(request.get_ref());
+        let request = request.get_ref();
+        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        required(&request.password, "Password")?;
+        let signed_up = self.sign_up(call, &object).await?;
+        reply(json!({
+            "UserConfirmed": false,
+            "CodeDeliveryDetails": signed_up.delivery,
+            "UserSub": signed_up.sub,
+        }))
+    }
+
+    async fn confirm_sign_up(
+        &self,
+        request: Request<idp::ConfirmSignUpRequest>,
+    ) -> Result<Response<idp::ConfirmSignUpResponse>, Status> {
+        let request = request.get_ref();
+        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let code = required(&request.confirmation_code, "ConfirmationCode")?;
+        self.confirm_sign_up(call, code, request.force_alias_creation.unwrap_or(false))
+            .await?;
+        Ok(Response::new(idp::ConfirmSignUpResponse::default()))
+    }
+
+    async fn resend_confirmation_code(
+        &self,
+        request: Request<idp::ResendConfirmationCodeRequest>,
+    ) -> Result<Response<idp::ResendConfirmationCodeResponse>, Status> {
+        let request = request.get_ref();
+        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let delivery = self.resend_confirmation_code(call).await?;
+        reply(json!({ "CodeDeliveryDetails": delivery }))
+    }
+
+    async fn forgot_password(
+        &self,
+        request: Request<idp::ForgotPasswordRequest>,
+    ) -> Result<Response<idp::ForgotPasswordResponse>, Status> {
+        let request = request.get_ref();
+        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let delivery = self.forgot_password(call).await?;
+        reply(json!({ "CodeDeliveryDetails": delivery }))
+    }
+
+    async fn confirm_forgot_password(
+        &self,
+        request: Request<idp::ConfirmForgotPasswordRequest>,
+    ) -> Result<Response<idp::ConfirmForgotPasswordResponse>, Status> {
+        let request = request.get_ref();
+        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let code = required(&request.confirmation_code, "ConfirmationCode")?;
+        let password = required(&request.password, "Password")?;
+        self.confirm_forgot_password(call, code, password).await?;
+        Ok(Response::new(idp::ConfirmForgotPasswordResponse::default()))
+    }
+
     async fn create_user_pool(
         &self,
         request: Request<idp::CreateUserPoolRequest>,
@@ -244,10 +358,301 @@ impl idp::directory_server::Directory for Directory {
         let users: Vec<Json> = users.iter().map(|user| user.to_user_type(wanted)).collect();
         reply(json!({ "Users": users, "PaginationToken": token }))
     }
+
+    async fn admin_delete_user(
+        &self,
+        request: Request<idp::AdminDeleteUserRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_delete_user(pool_id, username).await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn admin_disable_user(
+        &self,
+        request: Request<idp::AdminDisableUserRequest>,
+    ) -> Result<Response<idp::AdminDisableUserResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_set_user_enabled(pool_id, username, false)
+            .await?;
+        Ok(Response::new(idp::AdminDisableUserResponse::default()))
+    }
+
+    async fn admin_enable_user(
+        &self,
+        request: Request<idp::AdminEnableUserRequest>,
+    ) -> Result<Response<idp::AdminEnableUserResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_set_user_enabled(pool_id, username, true).await?;
+        Ok(Response::new(idp::AdminEnableUserResponse::default()))
+    }
+
+    async fn admin_update_user_attributes(
+        &self,
+        request: Request<idp::AdminUpdateUserAttributesRequest>,
+    ) -> Result<Response<idp::AdminUpdateUserAttributesResponse>, Status> {
+        let object = object(request.get_ref());
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        let updates = object
+            .get("UserAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        self.admin_update_user_attributes(pool_id, username, &updates)
+            .await?;
+        Ok(Response::new(
+            idp::AdminUpdateUserAttributesResponse::default(),
+        ))
+    }
+
+    async fn admin_delete_user_attributes(
+        &self,
+        request: Request<idp::AdminDeleteUserAttributesRequest>,
+    ) -> Result<Response<idp::AdminDeleteUserAttributesResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_delete_user_attributes(pool_id, username, &request.user_attribute_names)
+            .await?;
+        Ok(Response::new(
+            idp::AdminDeleteUserAttributesResponse::default(),
+        ))
+    }
+
+    async fn admin_confirm_sign_up(
+        &self,
+        request: Request<idp::AdminConfirmSignUpRequest>,
+    ) -> Result<Response<idp::AdminConfirmSignUpResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_confirm_sign_up(pool_id, username).await?;
+        Ok(Response::new(idp::AdminConfirmSignUpResponse::default()))
+    }
+
+    async fn create_group(
+        &self,
+        request: Request<idp::CreateGroupRequest>,
+    ) -> Result<Response<idp::CreateGroupResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().group_name, "GroupName")?;
+        let group = self.create_group(object(request.get_ref())).await?;
+        reply(json!({ "Group": group }))
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<idp::GetGroupRequest>,
+    ) -> Result<Response<idp::GetGroupResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let name = required(&request.group_name, "GroupName")?;
+        let group = self.get_group(pool_id, name).await?;
+        reply(json!({ "Group": group }))
+    }
+
+    async fn update_group(
+        &self,
+        request: Request<idp::UpdateGroupRequest>,
+    ) -> Result<Response<idp::UpdateGroupResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().group_name, "GroupName")?;
+        let group = self.update_group(object(request.get_ref())).await?;
+        reply(json!({ "Group": group }))
+    }
+
+    async fn delete_group(
+        &self,
+        request: Request<idp::DeleteGroupRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let name = required(&request.group_name, "GroupName")?;
+        self.delete_group(pool_id, name).await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<idp::ListGroupsRequest>,
+    ) -> Result<Response<idp::ListGroupsResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let (groups, token) = self
+            .list_groups(
+                pool_id,
+                request.limit.map(i64::from),
+                request.next_token.as_deref(),
+            )
+            .await?;
+        reply(json!({ "Groups": groups, "NextToken": token }))
+    }
+
+    async fn admin_add_user_to_group(
+        &self,
+        request: Request<idp::AdminAddUserToGroupRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        let group = required(&request.group_name, "GroupName")?;
+        self.admin_add_user_to_group(pool_id, username, group)
+            .await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn admin_remove_user_from_group(
+        &self,
+        request: Request<idp::AdminRemoveUserFromGroupRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        let group = required(&request.group_name, "GroupName")?;
+        self.admin_remove_user_from_group(pool_id, username, group)
+            .await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn admin_list_groups_for_user(
+        &self,
+        request: Request<idp::AdminListGroupsForUserRequest>,
+    ) -> Result<Response<idp::AdminListGroupsForUserResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        let (groups, token) = self
+            .admin_list_groups_for_user(
+                pool_id,
+                username,
+                request.limit.map(i64::from),
+                request.next_token.as_deref(),
+            )
+            .await?;
+        reply(json!({ "Groups": groups, "NextToken": token }))
+    }
+
+    async fn list_users_in_group(
+        &self,
+        request: Request<idp::ListUsersInGroupRequest>,
+    ) -> Result<Response<idp::ListUsersInGroupResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let group = required(&request.group_name, "GroupName")?;
+        let (users, token) = self
+            .list_users_in_group(
+                pool_id,
+                group,
+                request.limit.map(i64::from),
+                request.next_token.as_deref(),
+            )
+            .await?;
+        let users: Vec<Json> = users.iter().map(|user| user.to_user_type(None)).collect();
+        reply(json!({ "Users": users, "NextToken": token }))
+    }
+
+    async fn update_user_pool_client(
+        &self,
+        request: Request<idp::UpdateUserPoolClientRequest>,
+    ) -> Result<Response<idp::UpdateUserPoolClientResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().client_id, "ClientId")?;
+        let client = self
+            .update_user_pool_client(object(request.get_ref()))
+            .await?;
+        reply(json!({ "UserPoolClient": client }))
+    }
+
+    async fn add_custom_attributes(
+        &self,
+        request: Request<idp::AddCustomAttributesRequest>,
+    ) -> Result<Response<idp::AddCustomAttributesResponse>, Status> {
+        let object = object(request.get_ref());
+        let pool_id = required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let attributes = object
+            .get("CustomAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        self.add_custom_attributes(pool_id, &attributes).await?;
+        Ok(Response::new(idp::AddCustomAttributesResponse::default()))
+    }
+
+    async fn get_user_pool_mfa_config(
+        &self,
+        request: Request<idp::GetUserPoolMfaConfigRequest>,
+    ) -> Result<Response<idp::GetUserPoolMfaConfigResponse>, Status> {
+        let pool_id = required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        reply(self.get_user_pool_mfa_config(pool_id).await?)
+    }
+
+    async fn set_user_pool_mfa_config(
+        &self,
+        request: Request<idp::SetUserPoolMfaConfigRequest>,
+    ) -> Result<Response<idp::SetUserPoolMfaConfigResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        reply(
+            self.set_user_pool_mfa_config(object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn tag_resource(
+        &self,
+        request: Request<idp::TagResourceRequest>,
+    ) -> Result<Response<idp::TagResourceResponse>, Status> {
+        let object = object(request.get_ref());
+        let arn = required(&request.get_ref().resource_arn, "ResourceArn")?;
+        let tags = object
+            .get("Tags")
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default();
+        self.tag_resource(arn, &tags).await?;
+        Ok(Response::new(idp::TagResourceResponse::default()))
+    }
+
+    async fn untag_resource(
+        &self,
+        request: Request<idp::UntagResourceRequest>,
+    ) -> Result<Response<idp::UntagResourceResponse>, Status> {
+        let request = request.get_ref();
+        let arn = required(&request.resource_arn, "ResourceArn")?;
+        self.untag_resource(arn, &request.tag_keys).await?;
+        Ok(Response::new(idp::UntagResourceResponse::default()))
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        request: Request<idp::ListTagsForResourceRequest>,
+    ) -> Result<Response<idp::ListTagsForResourceResponse>, Status> {
+        let arn = required(&request.get_ref().resource_arn, "ResourceArn")?;
+        let tags = self.list_tags_for_resource(arn).await?;
+        reply(json!({ "Tags": tags }))
+    }
 }
 
 #[tonic::async_trait]
 impl internal::directory_internal_server::DirectoryInternal for Directory {
+    async fn list_dev_outbox(
+        &self,
+        request: Request<internal::ListDevOutboxRequest>,
+    ) -> Result<Response<internal::DevOutbox>, Status> {
+        let request = request.get_ref();
+        let messages = self
+            .list_dev_outbox(&request.user_pool_id, &request.username)
+            .await?;
+        Ok(Response::new(internal::DevOutbox { messages }))
+    }
+
     async fn get_pool(
         &self,
         request: Request<internal::GetPoolRequest>,
@@ -293,14 +698,17 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
                 value: attribute["Value"].as_str().map(str::to_owned),
             })
             .collect();
+        let groups = self
+            .group_names_of(&request.user_pool_id, &user.sub)
+            .await?;
         Ok(Response::new(internal::UserRecord {
             username: user.username,
             sub: user.sub,
             status: user.status,
             enabled: user.enabled,
             attributes,
+            groups,
             password_hash: user.password_hash,
-            groups: Vec::new(),
         }))
     }
 

@@ -45,7 +45,7 @@ const ALIAS_ATTRIBUTES: &[&str] = &["phone_number", "email", "preferred_username
 const USERNAME_ATTRIBUTES: &[&str] = &["phone_number", "email"];
 const MAX_RESULTS: i64 = 60;
 
-fn string_list(value: Option<&Json>) -> Vec<&str> {
+pub(crate) fn string_list(value: Option<&Json>) -> Vec<&str> {
     value
         .and_then(Json::as_array)
         .map(|items| items.iter().filter_map(Json::as_str).collect())
@@ -164,7 +164,7 @@ fn not_found(pool_id: &str) -> CognitoError {
     CognitoError::not_found(format!("User pool {pool_id} does not exist."))
 }
 
-fn parse_stored(text: &str) -> CognitoResult<Json> {
+pub(crate) fn parse_stored(text: &str) -> CognitoResult<Json> {
     serde_json::from_str(text)
         .map_err(|error| cognate_common::error::internal("stored JSON is corrupt", error))
 }
@@ -332,6 +332,8 @@ impl Directory {
         }
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         for statement in [
+            "DELETE FROM group_members WHERE user_pool_id = $1",
+            "DELETE FROM user_groups WHERE user_pool_id = $1",
             "DELETE FROM user_aliases WHERE user_pool_id = $1",
             "DELETE FROM users WHERE user_pool_id = $1",
             "DELETE FROM app_clients WHERE user_pool_id = $1",
@@ -386,21 +388,7 @@ impl Directory {
             .get("ClientName")
             .and_then(Json::as_str)
             .unwrap_or_default();
-        if name.is_empty() || name.chars().count() > 128 {
-            return Err(CognitoError::invalid_parameter(
-                "ClientName must be 1 to 128 characters.",
-            ));
-        }
-        let flows = string_list(request.get("ExplicitAuthFlows"));
-        let legacy = flows
-            .iter()
-            .filter(|flow| !flow.starts_with("ALLOW_"))
-            .count();
-        if legacy > 0 && legacy < flows.len() {
-            return Err(CognitoError::invalid_parameter(
-                "ExplicitAuthFlows cannot have both ALLOW_ prefixed and non ALLOW_ prefixed values.",
-            ));
-        }
+        check_client_request(name, &request)?;
         let client_id = ids::client_id();
         let now = unix_millis(self.clock.now());
         let mut client = Map::new();
@@ -412,24 +400,7 @@ impl Directory {
         }
         client.insert("LastModifiedDate".into(), json!(epoch_seconds(now)));
         client.insert("CreationDate".into(), json!(epoch_seconds(now)));
-        for (member, value) in &request {
-            if !matches!(
-                member.as_str(),
-                "UserPoolId" | "ClientName" | "GenerateSecret"
-            ) {
-                client.insert(member.clone(), value.clone());
-            }
-        }
-        for (member, default) in [
-            ("RefreshTokenValidity", json!(30)),
-            ("TokenValidityUnits", json!({})),
-            ("AllowedOAuthFlowsUserPoolClient", json!(false)),
-            ("EnableTokenRevocation", json!(true)),
-            ("EnablePropagateAdditionalUserContextData", json!(false)),
-            ("AuthSessionValidity", json!(3)),
-        ] {
-            client.entry(member).or_insert(default);
-        }
+        fill_client(&mut client, &request);
         let client = Json::Object(client);
         sqlx::query(
             "INSERT INTO app_clients (client_id, user_pool_id, client_json, created_at) VALUES ($1, $2, $3, $4)",
@@ -507,6 +478,49 @@ impl Directory {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+}
+
+/// Checks a CreateUserPoolClient or UpdateUserPoolClient request's name and auth flows.
+pub(crate) fn check_client_request(name: &str, request: &Map<String, Json>) -> CognitoResult<()> {
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(CognitoError::invalid_parameter(
+            "ClientName must be 1 to 128 characters.",
+        ));
+    }
+    let flows = string_list(request.get("ExplicitAuthFlows"));
+    let legacy = flows
+        .iter()
+        .filter(|flow| !flow.starts_with("ALLOW_"))
+        .count();
+    if legacy > 0 && legacy < flows.len() {
+        return Err(CognitoError::invalid_parameter(
+            "ExplicitAuthFlows cannot have both ALLOW_ prefixed and non ALLOW_ prefixed values.",
+        ));
+    }
+    Ok(())
+}
+
+/// Copies a client request's settings into the client, with Cognito's defaults for the
+/// settings it leaves out.
+pub(crate) fn fill_client(client: &mut Map<String, Json>, request: &Map<String, Json>) {
+    for (member, value) in request {
+        if !matches!(
+            member.as_str(),
+            "UserPoolId" | "ClientId" | "ClientName" | "GenerateSecret"
+        ) {
+            client.insert(member.clone(), value.clone());
+        }
+    }
+    for (member, default) in [
+        ("RefreshTokenValidity", json!(30)),
+        ("TokenValidityUnits", json!({})),
+        ("AllowedOAuthFlowsUserPoolClient", json!(false)),
+        ("EnableTokenRevocation", json!(true)),
+        ("EnablePropagateAdditionalUserContextData", json!(false)),
+        ("AuthSessionValidity", json!(3)),
+    ] {
+        client.entry(member).or_insert(default);
     }
 }
 

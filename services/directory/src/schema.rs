@@ -45,7 +45,7 @@ const STANDARD: &[StandardAttribute] = &[
 ];
 
 const DATA_TYPES: &[&str] = &["String", "Number", "DateTime", "Boolean"];
-const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+pub(crate) const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 
 pub fn is_standard(name: &str) -> bool {
     STANDARD.iter().any(|(standard, ..)| *standard == name)
@@ -118,7 +118,7 @@ pub fn build(requested: &[Json]) -> CognitoResult<Vec<Json>> {
     Ok(attributes)
 }
 
-fn custom_attribute(entry: &Json) -> CognitoResult<Map<String, Json>> {
+pub(crate) fn custom_attribute(entry: &Json) -> CognitoResult<Map<String, Json>> {
     let name = entry["Name"].as_str().unwrap_or_default();
     if name.is_empty() || name.chars().count() > 20 || name.contains(':') {
         return Err(CognitoError::invalid_parameter(format!(

@@ -30,7 +30,7 @@ pub struct User {
 }
 
 impl User {
-    fn from_row(row: &AnyRow) -> CognitoResult<Self> {
+    pub(crate) fn from_row(row: &AnyRow) -> CognitoResult<Self> {
         let attributes: Vec<Json> = serde_json::from_str(
             row.get::<String, _>("attributes_json").as_str(),
         )
@@ -79,15 +79,40 @@ impl User {
 const USER_COLUMNS: &str =
     "username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at";
 
+/// The user columns prefixed by a table alias, for joins.
+pub fn qualified_user_columns(table: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|column| format!("{table}.{column} AS {column}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first `limit` of `rows` (fetched with one extra to tell whether more follow) as users,
+/// and the token of the next page: the last `username_key` of this one.
+pub fn page_of_users(rows: &[AnyRow], limit: i64) -> CognitoResult<(Vec<User>, Option<String>)> {
+    let page = usize::try_from(limit).unwrap_or(0);
+    let users = rows
+        .iter()
+        .take(page)
+        .map(User::from_row)
+        .collect::<CognitoResult<Vec<_>>>()?;
+    let next = rows
+        .get(page.saturating_sub(1))
+        .filter(|_| rows.len() > page)
+        .map(|row| encode_token(row.get::<String, _>("username_key").as_str()));
+    Ok((users, next))
+}
+
 /// How a pool compares usernames and aliases.
-struct Naming {
+pub(crate) struct Naming {
     case_sensitive: bool,
     alias_attributes: Vec<String>,
     username_attributes: Vec<String>,
 }
 
 impl Naming {
-    fn of(pool: &Json) -> Self {
+    pub(crate) fn of(pool: &Json) -> Self {
         let list = |member: &str| -> Vec<String> {
             pool[member]
                 .as_array()
@@ -110,7 +135,7 @@ impl Naming {
         }
     }
 
-    fn key(&self, name: &str) -> String {
+    pub(crate) fn key(&self, name: &str) -> String {
         if self.case_sensitive {
             name.to_owned()
         } else {
@@ -129,7 +154,7 @@ impl Naming {
     }
 
     /// The sign-in names a user's attributes give them besides the username.
-    fn aliases(&self, attributes: &[Json]) -> Vec<String> {
+    pub(crate) fn aliases(&self, attributes: &[Json]) -> Vec<String> {
         let value = |name: &str| {
             attributes
                 .iter()
@@ -168,7 +193,7 @@ fn looks_like_phone(text: &str) -> bool {
 }
 
 /// Checks attributes an administrator sets against the pool's schema.
-fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoResult<()> {
+pub(crate) fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoResult<()> {
     for attribute in attributes {
         let name = attribute["Name"].as_str().unwrap_or_default();
         if name == "sub" {
@@ -460,6 +485,13 @@ impl Directory {
 
     /// A page of users in username order; the token is the last username key of the page, so
     /// pages stay stable while users are added.
+    ///
+    /// A filter on username, `sub` or `cognito:user_status` narrows the rows in SQL; every
+    /// filter is then applied in Rust to rows read in username order, batch by batch, until the
+    /// page is full. The other attributes live in one JSON column, which SQLite and Postgres
+    /// can't search portably. The token stays the last username key returned, so filtered pages
+    /// are as stable as unfiltered ones; the cost is a scan of the pool for rare values (a per-
+    /// attribute index table is the way to make that fast, issue 3 item 8).
     pub async fn list_users(
         &self,
         pool_id: &str,
@@ -468,38 +500,71 @@ impl Directory {
         filter: Option<&str>,
     ) -> CognitoResult<(Vec<User>, Option<String>)> {
         self.load_pool(pool_id).await?;
-        if filter.is_some_and(|filter| !filter.trim().is_empty()) {
-            return Err(CognitoError::invalid_parameter(
-                "Cognate does not support ListUsers filters yet.",
-            ));
-        }
+        let filter = crate::filter::Filter::parse(filter.unwrap_or_default())?;
         let limit = page_limit(limit, "limit")?;
         let after = decode_token(token)?.unwrap_or_default();
         let query = format!(
             "SELECT username_key, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND username_key > $2 \
              ORDER BY username_key LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(query))
-            .bind(pool_id)
-            .bind(after)
-            .bind(limit + 1)
-            .fetch_all(&self.db)
-            .await
-            .map_err(store_error)?;
+        let Some(filter) = filter else {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(query))
+                .bind(pool_id)
+                .bind(after)
+                .bind(limit + 1)
+                .fetch_all(&self.db)
+                .await
+                .map_err(store_error)?;
+            return page_of_users(&rows, limit);
+        };
         let page = usize::try_from(limit).unwrap_or(0);
-        let more = rows.len() > page;
-        let users = rows
-            .iter()
-            .take(page)
-            .map(User::from_row)
-            .collect::<CognitoResult<Vec<_>>>()?;
-        let next = rows
+        let batch = (limit + 1).max(FILTER_BATCH);
+        let narrowing = filter.sql();
+        let query = match &narrowing {
+            Some((condition, _)) => {
+                query.replace(" ORDER BY", &format!(" AND {condition} ORDER BY"))
+            }
+            None => query,
+        };
+        let mut cursor = after;
+        let mut found: Vec<(String, User)> = Vec::new();
+        loop {
+            let mut select = sqlx::query(sqlx::AssertSqlSafe(query.clone()))
+                .bind(pool_id)
+                .bind(&cursor)
+                .bind(batch);
+            if let Some((_, value)) = &narrowing {
+                select = select.bind(value);
+            }
+            let rows = select.fetch_all(&self.db).await.map_err(store_error)?;
+            for row in &rows {
+                let user = User::from_row(row)?;
+                if filter.matches(&user) {
+                    found.push((row.get::<String, _>("username_key"), user));
+                }
+                if found.len() > page {
+                    break;
+                }
+            }
+            let exhausted = i64::try_from(rows.len()).unwrap_or(0) < batch;
+            match rows.last() {
+                Some(row) if found.len() <= page && !exhausted => {
+                    cursor = row.get::<String, _>("username_key");
+                }
+                _ => break,
+            }
+        }
+        let next = found
             .get(page.saturating_sub(1))
-            .filter(|_| more)
-            .map(|row| encode_token(row.get::<String, _>("username_key").as_str()));
+            .filter(|_| found.len() > page)
+            .map(|(key, _)| encode_token(key));
+        let users = found.into_iter().take(page).map(|(_, user)| user).collect();
         Ok((users, next))
     }
 }
+
+/// Rows read at a time when filtering ListUsers in Rust.
+const FILTER_BATCH: i64 = 500;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 mod aws;
 mod codec;
 mod metrics;
+mod outbox;
 mod sigv4;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub struct EdgeState {
 pub fn router(state: EdgeState) -> Router {
     Router::new()
         .route("/", post(aws::handle))
+        .route("/_dev/outbox", get(outbox::dev_outbox))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route(
             "/{pool_id}/.well-known/openid-configuration",

@@ -1,0 +1,819 @@
+//! Self-service account flows an app client calls for its end users: SignUp, ConfirmSignUp,
+//! ResendConfirmationCode, ForgotPassword and ConfirmForgotPassword. Codes are in `codes`,
+//! messages in `outbox`.
+
+use serde_json::{Map, Value as Json, json};
+use sqlx::Row;
+
+use cognate_common::clock::unix_millis;
+use cognate_common::store::{is_unique_violation, store_error};
+use cognate_common::{CognitoError, CognitoResult, ServiceKind, password};
+use cognate_proto::internal::v1 as internal;
+use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
+
+use crate::Directory;
+use crate::admin::UNCONFIRMED;
+use crate::codes::{self, Purpose};
+use crate::outbox::{self, Channel};
+use crate::pools::{password_policy, string_list};
+use crate::users::{CONFIRMED, Naming, User, check_attributes};
+
+/// What SignUp answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedUp {
+    pub sub: String,
+    pub delivery: Option<Json>,
+}
+
+/// An app client's request as the end user makes it.
+pub struct ClientCall<'a> {
+    pub client_id: &'a str,
+    pub username: &'a str,
+    pub secret_hash: Option<&'a str>,
+}
+
+fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
+    request
+        .get(member)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+}
+
+fn unknown_user() -> CognitoError {
+    CognitoError::new(
+        "UserNotFoundException",
+        "Username/client id combination not found.",
+    )
+}
+
+fn looks_like_email(text: &str) -> bool {
+    text.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}
+
+fn looks_like_phone(text: &str) -> bool {
+    text.strip_prefix('+')
+        .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|attribute| attribute["Name"] == name)
+        .and_then(|attribute| attribute["Value"].as_str())
+        .filter(|value| !value.is_empty())
+}
+
+fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
+    let entry = json!({"Name": name, "Value": value});
+    match attributes
+        .iter()
+        .position(|attribute| attribute["Name"] == name)
+    {
+        Some(index) => attributes[index] = entry,
+        None => attributes.push(entry),
+    }
+}
+
+/// `SECRET_HASH`: Base64(HMAC-SHA256(client secret, username + client id)), required when the
+/// client has a secret.
+pub fn check_secret_hash(client: &Json, username: &str, given: Option<&str>) -> CognitoResult<()> {
+    use base64::Engine;
+    let Some(secret) = client["ClientSecret"].as_str().filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let client_id = client["ClientId"].as_str().unwrap_or_default();
+    let Some(given) = given else {
+        return Err(CognitoError::not_authorized(format!(
+            "Client {client_id} is configured with secret but SECRET_HASH was not received"
+        )));
+    };
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let expected = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
+    let matches = base64::engine::general_purpose::STANDARD
+        .decode(given)
+        .is_ok_and(|given| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(&given, expected.as_ref()).is_ok()
+        });
+    if matches {
+        Ok(())
+    } else {
+        Err(CognitoError::not_authorized(format!(
+            "Unable to verify secret hash for client {client_id}"
+        )))
+    }
+}
+
+/// The attribute a confirmation code goes to: the phone number if it is auto-verified (Cognito
+/// prefers SMS), else the email.
+fn auto_verified_destination(pool: &Json, attributes: &[Json]) -> Option<(String, String)> {
+    let auto = string_list(pool.get("AutoVerifiedAttributes"));
+    ["phone_number", "email"]
+        .into_iter()
+        .filter(|name| auto.contains(name))
+        .find_map(|name| attribute_value(attributes, name).map(|v| (name.to_owned(), v.to_owned())))
+}
+
+/// The attribute a reset code goes to, per `AccountRecoverySetting` (priority order), or the
+/// legacy order (phone before email) without one. `Err` when recovery is admin-only.
+fn recovery_destination(
+    pool: &Json,
+    attributes: &[Json],
+) -> CognitoResult<Option<(String, String)>> {
+    let mut mechanisms: Vec<(i64, String)> = pool["AccountRecoverySetting"]["RecoveryMechanisms"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    (
+                        item["Priority"].as_i64().unwrap_or(i64::MAX),
+                        item["Name"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    mechanisms.sort();
+    let names: Vec<String> = if mechanisms.is_empty() {
+        vec!["verified_phone_number".into(), "verified_email".into()]
+    } else {
+        mechanisms.into_iter().map(|(_, name)| name).collect()
+    };
+    if names.iter().all(|name| name == "admin_only") {
+        return Err(CognitoError::not_authorized(
+            "User password cannot be reset in the current state.",
+        ));
+    }
+    Ok(names.iter().find_map(|mechanism| {
+        let attribute = mechanism.strip_prefix("verified_")?;
+        let verified =
+            attribute_value(attributes, &format!("{attribute}_verified")) == Some("true");
+        let value = attribute_value(attributes, attribute)?;
+        verified.then(|| (attribute.to_owned(), value.to_owned()))
+    }))
+}
+
+impl Directory {
+    /// The client and its pool for an end user's call, with `SECRET_HASH` checked.
+    async fn client_and_pool(&self, call: &ClientCall<'_>) -> CognitoResult<(String, Json, Json)> {
+        let client = self.load_client(None, call.client_id).await?;
+        let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
+        let pool = self.load_pool(&pool_id).await?;
+        check_secret_hash(&client, call.username, call.secret_hash)?;
+        Ok((pool_id, pool, client))
+    }
+
+    async fn end_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
+        match self.find_user(pool_id, name).await {
+            Err(error) if error.error_type == "UserNotFoundException" => Err(unknown_user()),
+            other => other,
+        }
+    }
+
+    /// Sends a new code of `purpose` to `attribute` and returns Cognito's CodeDeliveryDetails.
+    async fn send_code(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        purpose: Purpose,
+        (attribute, destination): (&str, &str),
+    ) -> CognitoResult<Json> {
+        let code = self
+            .issue_code(pool_id, &user.sub, purpose, attribute, destination)
+            .await?;
+        let message = outbox::verification_message(
+            pool,
+            Channel::of_attribute(attribute),
+            destination,
+            &code,
+        );
+        self.deliver(pool_id, &user.username, &message).await?;
+        Ok(outbox::delivery_details(&message, attribute))
+    }
+
+    pub async fn sign_up(
+        &self,
+        call: ClientCall<'_>,
+        request: &Map<String, Json>,
+    ) -> CognitoResult<SignedUp> {
+        let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        if pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] == true {
+            return Err(CognitoError::not_authorized(
+                "SignUp is not permitted for this user pool",
+            ));
+        }
+        let given_name = call.username;
+        if given_name.chars().count() > 128 || given_name.chars().any(char::is_whitespace) {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
+            ));
+        }
+        let mut attributes: Vec<Json> = request
+            .get("UserAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let schema = pool["SchemaAttributes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        check_attributes(&schema, &attributes)?;
+        if let Some(writable) = client["WriteAttributes"].as_array() {
+            let allowed = |name: &str| writable.iter().any(|entry| entry == name);
+            if attributes
+                .iter()
+                .any(|attribute| !allowed(attribute["Name"].as_str().unwrap_or_default()))
+            {
+                return Err(CognitoError::not_authorized(
+                    "A client attempted to write unauthorized attribute",
+                ));
+            }
+        }
+        let password = text(request, "Password");
+        password_policy(&pool).check(password)?;
+
+        let sub = uuid::Uuid::new_v4().to_string();
+        let username_attributes = string_list(pool.get("UsernameAttributes"));
+        let alias_attributes = string_list(pool.get("AliasAttributes"));
+        let username = if username_attributes.is_empty() {
+            if alias_attributes.contains(&"email") && looks_like_email(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of email format, since user pool is configured for email alias.",
+                ));
+            }
+            if alias_attributes.contains(&"phone_number") && looks_like_phone(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
+                ));
+            }
+            given_name.to_owned()
+        } else {
+            let attribute = if looks_like_email(given_name)
+                && username_attributes.contains(&"email")
+            {
+                "email"
+            } else if looks_like_phone(given_name) && username_attributes.contains(&"phone_number")
+            {
+                "phone_number"
+            } else {
+                return Err(CognitoError::invalid_parameter(
+                    "Username should be either an email or a phone number.",
+                ));
+            };
+            set_attribute(&mut attributes, attribute, given_name);
+            sub.clone()
+        };
+        for entry in &schema {
+            let name = entry["Name"].as_str().unwrap_or_default();
+            if entry["Required"] == true
+                && name != "sub"
+                && attribute_value(&attributes, name).is_none()
+            {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "Attributes did not conform to the schema: {name}: The attribute is required"
+                )));
+            }
+        }
+        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
+        let destination = auto_verified_destination(&pool, &attributes);
+        if destination.is_some() && !self.config.development_mode() {
+            // No sender exists outside development mode yet; fail before creating the user.
+            return Err(CognitoError::new(
+                "CodeDeliveryFailureException",
+                "Unable to deliver the message: no email or SMS sender is configured.",
+            ));
+        }
+
+        let password_hash = password::stored_form(&pool_id, &username, password.to_owned()).await?;
+        let now = unix_millis(self.clock.now());
+        let user = User {
+            username,
+            sub: sub.clone(),
+            status: UNCONFIRMED.to_owned(),
+            enabled: true,
+            attributes,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+        };
+        self.insert_signed_up(&pool_id, &Naming::of(&pool), &user)
+            .await?;
+        let delivery = match destination {
+            Some((attribute, value)) => Some(
+                self.send_code(
+                    &pool_id,
+                    &pool,
+                    &user,
+                    Purpose::SignUp,
+                    (&attribute, &value),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        Ok(SignedUp { sub, delivery })
+    }
+
+    async fn insert_signed_up(
+        &self,
+        pool_id: &str,
+        naming: &Naming,
+        user: &User,
+    ) -> CognitoResult<()> {
+        let mut transaction = self.db.begin().await.map_err(store_error)?;
+        let inserted = sqlx::query(
+            "INSERT INTO users (user_pool_id, username_key, username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(pool_id)
+        .bind(naming.key(&user.username))
+        .bind(&user.username)
+        .bind(&user.sub)
+        .bind(&user.status)
+        .bind(i64::from(user.enabled))
+        .bind(Json::Array(user.attributes.clone()).to_string())
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *transaction)
+        .await;
+        match inserted {
+            Err(error) if is_unique_violation(&error) => {
+                return Err(CognitoError::new(
+                    "UsernameExistsException",
+                    "User already exists",
+                ));
+            }
+            other => other.map_err(store_error)?,
+        };
+        // Unconfirmed users hold only their username-attribute sign-in names.
+        for alias_key in naming.aliases(&user.attributes) {
+            let inserted = sqlx::query(
+                "INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3)",
+            )
+            .bind(pool_id)
+            .bind(&alias_key)
+            .bind(&user.sub)
+            .execute(&mut *transaction)
+            .await;
+            match inserted {
+                Err(error) if is_unique_violation(&error) => {
+                    let attribute = alias_key.split(':').next().unwrap_or("email");
+                    return Err(CognitoError::new(
+                        "UsernameExistsException",
+                        format!("An account with the given {attribute} already exists."),
+                    ));
+                }
+                other => other.map_err(store_error)?,
+            };
+        }
+        transaction.commit().await.map_err(store_error)
+    }
+
+    pub async fn confirm_sign_up(
+        &self,
+        call: ClientCall<'_>,
+        code: &str,
+        force_alias_creation: bool,
+    ) -> CognitoResult<()> {
+        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
+        let user = self.end_user(&pool_id, call.username).await?;
+        if user.status != UNCONFIRMED {
+            return Err(CognitoError::not_authorized(format!(
+                "User cannot be confirmed. Current status is {}",
+                user.status
+            )));
+        }
+        let naming = Naming::of(&pool);
+        // The attributes once confirmed: the one the code went to becomes verified.
+        let confirmed_attributes = |redeemed: Option<&codes::Redeemed>| {
+            let mut attributes = user.attributes.clone();
+            if let Some(redeemed) = redeemed.filter(|r| !r.attribute_name.is_empty()) {
+                if attribute_value(&attributes, &redeemed.attribute_name)
+                    == Some(redeemed.attribute_value.as_str())
+                {
+                    set_attribute(
+                        &mut attributes,
+                        &format!("{}_verified", redeemed.attribute_name),
+                        "true",
+                    );
+                }
+            }
+            attributes
+        };
+        // Refuse a taken alias before the code is spent, so the user can retry with
+        // ForceAliasCreation; the transaction below re-checks under the store's constraint.
+        if !force_alias_creation {
+            let pending = self.pending_code_attribute(&pool_id, &user.sub).await?;
+            let attributes = confirmed_attributes(pending.as_ref());
+            self.refuse_taken_aliases(&pool_id, &naming, &user.sub, &attributes)
+                .await?;
+        }
+        let redeemed = self
+            .redeem_code(
+                &pool_id,
+                &user.sub,
+                Purpose::SignUp,
+                code,
+                codes::code_mismatch,
+            )
+            .await?;
+        let attributes = confirmed_attributes(Some(&redeemed));
+        self.store_confirmation(&pool_id, &naming, &user, attributes, force_alias_creation)
+            .await
+    }
+
+    async fn pending_code_attribute(
+        &self,
+        pool_id: &str,
+        sub: &str,
+    ) -> CognitoResult<Option<codes::Redeemed>> {
+        let row = sqlx::query(
+            "SELECT attribute_name, attribute_value FROM user_codes WHERE user_pool_id = $1 AND sub = $2 AND purpose = 'SIGN_UP'",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(row.map(|row| codes::Redeemed {
+            attribute_name: row.get("attribute_name"),
+            attribute_value: row.get("attribute_value"),
+        }))
+    }
+
+    async fn refuse_taken_aliases(
+        &self,
+        pool_id: &str,
+        naming: &Naming,
+        sub: &str,
+        attributes: &[Json],
+    ) -> CognitoResult<()> {
+        for alias_key in naming.aliases(attributes) {
+            let owner: Option<String> = sqlx::query_scalar(
+                "SELECT sub FROM user_aliases WHERE user_pool_id = $1 AND alias_key = $2",
+            )
+            .bind(pool_id)
+            .bind(&alias_key)
+            .fetch_optional(&self.db)
+            .await
+            .map_err(store_error)?;
+            if owner.is_some_and(|owner| owner != sub) {
+                return Err(alias_exists(&alias_key));
+            }
+        }
+        Ok(())
+    }
+
+    /// UNCONFIRMED → CONFIRMED with the verified attribute and its alias rows, in one
+    /// transaction. With `force`, an alias another user holds moves to this user and the
+    /// other user's attribute becomes unverified.
+    async fn store_confirmation(
+        &self,
+        pool_id: &str,
+        naming: &Naming,
+        user: &User,
+        attributes: Vec<Json>,
+        force: bool,
+    ) -> CognitoResult<()> {
+        let now = unix_millis(self.clock.now());
+        let mut transaction = self.db.begin().await.map_err(store_error)?;
+        let changed = sqlx::query(
+            "UPDATE users SET status = $1, attributes_json = $2, updated_at = $3 \
+             WHERE user_pool_id = $4 AND sub = $5 AND status = $6",
+        )
+        .bind(CONFIRMED)
+        .bind(Json::Array(attributes.clone()).to_string())
+        .bind(now)
+        .bind(pool_id)
+        .bind(&user.sub)
+        .bind(UNCONFIRMED)
+        .execute(&mut *transaction)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if changed != 1 {
+            return Err(CognitoError::not_authorized(
+                "User cannot be confirmed. Current status is CONFIRMED",
+            ));
+        }
+        for alias_key in naming.aliases(&attributes) {
+            if force {
+                let owner: Option<String> = sqlx::query_scalar(
+                    "DELETE FROM user_aliases WHERE user_pool_id = $1 AND alias_key = $2 AND sub <> $3 RETURNING sub",
+                )
+                .bind(pool_id)
+                .bind(&alias_key)
+                .bind(&user.sub)
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(store_error)?;
+                if let Some(owner) = owner {
+                    unverify(&mut transaction, pool_id, &owner, &alias_key, now).await?;
+                }
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(pool_id)
+            .bind(&alias_key)
+            .bind(&user.sub)
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+            if inserted.rows_affected() == 0 {
+                let owner: Option<String> = sqlx::query_scalar(
+                    "SELECT sub FROM user_aliases WHERE user_pool_id = $1 AND alias_key = $2",
+                )
+                .bind(pool_id)
+                .bind(&alias_key)
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(store_error)?;
+                if owner.is_some_and(|owner| owner != user.sub) {
+                    return Err(alias_exists(&alias_key));
+                }
+            }
+        }
+        transaction.commit().await.map_err(store_error)
+    }
+
+    pub async fn resend_confirmation_code(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
+        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
+        let user = self.end_user(&pool_id, call.username).await?;
+        if user.status != UNCONFIRMED {
+            return Err(CognitoError::invalid_parameter(
+                "User is already confirmed.",
+            ));
+        }
+        let Some((attribute, value)) = auto_verified_destination(&pool, &user.attributes) else {
+            return Err(CognitoError::invalid_parameter(
+                "Auto verification not turned on.",
+            ));
+        };
+        self.send_code(
+            &pool_id,
+            &pool,
+            &user,
+            Purpose::SignUp,
+            (&attribute, &value),
+        )
+        .await
+    }
+
+    pub async fn forgot_password(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
+        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
+        let user = self.end_user(&pool_id, call.username).await?;
+        if !user.enabled {
+            return Err(CognitoError::not_authorized("User is disabled."));
+        }
+        if user.status == crate::users::FORCE_CHANGE_PASSWORD {
+            return Err(CognitoError::not_authorized(
+                "User password cannot be reset in the current state.",
+            ));
+        }
+        let Some((attribute, value)) = recovery_destination(&pool, &user.attributes)? else {
+            return Err(CognitoError::invalid_parameter(
+                "Cannot reset password for the user as there is no registered/verified email or phone_number",
+            ));
+        };
+        self.send_code(&pool_id, &pool, &user, Purpose::Reset, (&attribute, &value))
+            .await
+    }
+
+    pub async fn confirm_forgot_password(
+        &self,
+        call: ClientCall<'_>,
+        code: &str,
+        new_password: &str,
+    ) -> CognitoResult<()> {
+        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
+        let user = self.end_user(&pool_id, call.username).await?;
+        if !user.enabled {
+            return Err(CognitoError::not_authorized("User is disabled."));
+        }
+        password_policy(&pool)
+            .check(new_password)
+            .map_err(policy_wording)?;
+        self.redeem_code(
+            &pool_id,
+            &user.sub,
+            Purpose::Reset,
+            code,
+            codes::expired_code,
+        )
+        .await?;
+        let password_hash =
+            password::stored_form(&pool_id, &user.username, new_password.to_owned()).await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, status = $2, updated_at = $3 WHERE user_pool_id = $4 AND sub = $5",
+        )
+        .bind(password_hash)
+        .bind(CONFIRMED)
+        .bind(unix_millis(self.clock.now()))
+        .bind(&pool_id)
+        .bind(&user.sub)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+impl Directory {
+    /// The user an access token belongs to, checked by the auth service (signature, expiry,
+    /// revocation, sign-out, enabled user) and for the scope self-service calls need.
+    async fn token_user(&self, access_token: &str) -> CognitoResult<(String, User)> {
+        let auth_reachable = self.config.runs(ServiceKind::Auth)
+            || self
+                .config
+                .peers
+                .get(&ServiceKind::Auth)
+                .is_some_and(|addresses| !addresses.is_empty());
+        let Some(peers) = self.peers.as_ref().filter(|_| auth_reachable) else {
+            return Err(cognate_common::error::internal(
+                "token-authorized operation",
+                "the directory has no channel to the auth service",
+            ));
+        };
+        let claims = AuthInternalClient::new(peers.channel(ServiceKind::Auth))
+            .verify_access_token(internal::VerifyAccessTokenRequest {
+                access_token: access_token.to_owned(),
+            })
+            .await
+            .map_err(CognitoError::from)?
+            .into_inner();
+        if !claims
+            .scopes
+            .iter()
+            .any(|scope| scope == "aws.cognito.signin.user.admin")
+        {
+            return Err(CognitoError::not_authorized(
+                "Access Token does not have required scopes",
+            ));
+        }
+        let user = self
+            .find_user(&claims.user_pool_id, &claims.sub)
+            .await
+            .map_err(|_| CognitoError::not_authorized("User does not exist."))?;
+        Ok((claims.user_pool_id, user))
+    }
+
+    /// GetUser: the token's user, as Cognito shows them to themselves.
+    pub async fn get_user(&self, access_token: &str) -> CognitoResult<Json> {
+        let (_, user) = self.token_user(access_token).await?;
+        Ok(json!({
+            "Username": user.username,
+            "UserAttributes": user.attributes,
+        }))
+    }
+
+    /// ChangePassword: the previous password must match; the new one must meet the policy.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        previous: &str,
+        proposed: &str,
+    ) -> CognitoResult<()> {
+        let (pool_id, user) = self.token_user(access_token).await?;
+        let pool = self.load_pool(&pool_id).await?;
+        let matches = password::verify(
+            &pool_id,
+            &user.username,
+            previous.to_owned(),
+            user.password_hash.clone(),
+        )
+        .await?;
+        if !matches {
+            return Err(CognitoError::not_authorized(
+                "Incorrect username or password.",
+            ));
+        }
+        password_policy(&pool)
+            .check(proposed)
+            .map_err(policy_wording)?;
+        let password_hash =
+            password::stored_form(&pool_id, &user.username, proposed.to_owned()).await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE user_pool_id = $3 AND sub = $4",
+        )
+        .bind(password_hash)
+        .bind(unix_millis(self.clock.now()))
+        .bind(&pool_id)
+        .bind(&user.sub)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+/// Cognito words policy failures of end-user password changes differently from admin ones.
+fn policy_wording(error: CognitoError) -> CognitoError {
+    CognitoError::new(
+        error.error_type,
+        error.message.replace(
+            "Password did not conform with policy",
+            "Password does not conform to policy",
+        ),
+    )
+}
+
+fn alias_exists(alias_key: &str) -> CognitoError {
+    let attribute = alias_key.split(':').next().unwrap_or("email");
+    CognitoError::new(
+        "AliasExistsException",
+        format!("An account with the given {attribute} already exists."),
+    )
+}
+
+/// Marks the attribute behind `alias_key` unverified for the user `sub` (its alias moved away).
+async fn unverify(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    pool_id: &str,
+    sub: &str,
+    alias_key: &str,
+    now: i64,
+) -> CognitoResult<()> {
+    let attribute = alias_key.split(':').next().unwrap_or_default();
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT attributes_json FROM users WHERE user_pool_id = $1 AND sub = $2",
+    )
+    .bind(pool_id)
+    .bind(sub)
+    .fetch_optional(&mut **transaction)
+    .await
+    .map_err(store_error)?;
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    let mut attributes: Vec<Json> = serde_json::from_str(&stored)
+        .map_err(|error| cognate_common::error::internal("stored attributes are corrupt", error))?;
+    set_attribute(&mut attributes, &format!("{attribute}_verified"), "false");
+    sqlx::query("UPDATE users SET attributes_json = $1, updated_at = $2 WHERE user_pool_id = $3 AND sub = $4")
+        .bind(Json::Array(attributes).to_string())
+        .bind(now)
+        .bind(pool_id)
+        .bind(sub)
+        .execute(&mut **transaction)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_codes_follow_the_recovery_priorities() {
+        let attributes = [
+            json!({"Name": "email", "Value": "a@example.com"}),
+            json!({"Name": "email_verified", "Value": "true"}),
+            json!({"Name": "phone_number", "Value": "+15550100"}),
+            json!({"Name": "phone_number_verified", "Value": "true"}),
+        ];
+        let legacy = json!({});
+        assert_eq!(
+            recovery_destination(&legacy, &attributes).expect("allowed"),
+            Some(("phone_number".into(), "+15550100".into()))
+        );
+        let email_first = json!({"AccountRecoverySetting": {"RecoveryMechanisms": [
+            {"Name": "verified_phone_number", "Priority": 2},
+            {"Name": "verified_email", "Priority": 1},
+        ]}});
+        assert_eq!(
+            recovery_destination(&email_first, &attributes).expect("allowed"),
+            Some(("email".into(), "a@example.com".into()))
+        );
+        let unverified = [json!({"Name": "email", "Value": "a@example.com"})];
+        assert_eq!(
+            recovery_destination(&email_first, &unverified).expect("allowed"),
+            None
+        );
+        let admin_only = json!({"AccountRecoverySetting": {"RecoveryMechanisms": [
+            {"Name": "admin_only", "Priority": 1},
+        ]}});
+        assert_eq!(
+            recovery_destination(&admin_only, &attributes)
+                .expect_err("admin only")
+                .error_type,
+            "NotAuthorizedException"
+        );
+    }
+
+    #[test]
+    fn secret_hashes_are_checked_when_the_client_has_a_secret() {
+        use base64::Engine;
+        let client = json!({"ClientId": "abc", "ClientSecret": "shh"});
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"shh");
+        let good = base64::engine::general_purpose::STANDARD
+            .encode(aws_lc_rs::hmac::sign(&key, b"janeabc").as_ref());
+        assert!(check_secret_hash(&client, "jane", Some(&good)).is_ok());
+        assert!(check_secret_hash(&client, "john", Some(&good)).is_err());
+        assert!(check_secret_hash(&client, "jane", None).is_err());
+        assert!(check_secret_hash(&json!({"ClientId": "abc"}), "jane", None).is_ok());
+    }
+}

@@ -1,0 +1,303 @@
+//! One-time codes for sign-up confirmation, password reset and attribute verification: six
+//! random digits, stored only as a hash bound to the pool, the user and the purpose, with a
+//! lifetime, an attempt limit, and single use enforced by a conditional update.
+
+use base64::Engine;
+use rand::Rng;
+use sqlx::Row;
+
+use cognate_common::clock::unix_millis;
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult};
+
+use crate::Directory;
+
+/// What a code is for; a code issued for one purpose never redeems another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignUp,
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignUp => "SIGN_UP",
+            Purpose::Reset => "RESET",
+        }
+    }
+
+    /// Cognito: 24 hours for confirmation and verification codes, 1 hour for reset codes.
+    fn lifetime_millis(self) -> i64 {
+        match self {
+            Purpose::SignUp => 24 * 60 * 60 * 1000,
+            Purpose::Reset => 60 * 60 * 1000,
+        }
+    }
+}
+
+/// Wrong codes allowed before the code is locked.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// Where a redeemed code was sent: the attribute and its value at the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redeemed {
+    pub attribute_name: String,
+    pub attribute_value: String,
+}
+
+pub fn code_mismatch() -> CognitoError {
+    CognitoError::new(
+        "CodeMismatchException",
+        "Invalid verification code provided, please try again.",
+    )
+}
+
+pub fn expired_code() -> CognitoError {
+    CognitoError::new(
+        "ExpiredCodeException",
+        "Invalid code provided, please request a code again.",
+    )
+}
+
+fn attempts_exceeded() -> CognitoError {
+    CognitoError::new(
+        "LimitExceededException",
+        "Attempt limit exceeded, please try after some time.",
+    )
+}
+
+/// Six random digits from the thread's CSPRNG.
+pub fn new_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+fn code_hash(pool_id: &str, sub: &str, purpose: Purpose, code: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{pool_id}|{sub}|{}|{code}", purpose.as_str()).as_bytes(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+}
+
+impl Directory {
+    /// Issues a new code for the user and purpose, replacing any earlier one, and returns it.
+    pub(crate) async fn issue_code(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+        attribute_name: &str,
+        attribute_value: &str,
+    ) -> CognitoResult<String> {
+        let code = new_code();
+        let now = unix_millis(self.clock.now());
+        sqlx::query(
+            "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8) \
+             ON CONFLICT (user_pool_id, sub, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
+             attribute_name = excluded.attribute_name, attribute_value = excluded.attribute_value, \
+             attempts = 0, used = 0, expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose.as_str())
+        .bind(code_hash(pool_id, sub, purpose, &code))
+        .bind(attribute_name)
+        .bind(attribute_value)
+        .bind(now + purpose.lifetime_millis())
+        .bind(now)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(code)
+    }
+
+    /// Redeems a code: at most once, whatever the concurrency, and only within its lifetime
+    /// and attempt limit. `missing` is the error when no code was ever issued.
+    pub(crate) async fn redeem_code(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+        code: &str,
+        missing: fn() -> CognitoError,
+    ) -> CognitoResult<Redeemed> {
+        let row = sqlx::query(
+            "SELECT code_hash, attribute_name, attribute_value, attempts, used, expires_at FROM user_codes \
+             WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose.as_str())
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(missing)?;
+        if row.get::<i64, _>("attempts") >= MAX_ATTEMPTS {
+            return Err(attempts_exceeded());
+        }
+        if row.get::<i64, _>("used") != 0 {
+            return Err(expired_code());
+        }
+        let now = unix_millis(self.clock.now());
+        if row.get::<i64, _>("expires_at") <= now {
+            return Err(expired_code());
+        }
+        let stored: String = row.get("code_hash");
+        let given = code_hash(pool_id, sub, purpose, code);
+        let matches =
+            aws_lc_rs::constant_time::verify_slices_are_equal(stored.as_bytes(), given.as_bytes())
+                .is_ok();
+        if !matches {
+            sqlx::query(
+                "UPDATE user_codes SET attempts = attempts + 1 WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3",
+            )
+            .bind(pool_id)
+            .bind(sub)
+            .bind(purpose.as_str())
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?;
+            return Err(code_mismatch());
+        }
+        // The conditional update is what makes the code single-use: of concurrent redemptions
+        // exactly one changes the row.
+        let claimed = sqlx::query(
+            "UPDATE user_codes SET used = 1 WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3 \
+             AND code_hash = $4 AND used = 0 AND attempts < $5 AND expires_at > $6",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose.as_str())
+        .bind(&given)
+        .bind(MAX_ATTEMPTS)
+        .bind(now)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if claimed != 1 {
+            return Err(expired_code());
+        }
+        Ok(Redeemed {
+            attribute_name: row.get("attribute_name"),
+            attribute_value: row.get("attribute_value"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use cognate_common::clock::ManualClock;
+    use cognate_common::testing::TestStore;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_hashes_bind_their_purpose() {
+        for _ in 0..100 {
+            let code = new_code();
+            assert_eq!(code.len(), 6);
+            assert!(code.chars().all(|c| c.is_ascii_digit()));
+        }
+        assert_ne!(
+            code_hash("p", "s", Purpose::SignUp, "123456"),
+            code_hash("p", "s", Purpose::Reset, "123456")
+        );
+        assert_ne!(
+            code_hash("p", "s", Purpose::SignUp, "123456"),
+            code_hash("p", "t", Purpose::SignUp, "123456")
+        );
+    }
+
+    async fn codes_expire_lock_and_redeem_once(store: TestStore) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let directory = Directory::new(
+            store.pool.clone(),
+            clock.clone(),
+            Arc::new(cognate_common::Config::default()),
+        );
+        let code = directory
+            .issue_code("p", "s", Purpose::Reset, "email", "a@example.com")
+            .await
+            .expect("issued");
+        let stored: String = sqlx::query_scalar("SELECT code_hash FROM user_codes")
+            .fetch_one(&store.pool)
+            .await
+            .expect("row");
+        assert!(!stored.contains(&code), "only a hash is stored");
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        let error = directory
+            .redeem_code("p", "s", Purpose::SignUp, &code, expired_code)
+            .await
+            .expect_err("another purpose");
+        assert_eq!(error.error_type, "ExpiredCodeException");
+        let error = directory
+            .redeem_code("p", "s", Purpose::Reset, wrong, expired_code)
+            .await
+            .expect_err("wrong");
+        assert_eq!(error.error_type, "CodeMismatchException");
+        let redeemed = directory
+            .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
+            .await
+            .expect("redeemed");
+        assert_eq!(redeemed.attribute_value, "a@example.com");
+        let error = directory
+            .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
+            .await
+            .expect_err("used");
+        assert_eq!(error.error_type, "ExpiredCodeException");
+
+        // A reset code lives one hour.
+        let code = directory
+            .issue_code("p", "s", Purpose::Reset, "email", "a@example.com")
+            .await
+            .expect("issued");
+        clock.advance(std::time::Duration::from_secs(3601));
+        let error = directory
+            .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
+            .await
+            .expect_err("expired");
+        assert_eq!(error.error_type, "ExpiredCodeException");
+
+        // Five wrong codes lock it, even against the right one.
+        let code = directory
+            .issue_code("p", "s", Purpose::SignUp, "email", "a@example.com")
+            .await
+            .expect("issued");
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        for _ in 0..MAX_ATTEMPTS {
+            let error = directory
+                .redeem_code("p", "s", Purpose::SignUp, wrong, code_mismatch)
+                .await
+                .expect_err("wrong");
+            assert_eq!(error.error_type, "CodeMismatchException");
+        }
+        let error = directory
+            .redeem_code("p", "s", Purpose::SignUp, &code, code_mismatch)
+            .await
+            .expect_err("locked");
+        assert_eq!(error.error_type, "LimitExceededException");
+        assert_eq!(
+            error.message,
+            "Attempt limit exceeded, please try after some time."
+        );
+    }
+
+    #[tokio::test]
+    async fn codes_expire_lock_and_redeem_once_on_sqlite() {
+        let store =
+            TestStore::sqlite(cognate_common::ServiceKind::Directory, &crate::MIGRATOR).await;
+        codes_expire_lock_and_redeem_once(store).await;
+    }
+
+    #[tokio::test]
+    async fn codes_expire_lock_and_redeem_once_on_postgres() {
+        let store =
+            TestStore::postgres(cognate_common::ServiceKind::Directory, &crate::MIGRATOR).await;
+        codes_expire_lock_and_redeem_once(store).await;
+    }
+}

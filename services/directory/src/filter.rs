@@ -1,0 +1,190 @@
+//! ListUsers' `Filter`: Cognito's grammar `attribute = "value"` (exact) or `attribute ^= "value"`
+//! (prefix) on the searchable attributes. Quotation marks inside the value are escaped with a
+//! backslash, as Cognito documents (`family_name = \"Reddy\"` arrives as `family_name = "Reddy"`).
+
+use cognate_common::{CognitoError, CognitoResult};
+
+use crate::users::User;
+
+/// Attributes kept in the user's attribute list that Cognito lets ListUsers search.
+const SEARCHABLE_ATTRIBUTES: &[&str] = &[
+    "email",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// The username (case-sensitive).
+    Username,
+    /// `cognito:user_status`: compared case-insensitively.
+    UserStatus,
+    /// `status`: `Enabled` or `Disabled` (case-sensitive).
+    Enabled,
+    Sub,
+    /// One of [`SEARCHABLE_ATTRIBUTES`].
+    Attribute(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub field: Field,
+    /// `^=` rather than `=`.
+    pub prefix: bool,
+    pub value: String,
+}
+
+fn parse_error() -> CognitoError {
+    CognitoError::invalid_parameter("Error while parsing filter.")
+}
+
+impl Filter {
+    /// Parses a filter; `None` for an empty one (which lists everyone).
+    pub fn parse(text: &str) -> CognitoResult<Option<Self>> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let name_end = text
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '^')
+            .ok_or_else(parse_error)?;
+        let (name, rest) = text.split_at(name_end);
+        let rest = rest.trim_start();
+        let (prefix, rest) = if let Some(rest) = rest.strip_prefix("^=") {
+            (true, rest)
+        } else if let Some(rest) = rest.strip_prefix('=') {
+            (false, rest)
+        } else {
+            return Err(parse_error());
+        };
+        let quoted = rest.trim().strip_prefix('"').ok_or_else(parse_error)?;
+        let mut value = String::new();
+        let mut characters = quoted.chars();
+        let mut closed = false;
+        while let Some(c) = characters.next() {
+            match c {
+                '\\' => value.push(characters.next().ok_or_else(parse_error)?),
+                '"' => {
+                    closed = true;
+                    break;
+                }
+                other => value.push(other),
+            }
+        }
+        if !closed || !characters.as_str().trim().is_empty() {
+            return Err(parse_error());
+        }
+        let field = match name {
+            "username" => Field::Username,
+            "cognito:user_status" => Field::UserStatus,
+            "status" => Field::Enabled,
+            "sub" => Field::Sub,
+            other if SEARCHABLE_ATTRIBUTES.contains(&other) => Field::Attribute(other.to_owned()),
+            other => {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "Invalid search attribute: {other}"
+                )));
+            }
+        };
+        Ok(Some(Self {
+            field,
+            prefix,
+            value,
+        }))
+    }
+
+    /// A condition on the `users` table's own columns (parameter `$4`) and its value, for the
+    /// fields that have a column: the store narrows the rows, and [`Filter::matches`] still
+    /// decides. Attributes live in one JSON column, so they are matched in Rust only.
+    pub fn sql(&self) -> Option<(&'static str, String)> {
+        let column = match self.field {
+            Field::Username => "username",
+            Field::Sub => "sub",
+            Field::UserStatus => "status",
+            Field::Enabled | Field::Attribute(_) => return None,
+        };
+        let value = if self.field == Field::UserStatus {
+            self.value.to_uppercase()
+        } else {
+            self.value.clone()
+        };
+        let condition = match (column, self.prefix) {
+            ("username", false) => "username = $4",
+            ("username", true) => "substr(username, 1, length($4)) = $4",
+            ("sub", false) => "sub = $4",
+            ("sub", true) => "substr(sub, 1, length($4)) = $4",
+            (_, false) => "status = $4",
+            (_, true) => "substr(status, 1, length($4)) = $4",
+        };
+        Some((condition, value))
+    }
+
+    fn matches_text(&self, candidate: &str) -> bool {
+        if self.prefix {
+            candidate.starts_with(&self.value)
+        } else {
+            candidate == self.value
+        }
+    }
+
+    /// Whether a user passes the filter.
+    pub fn matches(&self, user: &User) -> bool {
+        match &self.field {
+            Field::Username => self.matches_text(&user.username),
+            Field::Sub => self.matches_text(&user.sub),
+            Field::UserStatus => {
+                let wanted = self.value.to_uppercase();
+                if self.prefix {
+                    user.status.starts_with(&wanted)
+                } else {
+                    user.status == wanted
+                }
+            }
+            Field::Enabled => self.matches_text(if user.enabled { "Enabled" } else { "Disabled" }),
+            Field::Attribute(name) => user
+                .attribute(name)
+                .is_some_and(|value| self.matches_text(value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cognitos_filter_grammar_parses() {
+        let filter = Filter::parse(r#"email ^= "jane@""#)
+            .expect("valid")
+            .expect("a filter");
+        assert_eq!(filter.field, Field::Attribute("email".into()));
+        assert!(filter.prefix);
+        assert_eq!(filter.value, "jane@");
+        let tight = Filter::parse(r#"family_name="O\"Brien""#)
+            .expect("valid")
+            .expect("a filter");
+        assert_eq!(tight.value, "O\"Brien");
+        assert!(!tight.prefix);
+        assert_eq!(
+            Filter::parse(r#"cognito:user_status = "confirmed""#)
+                .expect("valid")
+                .map(|filter| filter.field),
+            Some(Field::UserStatus)
+        );
+        assert_eq!(Filter::parse("  ").expect("empty is fine"), None);
+        for bad in [
+            "email",
+            r#"email == "x""#,
+            "email = x",
+            r#"email = "x"#,
+            r#"email = "x" extra"#,
+            r#"custom:tenant = "x""#,
+            r#"locale = "x""#,
+        ] {
+            assert!(Filter::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

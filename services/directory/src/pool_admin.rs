@@ -1,0 +1,266 @@
+//! Changes to existing pools and clients beyond UpdateUserPool: UpdateUserPoolClient,
+//! AddCustomAttributes, the MFA configuration and tags. All of it lives in the pool's or the
+//! client's stored Cognito JSON.
+
+use serde_json::{Map, Value as Json, json};
+
+use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult};
+
+use crate::pools::{check_client_request, fill_client};
+use crate::{Directory, schema};
+
+/// SetUserPoolMfaConfig's members, kept in the pool JSON under the same names (members that are
+/// not part of `UserPoolType` are ignored when the pool is described).
+const MFA_MEMBERS: &[&str] = &[
+    "SmsMfaConfiguration",
+    "SoftwareTokenMfaConfiguration",
+    "EmailMfaConfiguration",
+    "MfaConfiguration",
+    "WebAuthnConfiguration",
+];
+
+const MFA_MODES: &[&str] = &["OFF", "ON", "OPTIONAL"];
+const MAX_TAGS: usize = 50;
+
+fn as_object(value: Json, what: &str) -> CognitoResult<Map<String, Json>> {
+    match value {
+        Json::Object(object) => Ok(object),
+        _ => Err(cognate_common::error::internal(
+            "stored JSON is not an object",
+            what,
+        )),
+    }
+}
+
+fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
+    request
+        .get(member)
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+}
+
+impl Directory {
+    /// Writes a pool's JSON back, stamping `LastModifiedDate`.
+    async fn store_pool(&self, pool_id: &str, mut pool: Map<String, Json>) -> CognitoResult<()> {
+        pool.insert(
+            "LastModifiedDate".into(),
+            json!(epoch_seconds(unix_millis(self.clock.now()))),
+        );
+        sqlx::query("UPDATE user_pools SET pool_json = $1 WHERE id = $2")
+            .bind(Json::Object(pool).to_string())
+            .bind(pool_id)
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Every setting of the request replaces the client's; those it leaves out go back to
+    /// Cognito's defaults. The id, secret, pool and creation date stay.
+    pub async fn update_user_pool_client(&self, request: Map<String, Json>) -> CognitoResult<Json> {
+        let pool_id = text(&request, "UserPoolId");
+        let client_id = text(&request, "ClientId");
+        self.load_pool(pool_id).await?;
+        let old = as_object(self.load_client(Some(pool_id), client_id).await?, client_id)?;
+        let name = request
+            .get("ClientName")
+            .and_then(Json::as_str)
+            .or_else(|| old.get("ClientName").and_then(Json::as_str))
+            .unwrap_or_default()
+            .to_owned();
+        check_client_request(&name, &request)?;
+        let mut client = Map::new();
+        for member in ["UserPoolId", "ClientName", "ClientId", "ClientSecret"] {
+            if let Some(value) = old.get(member) {
+                client.insert(member.into(), value.clone());
+            }
+        }
+        client.insert("ClientName".into(), json!(name));
+        client.insert(
+            "LastModifiedDate".into(),
+            json!(epoch_seconds(unix_millis(self.clock.now()))),
+        );
+        if let Some(created) = old.get("CreationDate") {
+            client.insert("CreationDate".into(), created.clone());
+        }
+        fill_client(&mut client, &request);
+        let client = Json::Object(client);
+        sqlx::query("UPDATE app_clients SET client_json = $1 WHERE client_id = $2")
+            .bind(client.to_string())
+            .bind(client_id)
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(client)
+    }
+
+    pub async fn add_custom_attributes(
+        &self,
+        pool_id: &str,
+        requested: &[Json],
+    ) -> CognitoResult<()> {
+        if requested.is_empty() {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'customAttributes' failed to satisfy constraint: Member must have length greater than or equal to 1",
+            ));
+        }
+        let mut pool = as_object(self.load_pool(pool_id).await?, pool_id)?;
+        let mut attributes = pool
+            .get("SchemaAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for entry in requested {
+            let attribute = schema::custom_attribute(entry)?;
+            let name = attribute
+                .get("Name")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let bare = name
+                .trim_start_matches("dev:")
+                .trim_start_matches("custom:");
+            let taken = attributes.iter().any(|existing| {
+                existing["Name"] == format!("custom:{bare}")
+                    || existing["Name"] == format!("dev:custom:{bare}")
+            });
+            if taken {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "{name}: Existing attribute already has name {name}."
+                )));
+            }
+            attributes.push(Json::Object(attribute));
+        }
+        let custom = attributes
+            .iter()
+            .filter(|attribute| {
+                attribute["Name"]
+                    .as_str()
+                    .is_some_and(|name| !schema::is_standard(name))
+            })
+            .count();
+        if custom > schema::MAX_CUSTOM_ATTRIBUTES {
+            return Err(CognitoError::new(
+                "LimitExceededException",
+                format!(
+                    "A user pool can have at most {} custom attributes.",
+                    schema::MAX_CUSTOM_ATTRIBUTES
+                ),
+            ));
+        }
+        pool.insert("SchemaAttributes".into(), Json::Array(attributes));
+        self.store_pool(pool_id, pool).await
+    }
+
+    /// GetUserPoolMfaConfig's answer: the pool's MFA members.
+    pub async fn get_user_pool_mfa_config(&self, pool_id: &str) -> CognitoResult<Json> {
+        let pool = self.load_pool(pool_id).await?;
+        let mut answer = Map::new();
+        for member in MFA_MEMBERS {
+            if let Some(value) = pool.get(*member) {
+                answer.insert((*member).to_owned(), value.clone());
+            }
+        }
+        answer
+            .entry("MfaConfiguration")
+            .or_insert_with(|| json!("OFF"));
+        Ok(Json::Object(answer))
+    }
+
+    /// Replaces the MFA members the request gives and keeps the others; answers as Get does.
+    pub async fn set_user_pool_mfa_config(
+        &self,
+        request: Map<String, Json>,
+    ) -> CognitoResult<Json> {
+        let pool_id = text(&request, "UserPoolId");
+        let mut pool = as_object(self.load_pool(pool_id).await?, pool_id)?;
+        if let Some(mode) = request.get("MfaConfiguration")
+            && !mode.as_str().is_some_and(|mode| MFA_MODES.contains(&mode))
+        {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'mfaConfiguration' failed to satisfy constraint: Member must satisfy enum value set: [OFF, ON, OPTIONAL]",
+            ));
+        }
+        for member in MFA_MEMBERS {
+            if let Some(value) = request.get(*member) {
+                pool.insert((*member).to_owned(), value.clone());
+            }
+        }
+        self.store_pool(pool_id, pool).await?;
+        self.get_user_pool_mfa_config(pool_id).await
+    }
+
+    /// The pool an ARN names, checked against the pool's own ARN.
+    async fn pool_of_arn(&self, arn: &str) -> CognitoResult<(String, Map<String, Json>)> {
+        let not_found = || CognitoError::not_found(format!("Resource {arn} does not exist."));
+        let pool_id = arn
+            .strip_prefix("arn:aws:cognito-idp:")
+            .and_then(|rest| rest.split_once(":userpool/"))
+            .map(|(_, id)| id.to_owned())
+            .ok_or_else(|| {
+                CognitoError::invalid_parameter(format!("Invalid ResourceArn: {arn}"))
+            })?;
+        let pool = match self.load_pool(&pool_id).await {
+            Ok(pool) => as_object(pool, &pool_id)?,
+            Err(error) if error.error_type == "ResourceNotFoundException" => {
+                return Err(not_found());
+            }
+            Err(error) => return Err(error),
+        };
+        if pool.get("Arn").and_then(Json::as_str) != Some(arn) {
+            return Err(not_found());
+        }
+        Ok((pool_id, pool))
+    }
+
+    pub async fn tag_resource(&self, arn: &str, tags: &Map<String, Json>) -> CognitoResult<()> {
+        let (pool_id, mut pool) = self.pool_of_arn(arn).await?;
+        for (key, value) in tags {
+            let value = value.as_str().unwrap_or_default();
+            if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+                return Err(CognitoError::invalid_parameter(
+                    "Tag keys must be 1 to 128 characters and values at most 256.",
+                ));
+            }
+        }
+        let mut current = pool
+            .get("UserPoolTags")
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (key, value) in tags {
+            current.insert(key.clone(), value.clone());
+        }
+        if current.len() > MAX_TAGS {
+            return Err(CognitoError::invalid_parameter(format!(
+                "A user pool can have at most {MAX_TAGS} tags."
+            )));
+        }
+        pool.insert("UserPoolTags".into(), Json::Object(current));
+        self.store_pool(&pool_id, pool).await
+    }
+
+    pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> CognitoResult<()> {
+        let (pool_id, mut pool) = self.pool_of_arn(arn).await?;
+        let mut current = pool
+            .get("UserPoolTags")
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for key in keys {
+            current.remove(key);
+        }
+        pool.insert("UserPoolTags".into(), Json::Object(current));
+        self.store_pool(&pool_id, pool).await
+    }
+
+    pub async fn list_tags_for_resource(&self, arn: &str) -> CognitoResult<Json> {
+        let (_, pool) = self.pool_of_arn(arn).await?;
+        Ok(pool
+            .get("UserPoolTags")
+            .cloned()
+            .unwrap_or_else(|| json!({})))
+    }
+}

@@ -1,0 +1,277 @@
+//! The distributed topology as real processes: one `cognate run` per service, a scratch
+//! Postgres database they share (a schema each), and their CPU time from `/proc`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::Connection;
+use tokio::process::{Child, Command};
+
+/// The six services, in the order they are started.
+pub const SERVICES: [&str; 6] = [
+    "triggers",
+    "directory",
+    "auth",
+    "federation",
+    "identity-pools",
+    "edge",
+];
+
+/// Where the shared backends are.
+pub struct Backends {
+    /// The Postgres server (no database path), e.g. `postgres://postgres@127.0.0.1:5432`.
+    pub postgres: String,
+    pub redis: String,
+    pub nats: String,
+}
+
+/// A running process of one service.
+pub struct Server {
+    pub service: &'static str,
+    pub port: u16,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+pub struct Topology {
+    pub servers: Vec<Server>,
+    pub endpoint: String,
+    pub database: String,
+    admin_url: String,
+    pub log_dir: PathBuf,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl Topology {
+    /// Creates the database, starts the six processes and waits for each `/health`.
+    pub async fn start(binary: &Path, backends: &Backends) -> anyhow::Result<Topology> {
+        anyhow::ensure!(
+            binary.is_file(),
+            "no cognate binary at {} (see --cognate-bin)",
+            binary.display()
+        );
+        let database = format!("cognate_bench_{}", uuid::Uuid::new_v4().simple());
+        let admin_url = format!("{}/postgres", backends.postgres.trim_end_matches('/'));
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .with_context(|| format!("connecting to {admin_url}"))?;
+        // The name is ours: a fixed prefix and a UUID's hex.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut admin)
+            .await
+            .context("creating the scratch database")?;
+        admin.close().await.ok();
+        let database_url = format!("{}/{database}", backends.postgres.trim_end_matches('/'));
+
+        let log_dir = std::env::temp_dir().join(&database);
+        std::fs::create_dir_all(&log_dir)
+            .with_context(|| format!("creating {}", log_dir.display()))?;
+
+        let mut ports = Vec::new();
+        for service in SERVICES {
+            ports.push((service, free_port()?));
+        }
+        let edge_port = ports
+            .iter()
+            .find(|(service, _)| *service == "edge")
+            .map(|(_, port)| *port)
+            .context("no edge")?;
+        let endpoint = format!("http://127.0.0.1:{edge_port}");
+
+        let mut topology = Topology {
+            servers: Vec::new(),
+            endpoint: endpoint.clone(),
+            database,
+            admin_url,
+            log_dir: log_dir.clone(),
+        };
+        for &(service, port) in &ports {
+            let peers: Vec<String> = ports
+                .iter()
+                .filter(|(peer, _)| *peer != service)
+                .map(|(peer, peer_port)| format!("{peer}=http://127.0.0.1:{peer_port}"))
+                .collect();
+            let log = log_dir.join(format!("{service}.log"));
+            let out = std::fs::File::create(&log)
+                .with_context(|| format!("creating {}", log.display()))?;
+            let err = out.try_clone()?;
+            let child = Command::new(binary)
+                .arg("run")
+                .arg("--services")
+                .arg(service)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--peers")
+                .arg(peers.join(","))
+                .arg("--database-url")
+                .arg(&database_url)
+                .arg("--redis-url")
+                .arg(&backends.redis)
+                .arg("--nats-url")
+                .arg(&backends.nats)
+                .arg("--public-url")
+                .arg(&endpoint)
+                .arg("--data-dir")
+                .arg(log_dir.join(format!("{service}-data")))
+                .env_remove("COGNATE_ACCESS_KEYS")
+                .env_remove("COGNATE_CONFIG")
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .kill_on_drop(true)
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            topology.servers.push(Server {
+                service,
+                port,
+                child,
+                log,
+            });
+        }
+        if let Err(error) = topology.wait_healthy(Duration::from_secs(90)).await {
+            topology.stop().await;
+            return Err(error);
+        }
+        Ok(topology)
+    }
+
+    async fn wait_healthy(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + limit;
+        for server in &mut self.servers {
+            loop {
+                if let Some(status) = server.child.try_wait()? {
+                    bail!(
+                        "{} exited ({status}) before it was healthy:\n{}",
+                        server.service,
+                        tail(&server.log)
+                    );
+                }
+                let url = format!("http://127.0.0.1:{}/health", server.port);
+                if let Ok(response) = client.get(&url).send().await
+                    && response.status().is_success()
+                {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "{} not healthy after {limit:?}:\n{}",
+                        server.service,
+                        tail(&server.log)
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The process ids, by service.
+    pub fn pids(&self) -> Vec<(&'static str, u32)> {
+        self.servers
+            .iter()
+            .filter_map(|server| server.child.id().map(|pid| (server.service, pid)))
+            .collect()
+    }
+
+    /// Postgres backends serving this topology's database (they live as long as the pools).
+    pub fn postgres_backends(&self) -> Vec<u32> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let needle = format!(" {} ", self.database);
+        entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|bytes| String::from_utf8_lossy(&bytes).contains(&needle))
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
+
+    /// Stops the processes and drops the database.
+    pub async fn stop(&mut self) {
+        for server in &mut self.servers {
+            if let Some(pid) = server.child.id() {
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(pid.to_string())
+                    .status()
+                    .await;
+            }
+        }
+        for server in &mut self.servers {
+            if tokio::time::timeout(Duration::from_secs(5), server.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = server.child.kill().await;
+            }
+        }
+        match sqlx::PgConnection::connect(&self.admin_url).await {
+            Ok(mut admin) => {
+                if let Err(error) = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.database
+                )))
+                .execute(&mut admin)
+                .await
+                {
+                    eprintln!("cognate-bench: dropping {}: {error}", self.database);
+                }
+                admin.close().await.ok();
+            }
+            Err(error) => eprintln!("cognate-bench: dropping {}: {error}", self.database),
+        }
+    }
+}
+
+/// The last lines of a log, for errors.
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// utime + stime of a process, in clock ticks (0 if it is gone).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // The command name is in parentheses and may contain spaces; fields resume after the last ')'.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': state is field 3, so utime (14) and stime (15) are at indexes 11 and 12.
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// `getconf CLK_TCK`, normally 100.
+pub fn clock_ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .filter(|ticks| *ticks > 0)
+        .unwrap_or(100)
+}

@@ -1,0 +1,927 @@
+//! Self-service account flows through the AWS SDK for Rust, in both topologies: SignUp,
+//! ConfirmSignUp, ResendConfirmationCode, ForgotPassword and ConfirmForgotPassword, with codes
+//! read from the dev outbox; and that without development mode there is no outbox and no
+//! delivery.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AccountRecoverySettingType, AdminCreateUserConfigType, AliasAttributeType, AttributeType,
+    AuthFlowType, DeliveryMediumType, ExplicitAuthFlowsType, RecoveryOptionNameType,
+    RecoveryOptionType, UserStatusType, UsernameAttributeType, VerificationMessageTemplateType,
+    VerifiedAttributeType,
+};
+use cognate_tests::{Sandbox, both_topologies, error_code};
+
+/// Runs a scenario against both topologies in development mode (no access keys).
+macro_rules! both_topologies_in_development {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn all_in_one() {
+                let sandbox = cognate_tests::Sandbox::start_dev(cognate_tests::Topology::AllInOne)
+                    .await
+                    .expect("sandbox starts");
+                super::$scenario(&sandbox).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn split() {
+                let sandbox = cognate_tests::Sandbox::start_dev(cognate_tests::Topology::Split)
+                    .await
+                    .expect("sandbox starts");
+                super::$scenario(&sandbox).await;
+            }
+        }
+    };
+}
+
+const PASSWORD: &str = "Correct-Horse-1";
+
+fn attribute(name: &str, value: &str) -> AttributeType {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("valid")
+}
+
+/// A pool that auto-verifies email and signs in by email alias, and a password-auth client.
+async fn email_pool(idp: &Client) -> (String, String) {
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("accounts")
+        .auto_verified_attributes(VerifiedAttributeType::Email)
+        .alias_attributes(AliasAttributeType::Email)
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let client_id = password_client(idp, &pool_id, false).await.0;
+    (pool_id, client_id)
+}
+
+/// A client allowing USER_PASSWORD_AUTH; its secret if `secret`.
+async fn password_client(idp: &Client, pool_id: &str, secret: bool) -> (String, Option<String>) {
+    let client = idp
+        .create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name("app")
+        .generate_secret(secret)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .expect("client");
+    (client.client_id.expect("id"), client.client_secret)
+}
+
+/// The newest messages in the dev outbox for the user.
+async fn outbox(sandbox: &Sandbox, pool_id: &str, username: &str) -> Vec<serde_json::Value> {
+    let (status, body) = sandbox
+        .dev_outbox(pool_id, username)
+        .await
+        .expect("outbox answers");
+    assert_eq!(status, 200, "{body}");
+    body.as_array().cloned().expect("a list")
+}
+
+/// The six-digit code in the newest message to the user.
+async fn latest_code(sandbox: &Sandbox, pool_id: &str, username: &str) -> String {
+    let messages = outbox(sandbox, pool_id, username).await;
+    let body = messages
+        .first()
+        .and_then(|message| message["body"].as_str())
+        .expect("a message");
+    let digits: String = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .expect("a six-digit code")
+        .to_owned();
+    digits
+}
+
+fn other_code(code: &str) -> String {
+    if code == "000000" { "000001" } else { "000000" }.to_owned()
+}
+
+async fn sign_in(
+    idp: &Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    idp.initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| error_code(&error))
+}
+
+fn user_attribute(
+    user: &aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput,
+    name: &str,
+) -> Option<String> {
+    user.user_attributes()
+        .iter()
+        .find(|attribute| attribute.name() == name)
+        .and_then(|attribute| attribute.value().map(str::to_owned))
+}
+
+async fn sign_up_confirm_and_sign_in(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    let email = "jane@example.com";
+
+    let weak = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password("short")
+        .user_attributes(attribute("email", email))
+        .send()
+        .await
+        .expect_err("weak password");
+    assert_eq!(error_code(&weak), "InvalidPasswordException");
+    let unknown = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("custom:nope", "x"))
+        .send()
+        .await
+        .expect_err("not in the schema");
+    assert_eq!(error_code(&unknown), "InvalidParameterException");
+
+    let signed_up = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", email))
+        .user_attributes(attribute("name", "Jane"))
+        .send()
+        .await
+        .expect("signed up");
+    assert!(!signed_up.user_confirmed());
+    let details = signed_up.code_delivery_details().expect("a code was sent");
+    assert_eq!(details.delivery_medium(), Some(&DeliveryMediumType::Email));
+    assert_eq!(details.attribute_name(), Some("email"));
+    assert_eq!(details.destination(), Some("j***@e***.com"));
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(user.user_status(), Some(&UserStatusType::Unconfirmed));
+    assert_eq!(
+        user_attribute(&user, "sub").as_deref(),
+        Some(signed_up.user_sub())
+    );
+    assert_eq!(
+        sign_in(&idp, &client_id, "jane", PASSWORD).await,
+        Err("UserNotConfirmedException".to_owned())
+    );
+
+    let again = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect_err("taken");
+    assert_eq!(error_code(&again), "UsernameExistsException");
+
+    let messages = outbox(sandbox, &pool_id, "jane").await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["destination"], email);
+    assert_eq!(messages[0]["channel"], "EMAIL");
+    assert_eq!(messages[0]["subject"], "Your verification code");
+    let first = latest_code(sandbox, &pool_id, "jane").await;
+    assert_eq!(
+        messages[0]["body"],
+        format!("Your verification code is {first}. ")
+    );
+
+    let wrong = idp
+        .confirm_sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .confirmation_code(other_code(&first))
+        .send()
+        .await
+        .expect_err("wrong code");
+    assert_eq!(error_code(&wrong), "CodeMismatchException");
+
+    let resent = idp
+        .resend_confirmation_code()
+        .client_id(&client_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("resent");
+    assert_eq!(
+        resent
+            .code_delivery_details()
+            .and_then(|details| details.destination()),
+        Some("j***@e***.com")
+    );
+    assert_eq!(outbox(sandbox, &pool_id, "jane").await.len(), 2);
+    let second = latest_code(sandbox, &pool_id, "jane").await;
+    if second != first {
+        let old = idp
+            .confirm_sign_up()
+            .client_id(&client_id)
+            .username("jane")
+            .confirmation_code(&first)
+            .send()
+            .await
+            .expect_err("the resent code replaces the first");
+        assert_eq!(error_code(&old), "CodeMismatchException");
+    }
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .confirmation_code(&second)
+        .send()
+        .await
+        .expect("confirmed");
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(user.user_status(), Some(&UserStatusType::Confirmed));
+    assert_eq!(
+        user_attribute(&user, "email_verified").as_deref(),
+        Some("true")
+    );
+
+    let twice = idp
+        .confirm_sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .confirmation_code(&second)
+        .send()
+        .await
+        .expect_err("already confirmed");
+    assert_eq!(error_code(&twice), "NotAuthorizedException");
+    let resend = idp
+        .resend_confirmation_code()
+        .client_id(&client_id)
+        .username("jane")
+        .send()
+        .await
+        .expect_err("already confirmed");
+    assert_eq!(error_code(&resend), "InvalidParameterException");
+
+    // The verified email is now a sign-in alias, and the password is the one signed up with.
+    assert_eq!(sign_in(&idp, &client_id, email, PASSWORD).await, Ok(()));
+    assert_eq!(sign_in(&idp, &client_id, "jane", PASSWORD).await, Ok(()));
+    let unknown = idp
+        .confirm_sign_up()
+        .client_id(&client_id)
+        .username("nobody")
+        .confirmation_code("123456")
+        .send()
+        .await
+        .expect_err("unknown user");
+    assert_eq!(error_code(&unknown), "UserNotFoundException");
+}
+
+both_topologies_in_development!(
+    sign_up_confirm_and_sign_in_tests,
+    sign_up_confirm_and_sign_in
+);
+
+async fn a_code_confirms_once_under_concurrency(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("racer")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "racer@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let code = latest_code(sandbox, &pool_id, "racer").await;
+    let attempts = (0..8).map(|_| {
+        let idp = idp.clone();
+        let (client_id, code) = (client_id.clone(), code.clone());
+        tokio::spawn(async move {
+            idp.confirm_sign_up()
+                .client_id(client_id)
+                .username("racer")
+                .confirmation_code(code)
+                .send()
+                .await
+                .map_err(|error| error_code(&error))
+        })
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    let successes = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Ok(_))))
+        .count();
+    assert_eq!(successes, 1, "{outcomes:?}");
+}
+
+both_topologies_in_development!(
+    a_code_confirms_once_under_concurrency_tests,
+    a_code_confirms_once_under_concurrency
+);
+
+async fn wrong_codes_lock_the_code(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("guesser")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "guesser@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let code = latest_code(sandbox, &pool_id, "guesser").await;
+    for _ in 0..5 {
+        let wrong = idp
+            .confirm_sign_up()
+            .client_id(&client_id)
+            .username("guesser")
+            .confirmation_code(other_code(&code))
+            .send()
+            .await
+            .expect_err("wrong");
+        assert_eq!(error_code(&wrong), "CodeMismatchException");
+    }
+    let locked = idp
+        .confirm_sign_up()
+        .client_id(&client_id)
+        .username("guesser")
+        .confirmation_code(&code)
+        .send()
+        .await
+        .expect_err("locked");
+    assert_eq!(error_code(&locked), "LimitExceededException");
+    assert_eq!(
+        aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata::message(&locked),
+        Some("Attempt limit exceeded, please try after some time.")
+    );
+    // A new code starts afresh.
+    idp.resend_confirmation_code()
+        .client_id(&client_id)
+        .username("guesser")
+        .send()
+        .await
+        .expect("resent");
+    let fresh = latest_code(sandbox, &pool_id, "guesser").await;
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("guesser")
+        .confirmation_code(fresh)
+        .send()
+        .await
+        .expect("confirmed with the new code");
+}
+
+both_topologies_in_development!(wrong_codes_lock_the_code_tests, wrong_codes_lock_the_code);
+
+async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("recovery")
+        .verification_message_template(
+            VerificationMessageTemplateType::builder()
+                .email_message("Reset with {####} now")
+                .email_subject("Your code")
+                .build(),
+        )
+        .account_recovery_setting(
+            AccountRecoverySettingType::builder()
+                .recovery_mechanisms(
+                    RecoveryOptionType::builder()
+                        .priority(1)
+                        .name(RecoveryOptionNameType::VerifiedEmail)
+                        .build()
+                        .expect("valid"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let client_id = password_client(&idp, &pool_id, false).await.0;
+    for (name, verified) in [("verified", "true"), ("unverified", "false")] {
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username(name)
+            .user_attributes(attribute("email", &format!("{name}@example.com")))
+            .user_attributes(attribute("email_verified", verified))
+            .send()
+            .await
+            .expect("user");
+        idp.admin_set_user_password()
+            .user_pool_id(&pool_id)
+            .username(name)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await
+            .expect("password");
+    }
+
+    let no_code = idp
+        .confirm_forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .confirmation_code("123456")
+        .password("New-Password-2")
+        .send()
+        .await
+        .expect_err("no code was requested");
+    assert_eq!(error_code(&no_code), "ExpiredCodeException");
+
+    let sent = idp
+        .forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .send()
+        .await
+        .expect("code sent");
+    let details = sent.code_delivery_details().expect("details");
+    assert_eq!(details.delivery_medium(), Some(&DeliveryMediumType::Email));
+    assert_eq!(details.destination(), Some("v***@e***.com"));
+    let messages = outbox(sandbox, &pool_id, "verified").await;
+    assert_eq!(messages[0]["subject"], "Your code");
+    let code = latest_code(sandbox, &pool_id, "verified").await;
+    assert_eq!(messages[0]["body"], format!("Reset with {code} now"));
+
+    let weak = idp
+        .confirm_forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .confirmation_code(&code)
+        .password("weak")
+        .send()
+        .await
+        .expect_err("weak");
+    assert_eq!(error_code(&weak), "InvalidPasswordException");
+    let wrong = idp
+        .confirm_forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .confirmation_code(other_code(&code))
+        .password("New-Password-2")
+        .send()
+        .await
+        .expect_err("wrong code");
+    assert_eq!(error_code(&wrong), "CodeMismatchException");
+    idp.confirm_forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .confirmation_code(&code)
+        .password("New-Password-2")
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(
+        sign_in(&idp, &client_id, "verified", PASSWORD).await,
+        Err("NotAuthorizedException".to_owned())
+    );
+    assert_eq!(
+        sign_in(&idp, &client_id, "verified", "New-Password-2").await,
+        Ok(())
+    );
+    let replay = idp
+        .confirm_forgot_password()
+        .client_id(&client_id)
+        .username("verified")
+        .confirmation_code(&code)
+        .password("Another-Password-3")
+        .send()
+        .await
+        .expect_err("single use");
+    assert_eq!(error_code(&replay), "ExpiredCodeException");
+
+    let nowhere = idp
+        .forgot_password()
+        .client_id(&client_id)
+        .username("unverified")
+        .send()
+        .await
+        .expect_err("no verified email");
+    assert_eq!(error_code(&nowhere), "InvalidParameterException");
+    let unknown = idp
+        .forgot_password()
+        .client_id(&client_id)
+        .username("nobody")
+        .send()
+        .await
+        .expect_err("unknown");
+    assert_eq!(error_code(&unknown), "UserNotFoundException");
+}
+
+both_topologies_in_development!(
+    forgotten_passwords_are_reset_with_a_code_tests,
+    forgotten_passwords_are_reset_with_a_code
+);
+
+fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
+    use base64::Engine;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
+}
+
+async fn sign_up_honours_pool_and_client_settings(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let closed = idp
+        .create_user_pool()
+        .pool_name("closed")
+        .admin_create_user_config(
+            AdminCreateUserConfigType::builder()
+                .allow_admin_create_user_only(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let closed_client = password_client(&idp, &closed, false).await.0;
+    let refused = idp
+        .sign_up()
+        .client_id(&closed_client)
+        .username("jane")
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect_err("admin only");
+    assert_eq!(error_code(&refused), "NotAuthorizedException");
+    assert_eq!(
+        aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata::message(&refused),
+        Some("SignUp is not permitted for this user pool")
+    );
+
+    // Email as username, a client with a secret, no auto-verification: no code is sent.
+    let by_email = idp
+        .create_user_pool()
+        .pool_name("by-email")
+        .username_attributes(UsernameAttributeType::Email)
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let (client_id, secret) = password_client(&idp, &by_email, true).await;
+    let secret = secret.expect("a secret");
+    let email = "sam@example.com";
+    let missing = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username(email)
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect_err("no secret hash");
+    assert_eq!(error_code(&missing), "NotAuthorizedException");
+    let wrong = idp
+        .sign_up()
+        .client_id(&client_id)
+        .secret_hash(secret_hash(&secret, "someone-else", &client_id))
+        .username(email)
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect_err("wrong secret hash");
+    assert_eq!(error_code(&wrong), "NotAuthorizedException");
+    let signed_up = idp
+        .sign_up()
+        .client_id(&client_id)
+        .secret_hash(secret_hash(&secret, email, &client_id))
+        .username(email)
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect("signed up");
+    assert!(signed_up.code_delivery_details().is_none());
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&by_email)
+        .username(email)
+        .send()
+        .await
+        .expect("found by email");
+    assert_eq!(user.username(), signed_up.user_sub());
+    assert_eq!(user_attribute(&user, "email").as_deref(), Some(email));
+    let taken = idp
+        .sign_up()
+        .client_id(&client_id)
+        .secret_hash(secret_hash(&secret, email, &client_id))
+        .username(email)
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect_err("email taken");
+    assert_eq!(error_code(&taken), "UsernameExistsException");
+    let resend = idp
+        .resend_confirmation_code()
+        .client_id(&client_id)
+        .secret_hash(secret_hash(&secret, email, &client_id))
+        .username(email)
+        .send()
+        .await
+        .expect_err("nothing to verify");
+    assert_eq!(error_code(&resend), "InvalidParameterException");
+}
+
+both_topologies_in_development!(
+    sign_up_honours_pool_and_client_settings_tests,
+    sign_up_honours_pool_and_client_settings
+);
+
+async fn confirming_a_taken_alias_needs_force(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    let email = "shared@example.com";
+    for name in ["first", "second"] {
+        idp.sign_up()
+            .client_id(&client_id)
+            .username(name)
+            .password(PASSWORD)
+            .user_attributes(attribute("email", email))
+            .send()
+            .await
+            .expect("signed up");
+    }
+    let first = latest_code(sandbox, &pool_id, "first").await;
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("first")
+        .confirmation_code(first)
+        .send()
+        .await
+        .expect("first confirmed");
+    let second = latest_code(sandbox, &pool_id, "second").await;
+    let taken = idp
+        .confirm_sign_up()
+        .client_id(&client_id)
+        .username("second")
+        .confirmation_code(&second)
+        .send()
+        .await
+        .expect_err("the email belongs to first");
+    assert_eq!(error_code(&taken), "AliasExistsException");
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("second")
+        .confirmation_code(&second)
+        .force_alias_creation(true)
+        .send()
+        .await
+        .expect("the alias moves");
+    let moved_from = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("first")
+        .send()
+        .await
+        .expect("first");
+    assert_eq!(
+        user_attribute(&moved_from, "email_verified").as_deref(),
+        Some("false")
+    );
+    let by_email = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username(email)
+        .send()
+        .await
+        .expect("by alias");
+    assert_eq!(by_email.username(), "second");
+}
+
+both_topologies_in_development!(
+    confirming_a_taken_alias_needs_force_tests,
+    confirming_a_taken_alias_needs_force
+);
+
+/// With access keys (not development mode) there is no outbox and, with no sender configured,
+/// no code delivery.
+async fn without_development_mode_nothing_is_delivered(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    let (status, _) = sandbox.dev_outbox(&pool_id, "jane").await.expect("answers");
+    assert_eq!(status, 404);
+    let failed = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "jane@example.com"))
+        .send()
+        .await
+        .expect_err("no sender");
+    assert_eq!(error_code(&failed), "CodeDeliveryFailureException");
+    let missing = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect_err("no user was created");
+    assert_eq!(error_code(&missing), "UserNotFoundException");
+    // Nothing to deliver: SignUp works.
+    let signed_up = idp
+        .sign_up()
+        .client_id(&client_id)
+        .username("john")
+        .password(PASSWORD)
+        .send()
+        .await
+        .expect("signed up");
+    assert!(signed_up.code_delivery_details().is_none());
+}
+
+both_topologies!(
+    without_development_mode_nothing_is_delivered_tests,
+    without_development_mode_nothing_is_delivered
+);
+
+/// The code alone guards ConfirmForgotPassword (the user's status does not change), so this
+/// shows the code itself is single-use under concurrency.
+async fn a_reset_code_works_once_under_concurrency(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("racer")
+        .user_attributes(attribute("email", "racer@example.com"))
+        .user_attributes(attribute("email_verified", "true"))
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("racer")
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+    idp.forgot_password()
+        .client_id(&client_id)
+        .username("racer")
+        .send()
+        .await
+        .expect("code sent");
+    let code = latest_code(sandbox, &pool_id, "racer").await;
+    let attempts = (0..8).map(|index| {
+        let idp = idp.clone();
+        let (client_id, code) = (client_id.clone(), code.clone());
+        tokio::spawn(async move {
+            idp.confirm_forgot_password()
+                .client_id(client_id)
+                .username("racer")
+                .confirmation_code(code)
+                .password(format!("New-Password-{index}"))
+                .send()
+                .await
+                .map_err(|error| error_code(&error))
+        })
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    let successes = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Ok(_))))
+        .count();
+    assert_eq!(successes, 1, "{outcomes:?}");
+}
+
+both_topologies_in_development!(
+    a_reset_code_works_once_under_concurrency_tests,
+    a_reset_code_works_once_under_concurrency
+);
+
+async fn access_token(idp: &Client, client_id: &str, username: &str, password: &str) -> String {
+    idp.initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .expect("signed in")
+        .authentication_result
+        .and_then(|result| result.access_token)
+        .expect("an access token")
+}
+
+async fn users_read_themselves_and_change_their_password(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "jane@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let code = latest_code(sandbox, &pool_id, "jane").await;
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .confirmation_code(code)
+        .send()
+        .await
+        .expect("confirmed");
+    let token = access_token(&idp, &client_id, "jane", PASSWORD).await;
+
+    let me = idp
+        .get_user()
+        .access_token(&token)
+        .send()
+        .await
+        .expect("GetUser");
+    assert_eq!(me.username(), "jane");
+    let value = |name: &str| {
+        me.user_attributes()
+            .iter()
+            .find(|attribute| attribute.name() == name)
+            .and_then(|attribute| attribute.value().map(str::to_owned))
+    };
+    assert_eq!(value("email").as_deref(), Some("jane@example.com"));
+    assert_eq!(value("email_verified").as_deref(), Some("true"));
+    assert!(value("sub").is_some());
+    let forged = idp
+        .get_user()
+        .access_token("not-a-token")
+        .send()
+        .await
+        .expect_err("not a token");
+    assert_eq!(error_code(&forged), "NotAuthorizedException");
+
+    let wrong = idp
+        .change_password()
+        .access_token(&token)
+        .previous_password("Wrong-Password-1")
+        .proposed_password("New-Password-2")
+        .send()
+        .await
+        .expect_err("wrong previous password");
+    assert_eq!(error_code(&wrong), "NotAuthorizedException");
+    let weak = idp
+        .change_password()
+        .access_token(&token)
+        .previous_password(PASSWORD)
+        .proposed_password("weak")
+        .send()
+        .await
+        .expect_err("weak");
+    assert_eq!(error_code(&weak), "InvalidPasswordException");
+    assert!(
+        aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata::message(&weak)
+            .is_some_and(|message| message.starts_with("Password does not conform to policy"))
+    );
+    idp.change_password()
+        .access_token(&token)
+        .previous_password(PASSWORD)
+        .proposed_password("New-Password-2")
+        .send()
+        .await
+        .expect("changed");
+    assert_eq!(
+        sign_in(&idp, &client_id, "jane", PASSWORD).await,
+        Err("NotAuthorizedException".to_owned())
+    );
+    assert_eq!(
+        sign_in(&idp, &client_id, "jane", "New-Password-2").await,
+        Ok(())
+    );
+}
+
+both_topologies_in_development!(
+    users_read_themselves_and_change_their_password_tests,
+    users_read_themselves_and_change_their_password
+);
