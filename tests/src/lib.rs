@@ -288,3 +288,39 @@ pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde
         .map_err(|_| anyhow::anyhow!("signature does not verify"))?;
     Ok(serde_json::from_slice(&decode(payload)?)?)
 }
+
+/// The current 30-second TOTP step.
+pub fn totp_step() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    i64::try_from(now / 30).expect("fits")
+}
+
+/// A TOTP code (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits) for a base32 secret at a step: an
+/// authenticator app, written apart from the server's code.
+pub fn totp_code(secret_base32: &str, step: i64) -> String {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buffer, mut bits, mut secret) = (0_u64, 0_u32, Vec::new());
+    for character in secret_base32.chars() {
+        let value = u64::try_from(ALPHABET.find(character).expect("base32")).expect("fits");
+        buffer = (buffer << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            secret.push(u8::try_from((buffer >> bits) & 0xff).expect("a byte"));
+        }
+    }
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &secret);
+    let digest = aws_lc_rs::hmac::sign(&key, &step.to_be_bytes());
+    let digest = digest.as_ref();
+    let offset = usize::from(digest[19] & 0x0f);
+    let number = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", number % 1_000_000)
+}

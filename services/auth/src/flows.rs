@@ -145,12 +145,12 @@ pub(crate) struct Response<'a> {
 
 /// What an auth flow remembers between two calls.
 #[derive(Debug, Serialize, Deserialize)]
-struct Session {
-    pool_id: String,
-    client_id: String,
+pub(crate) struct Session {
+    pub pool_id: String,
+    pub client_id: String,
     /// USER_ID_FOR_SRP: the user's username.
-    username: String,
-    challenge: String,
+    pub username: String,
+    pub challenge: String,
     /// PASSWORD_VERIFIER: the client's A, and the server's secret b and public B.
     #[serde(default)]
     srp_a: String,
@@ -164,11 +164,32 @@ struct Session {
     decoy: Option<(String, String)>,
 }
 
-fn expired_session() -> CognitoError {
+impl Session {
+    /// A session for a challenge other than PASSWORD_VERIFIER.
+    pub(crate) fn for_challenge(
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        username: &str,
+        challenge: &str,
+    ) -> Self {
+        Self {
+            pool_id: pool_id.to_owned(),
+            client_id: client.client_id.clone().unwrap_or_default(),
+            username: username.to_owned(),
+            challenge: challenge.to_owned(),
+            srp_a: String::new(),
+            srp_b_secret: String::new(),
+            srp_big_b: String::new(),
+            decoy: None,
+        }
+    }
+}
+
+pub(crate) fn expired_session() -> CognitoError {
     CognitoError::not_authorized("Invalid session for the user, session is expired.")
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0_u8; bytes];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut buffer);
     base64::engine::general_purpose::STANDARD.encode(buffer)
@@ -250,7 +271,7 @@ impl Auth {
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
-        self.authenticated(&pool_id, &client, &user).await
+        self.authenticated(&pool, &client, &user).await
     }
 
     /// Counts a password check for the lockout: a failure may lock the user, a success resets.
@@ -262,7 +283,7 @@ impl Auth {
         Err(incorrect_credentials())
     }
 
-    async fn find_user(
+    pub(crate) async fn find_user(
         &self,
         pool_id: &str,
         username: &str,
@@ -278,7 +299,7 @@ impl Auth {
             .map_err(CognitoError::from)
     }
 
-    async fn save_session(
+    pub(crate) async fn save_session(
         &self,
         client: &idp::UserPoolClientType,
         session: &Session,
@@ -399,7 +420,7 @@ impl Auth {
         let pool_id = pool.id.clone().unwrap_or_default();
         let key = match request.challenge {
             "PASSWORD_VERIFIER" => parameter(request.responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
-            "NEW_PASSWORD_REQUIRED" => request
+            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "MFA_SETUP" => request
                 .session
                 .filter(|session| !session.is_empty())
                 .ok_or_else(expired_session)?,
@@ -467,7 +488,17 @@ impl Auth {
             )
             .is_ok();
             self.count_attempt(&pool_id, &user.sub, correct).await?;
-            return self.authenticated(&pool_id, &client, &user).await;
+            return self.authenticated(&pool, &client, &user).await;
+        }
+        match request.challenge {
+            "SOFTWARE_TOKEN_MFA" => {
+                let code = parameter(request.responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+                return self
+                    .answer_software_token(&pool_id, &client, &user, code, key, &stored)
+                    .await;
+            }
+            "MFA_SETUP" => return self.finish_mfa_setup(&pool_id, &client, &user).await,
+            _ => {}
         }
         let new_password = parameter(request.responses, "NEW_PASSWORD")?;
         self.directory
@@ -481,17 +512,18 @@ impl Auth {
             .await
             .map_err(CognitoError::from)?;
         let user = self.find_user(&pool_id, &user.username).await?;
-        self.authenticated(&pool_id, &client, &user).await
+        self.authenticated(&pool, &client, &user).await
     }
 
     /// After the password (or SRP proof) checked out: the user's state decides between a
     /// challenge and tokens.
     async fn authenticated(
         &self,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
     ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
@@ -513,6 +545,19 @@ impl Auth {
             }
             _ => {}
         }
+        if let Some(challenge) = self.mfa_challenge(pool, client, user).await? {
+            return Ok(challenge);
+        }
+        self.issue_tokens(pool_id, client, user).await
+    }
+
+    /// Tokens for a user who has passed every check.
+    pub(crate) async fn issue_tokens(
+        &self,
+        pool_id: &str,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+    ) -> CognitoResult<Json> {
         let client_id = client.client_id.clone().unwrap_or_default();
         let now = unix_millis(self.clock.now()) / 1000;
         let grant = Grant {
@@ -566,16 +611,8 @@ impl Auth {
             })
             .collect();
         let token = random_token(48);
-        let session = Session {
-            pool_id: pool_id.to_owned(),
-            client_id: client.client_id.clone().unwrap_or_default(),
-            username: user.username.clone(),
-            challenge: "NEW_PASSWORD_REQUIRED".into(),
-            srp_a: String::new(),
-            srp_b_secret: String::new(),
-            srp_big_b: String::new(),
-            decoy: None,
-        };
+        let session =
+            Session::for_challenge(pool_id, client, &user.username, "NEW_PASSWORD_REQUIRED");
         self.save_session(client, &session, &token).await?;
         Ok(json!({
             "ChallengeName": "NEW_PASSWORD_REQUIRED",

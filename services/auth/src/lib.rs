@@ -4,8 +4,10 @@
 mod flows;
 mod keys;
 mod lockout;
+mod mfa;
 mod revocation;
 mod tokens;
+mod totp;
 
 use std::sync::Arc;
 
@@ -171,6 +173,96 @@ impl idp::auth_server::Auth for Auth {
             )
             .await?;
         reply(serde_json::json!({ "AuthenticationResult": answer["AuthenticationResult"] }))
+    }
+
+    async fn associate_software_token(
+        &self,
+        request: Request<idp::AssociateSoftwareTokenRequest>,
+    ) -> Result<Response<idp::AssociateSoftwareTokenResponse>, Status> {
+        let request = request.get_ref();
+        let subject = self
+            .mfa_subject(request.access_token.as_deref(), request.session.as_deref())
+            .await?;
+        let secret = totp::associate(&self.db, &subject.pool_id, &subject.sub).await?;
+        let session = self.renew_session(&subject).await?;
+        Ok(Response::new(idp::AssociateSoftwareTokenResponse {
+            secret_code: Some(secret),
+            session,
+        }))
+    }
+
+    async fn verify_software_token(
+        &self,
+        request: Request<idp::VerifySoftwareTokenRequest>,
+    ) -> Result<Response<idp::VerifySoftwareTokenResponse>, Status> {
+        let request = request.get_ref();
+        let subject = self
+            .mfa_subject(request.access_token.as_deref(), request.session.as_deref())
+            .await?;
+        let now = cognate_common::clock::unix_millis(self.clock.now()) / 1000;
+        let code = request.user_code.as_deref().unwrap_or_default();
+        if totp::redeem(&self.db, &subject.pool_id, &subject.sub, code, now)
+            .await
+            .is_err()
+        {
+            // The session stays usable for another try.
+            self.renew_session(&subject).await?;
+            return Err(CognitoError::new(
+                "EnableSoftwareTokenMFAException",
+                "Code mismatch and fail enable Software Token MFA",
+            )
+            .into());
+        }
+        let name = request.friendly_device_name.as_deref().unwrap_or_default();
+        totp::mark_verified(&self.db, &subject.pool_id, &subject.sub, name).await?;
+        let session = self.renew_session(&subject).await?;
+        Ok(Response::new(idp::VerifySoftwareTokenResponse {
+            status: Some("SUCCESS".into()),
+            session,
+        }))
+    }
+
+    async fn set_user_mfa_preference(
+        &self,
+        request: Request<idp::SetUserMfaPreferenceRequest>,
+    ) -> Result<Response<idp::SetUserMfaPreferenceResponse>, Status> {
+        let request = request.get_ref();
+        let claims = self
+            .verify_access_token(request.access_token.as_deref().unwrap_or_default())
+            .await?;
+        if let Some(settings) = &request.software_token_mfa_settings {
+            totp::set_preference(
+                &self.db,
+                &claims.user_pool_id,
+                &claims.sub,
+                settings.enabled.unwrap_or(false),
+                settings.preferred_mfa.unwrap_or(false),
+            )
+            .await?;
+        }
+        Ok(Response::new(idp::SetUserMfaPreferenceResponse {}))
+    }
+
+    async fn admin_set_user_mfa_preference(
+        &self,
+        request: Request<idp::AdminSetUserMfaPreferenceRequest>,
+    ) -> Result<Response<idp::AdminSetUserMfaPreferenceResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = request.user_pool_id.clone().unwrap_or_default();
+        let user = self
+            .find_user(&pool_id, request.username.as_deref().unwrap_or_default())
+            .await?;
+        if let Some(settings) = &request.software_token_mfa_settings {
+            totp::set_preference(
+                &self.db,
+                &pool_id,
+                &user.sub,
+                settings.enabled.unwrap_or(false),
+                settings.preferred_mfa.unwrap_or(false),
+            )
+            .await?;
+        }
+        Ok(Response::new(idp::AdminSetUserMfaPreferenceResponse {}))
     }
 
     async fn global_sign_out(

@@ -1,0 +1,267 @@
+//! TOTP authenticators for SOFTWARE_TOKEN_MFA: RFC 6238 with HMAC-SHA1, 30-second steps and six
+//! digits (what authenticator apps and Cognito use), a step either side for clock drift, and
+//! each code accepted once, by an atomic update of the last accepted step.
+
+use aws_lc_rs::hmac;
+use sqlx::{AnyPool, Row};
+
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult};
+
+const STEP_SECONDS: i64 = 30;
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32 without padding.
+pub fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0_u32, 0_u32);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+fn from_base32(text: &str) -> Option<Vec<u8>> {
+    let (mut buffer, mut bits, mut out) = (0_u32, 0_u32, Vec::new());
+    for character in text.bytes() {
+        let value = BASE32.iter().position(|&symbol| symbol == character)?;
+        buffer = (buffer << 5) | u32::try_from(value).ok()?;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// The six-digit code of `secret` for a 30-second step.
+pub fn code(secret: &[u8], step: i64) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
+    let tag = hmac::sign(&key, &step.to_be_bytes());
+    let digest = tag.as_ref();
+    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
+    let number = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", number % 1_000_000)
+}
+
+pub fn step_at(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(STEP_SECONDS)
+}
+
+fn mismatch() -> CognitoError {
+    CognitoError::new("CodeMismatchException", "Invalid code received for user")
+}
+
+/// A new 160-bit secret for AssociateSoftwareToken, replacing any unverified one.
+pub async fn associate(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<String> {
+    let secret: [u8; 20] = rand::random();
+    let secret = base32(&secret);
+    sqlx::query(
+        "INSERT INTO software_tokens (user_pool_id, sub, secret) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_pool_id, sub) DO UPDATE SET secret = excluded.secret, verified = 0, enabled = 0, \
+         preferred = 0, last_step = 0",
+    )
+    .bind(pool_id)
+    .bind(sub)
+    .bind(&secret)
+    .execute(db)
+    .await
+    .map_err(store_error)?;
+    Ok(secret)
+}
+
+/// Checks a code at `now` (unix seconds) and uses it up. `CodeMismatchException` otherwise.
+pub async fn redeem(
+    db: &AnyPool,
+    pool_id: &str,
+    sub: &str,
+    given: &str,
+    now: i64,
+) -> CognitoResult<()> {
+    let row =
+        sqlx::query("SELECT secret FROM software_tokens WHERE user_pool_id = $1 AND sub = $2")
+            .bind(pool_id)
+            .bind(sub)
+            .fetch_optional(db)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                CognitoError::new(
+                    "SoftwareTokenMFANotFoundException",
+                    "Software Token MFA has not been enabled by the user.",
+                )
+            })?;
+    let secret = from_base32(row.get::<String, _>("secret").as_str()).ok_or_else(|| {
+        cognate_common::error::internal("stored TOTP secret is not base32", pool_id)
+    })?;
+    let current = step_at(now);
+    let matched = (current - 1..=current + 1).find(|step| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            code(&secret, *step).as_bytes(),
+            given.as_bytes(),
+        )
+        .is_ok()
+    });
+    let Some(step) = matched else {
+        return Err(mismatch());
+    };
+    let used = sqlx::query(
+        "UPDATE software_tokens SET last_step = $1 WHERE user_pool_id = $2 AND sub = $3 AND last_step < $1",
+    )
+    .bind(step)
+    .bind(pool_id)
+    .bind(sub)
+    .execute(db)
+    .await
+    .map_err(store_error)?;
+    if used.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
+}
+
+/// VerifySoftwareToken's success: the authenticator becomes usable (and enabled, as Cognito does
+/// for the first one).
+pub async fn mark_verified(
+    db: &AnyPool,
+    pool_id: &str,
+    sub: &str,
+    friendly_name: &str,
+) -> CognitoResult<()> {
+    sqlx::query(
+        "UPDATE software_tokens SET verified = 1, enabled = 1, friendly_name = $1 WHERE user_pool_id = $2 AND sub = $3",
+    )
+    .bind(friendly_name)
+    .bind(pool_id)
+    .bind(sub)
+    .execute(db)
+    .await
+    .map_err(store_error)?;
+    Ok(())
+}
+
+/// SetUserMFAPreference for the software token.
+pub async fn set_preference(
+    db: &AnyPool,
+    pool_id: &str,
+    sub: &str,
+    enabled: bool,
+    preferred: bool,
+) -> CognitoResult<()> {
+    let updated = sqlx::query(
+        "UPDATE software_tokens SET enabled = $1, preferred = $2 WHERE user_pool_id = $3 AND sub = $4 AND verified = 1",
+    )
+    .bind(i64::from(enabled))
+    .bind(i64::from(preferred && enabled))
+    .bind(pool_id)
+    .bind(sub)
+    .execute(db)
+    .await
+    .map_err(store_error)?;
+    if updated.rows_affected() == 0 && enabled {
+        return Err(CognitoError::invalid_parameter(
+            "User has not verified software token mfa",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the user signs in with a second factor from their authenticator.
+pub async fn enabled(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<bool> {
+    let row = sqlx::query("SELECT 1 AS on_ FROM software_tokens WHERE user_pool_id = $1 AND sub = $2 AND verified = 1 AND enabled = 1")
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_optional(db)
+        .await
+        .map_err(store_error)?;
+    Ok(row.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6238_sha1_vectors() {
+        // RFC 6238 appendix B, SHA1 seed "12345678901234567890", last six digits.
+        let secret = b"12345678901234567890";
+        for (time, expected) in [
+            (59, "287082"),
+            (1_111_111_109, "081804"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+        ] {
+            assert_eq!(code(secret, step_at(time)), expected, "at {time}");
+        }
+    }
+
+    #[test]
+    fn base32_round_trips() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        for length in 0..25 {
+            let bytes: Vec<u8> = (0..length).map(|index| index * 7).collect();
+            assert_eq!(from_base32(&base32(&bytes)), Some(bytes));
+        }
+    }
+
+    async fn codes_are_good_once(db: &AnyPool) {
+        let secret = associate(db, "p", "u").await.expect("associated");
+        let bytes = from_base32(&secret).expect("base32");
+        let now = 1_700_000_000;
+        let current = code(&bytes, step_at(now));
+        let wrong = if current == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        assert_eq!(
+            redeem(db, "p", "u", wrong, now)
+                .await
+                .map_err(|e| e.error_type),
+            Err("CodeMismatchException".into())
+        );
+        redeem(db, "p", "u", &current, now).await.expect("accepted");
+        assert!(
+            redeem(db, "p", "u", &current, now).await.is_err(),
+            "a code is accepted once"
+        );
+        let previous = code(&bytes, step_at(now) - 1);
+        assert!(
+            redeem(db, "p", "u", &previous, now).await.is_err(),
+            "older steps are used up too"
+        );
+        let next = code(&bytes, step_at(now) + 1);
+        redeem(db, "p", "u", &next, now)
+            .await
+            .expect("the next step is within drift");
+        assert!(!enabled(db, "p", "u").await.expect("reads"));
+        mark_verified(db, "p", "u", "phone")
+            .await
+            .expect("verified");
+        assert!(enabled(db, "p", "u").await.expect("reads"));
+        set_preference(db, "p", "u", false, false)
+            .await
+            .expect("disabled");
+        assert!(!enabled(db, "p", "u").await.expect("reads"));
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Auth, crate::MIGRATOR;
+        codes_are_good_once,
+    );
+}

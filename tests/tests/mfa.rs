@@ -1,0 +1,183 @@
+//! TOTP multi-factor sign-in through the AWS SDK for Rust, in both topologies: enrolment with an
+//! access token, the SOFTWARE_TOKEN_MFA challenge (each code good once), and MFA_SETUP when the
+//! pool requires MFA.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, UserPoolMfaType,
+};
+use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step};
+
+async fn pool(idp: &Client, mfa: UserPoolMfaType) -> (String, String) {
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("mfa")
+        .mfa_configuration(mfa)
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let client_id = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("id");
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .password("Correct-horse-1")
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+    (pool_id, client_id)
+}
+
+async fn sign_in(
+    idp: &Client,
+    client_id: &str,
+) -> aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput {
+    idp.initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect("password accepted")
+}
+
+async fn authenticator_codes_are_a_second_factor(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (_, client_id) = pool(&idp, UserPoolMfaType::Optional).await;
+    let first = sign_in(&idp, &client_id).await;
+    let access_token = first
+        .authentication_result()
+        .and_then(|tokens| tokens.access_token())
+        .expect("no MFA yet");
+    let secret = idp
+        .associate_software_token()
+        .access_token(access_token)
+        .send()
+        .await
+        .expect("associated")
+        .secret_code
+        .expect("secret");
+    let step = totp_step();
+    let wrong = idp
+        .verify_software_token()
+        .access_token(access_token)
+        .user_code("000000")
+        .send()
+        .await;
+    if totp_code(&secret, step) != "000000" {
+        assert_eq!(
+            error_code(&wrong.expect_err("wrong code")),
+            "EnableSoftwareTokenMFAException"
+        );
+    }
+    let verified = idp
+        .verify_software_token()
+        .access_token(access_token)
+        .user_code(totp_code(&secret, step))
+        .friendly_device_name("phone")
+        .send()
+        .await
+        .expect("verified");
+    assert_eq!(
+        verified.status().map(|status| status.as_str()),
+        Some("SUCCESS")
+    );
+
+    let challenge = sign_in(&idp, &client_id).await;
+    assert_eq!(
+        challenge.challenge_name(),
+        Some(&ChallengeNameType::SoftwareTokenMfa)
+    );
+    assert!(challenge.authentication_result().is_none());
+    let session = challenge.session().expect("session").to_owned();
+    let answer = |code: String| {
+        idp.respond_to_auth_challenge()
+            .client_id(&client_id)
+            .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+            .session(&session)
+            .challenge_responses("USERNAME", "jane")
+            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+            .send()
+    };
+    // The code that verified the authenticator was used up; the next step's code is within drift.
+    let reused = answer(totp_code(&secret, step))
+        .await
+        .expect_err("a code works once");
+    assert_eq!(error_code(&reused), "CodeMismatchException");
+    let done = answer(totp_code(&secret, step + 1))
+        .await
+        .expect("second factor accepted");
+    assert!(
+        done.authentication_result()
+            .and_then(|tokens| tokens.id_token())
+            .is_some()
+    );
+}
+
+both_topologies!(software_token_mfa, authenticator_codes_are_a_second_factor);
+
+async fn required_mfa_is_set_up_during_sign_in(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (_, client_id) = pool(&idp, UserPoolMfaType::On).await;
+    let challenge = sign_in(&idp, &client_id).await;
+    assert_eq!(
+        challenge.challenge_name(),
+        Some(&ChallengeNameType::MfaSetup)
+    );
+    let associated = idp
+        .associate_software_token()
+        .session(challenge.session().expect("session"))
+        .send()
+        .await
+        .expect("associated with the session");
+    let secret = associated.secret_code().expect("secret").to_owned();
+    let step = totp_step();
+    let verified = idp
+        .verify_software_token()
+        .session(associated.session().expect("a new session"))
+        .user_code(totp_code(&secret, step))
+        .send()
+        .await
+        .expect("verified");
+    let done = idp
+        .respond_to_auth_challenge()
+        .client_id(&client_id)
+        .challenge_name(ChallengeNameType::MfaSetup)
+        .session(verified.session().expect("a new session"))
+        .challenge_responses("USERNAME", "jane")
+        .send()
+        .await
+        .expect("set up");
+    assert!(
+        done.authentication_result()
+            .and_then(|tokens| tokens.access_token())
+            .is_some()
+    );
+    let next = sign_in(&idp, &client_id).await;
+    assert_eq!(
+        next.challenge_name(),
+        Some(&ChallengeNameType::SoftwareTokenMfa)
+    );
+}
+
+both_topologies!(mfa_setup, required_mfa_is_set_up_during_sign_in);
