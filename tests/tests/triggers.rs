@@ -274,3 +274,137 @@ async fn trace_context_reaches_the_trigger(sandbox: &Sandbox) {
 }
 
 both_topologies!(trace_propagation, trace_context_reaches_the_trigger);
+
+/// PreTokenGeneration V1 (ID-token claims and groups) and V2 (both tokens and scopes), by webhook.
+async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::{
+        PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType,
+    };
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let app = axum::Router::new().route(
+        "/pre-token",
+        axum::routing::post(move |axum::Json(mut event): axum::Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().expect("lock").push(event.clone());
+                event["response"] = if event["version"] == "1" {
+                    serde_json::json!({"claimsOverrideDetails": {
+                        "claimsToAddOrOverride": {"tenant": "acme"},
+                        "groupOverrideDetails": {"groupsToOverride": ["readers"]},
+                    }})
+                } else {
+                    serde_json::json!({"claimsAndScopeOverrideDetails": {
+                        "idTokenGeneration": {"claimsToAddOrOverride": {"tenant": "acme"}},
+                        "accessTokenGeneration": {"claimsToAddOrOverride": {"tier": "gold"}, "scopesToAdd": ["orders/read"]},
+                    }})
+                };
+                axum::Json(event)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!(
+        "http://{}/pre-token",
+        listener.local_addr().expect("address")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let idp = sandbox.idp();
+    for version in [None, Some(PreTokenGenerationLambdaVersionType::V20)] {
+        let mut lambda = LambdaConfigType::builder();
+        lambda = match &version {
+            None => lambda.pre_token_generation(&url),
+            Some(version) => lambda.pre_token_generation_config(
+                PreTokenGenerationVersionConfigType::builder()
+                    .lambda_version(version.clone())
+                    .lambda_arn(&url)
+                    .build()
+                    .expect("valid"),
+            ),
+        };
+        let pool_id = idp
+            .create_user_pool()
+            .pool_name("tokens")
+            .lambda_config(lambda.build())
+            .send()
+            .await
+            .expect("pool")
+            .user_pool
+            .and_then(|pool| pool.id)
+            .expect("id");
+        let client_id = idp
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .send()
+            .await
+            .expect("client")
+            .user_pool_client
+            .and_then(|client| client.client_id)
+            .expect("id");
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username("allowed")
+            .send()
+            .await
+            .expect("user");
+        idp.admin_set_user_password()
+            .user_pool_id(&pool_id)
+            .username("allowed")
+            .password("Correct-horse-1")
+            .permanent(true)
+            .send()
+            .await
+            .expect("password");
+        let tokens = idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", "allowed")
+            .auth_parameters("PASSWORD", "Correct-horse-1")
+            .send()
+            .await
+            .expect("signed in")
+            .authentication_result
+            .expect("tokens");
+        let jwks: serde_json::Value = reqwest::get(format!(
+            "{}/{pool_id}/.well-known/jwks.json",
+            sandbox.endpoint
+        ))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+        let id =
+            cognate_tests::verify_jwt(tokens.id_token().expect("id"), &jwks).expect("verifies");
+        let access = cognate_tests::verify_jwt(tokens.access_token().expect("access"), &jwks)
+            .expect("verifies");
+        assert_eq!(id["tenant"], "acme");
+        if version.is_none() {
+            assert_eq!(id["cognito:groups"], serde_json::json!(["readers"]));
+            assert!(
+                access.get("tier").is_none(),
+                "V1 leaves the access token alone"
+            );
+        } else {
+            assert_eq!(access["tier"], "gold");
+            assert_eq!(access["scope"], "aws.cognito.signin.user.admin orders/read");
+        }
+    }
+    let events = events.lock().expect("lock").clone();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["triggerSource"], "TokenGeneration_Authentication");
+    assert_eq!(events[0]["version"], "1");
+    assert_eq!(events[1]["version"], "2");
+    assert_eq!(
+        events[1]["request"]["scopes"],
+        serde_json::json!(["aws.cognito.signin.user.admin"])
+    );
+}
+
+both_topologies!(pre_token_generation, pre_token_generation_shapes_tokens);

@@ -494,10 +494,10 @@ impl Auth {
             "SOFTWARE_TOKEN_MFA" => {
                 let code = parameter(request.responses, "SOFTWARE_TOKEN_MFA_CODE")?;
                 return self
-                    .answer_software_token(&pool_id, &client, &user, code, key, &stored)
+                    .answer_software_token(&pool, &client, &user, code, key, &stored)
                     .await;
             }
-            "MFA_SETUP" => return self.finish_mfa_setup(&pool_id, &client, &user).await,
+            "MFA_SETUP" => return self.finish_mfa_setup(&pool, &client, &user).await,
             _ => {}
         }
         let new_password = parameter(request.responses, "NEW_PASSWORD")?;
@@ -548,16 +548,20 @@ impl Auth {
         if let Some(challenge) = self.mfa_challenge(pool, client, user).await? {
             return Ok(challenge);
         }
-        self.issue_tokens(pool_id, client, user).await
+        self.issue_tokens(pool, client, user).await
     }
 
     /// Tokens for a user who has passed every check.
     pub(crate) async fn issue_tokens(
         &self,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
     ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let customization = self
+            .token_customization(pool, client, user, "TokenGeneration_Authentication")
+            .await?;
         let client_id = client.client_id.clone().unwrap_or_default();
         let now = unix_millis(self.clock.now()) / 1000;
         let grant = Grant {
@@ -586,7 +590,7 @@ impl Auth {
         .await
         .map_err(store_error)?;
         let keys = self.keys.for_pool(pool_id).await?;
-        let result = grant.authentication_result(&keys, Some(&refresh_token))?;
+        let result = grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
 
@@ -725,53 +729,12 @@ impl Auth {
         } else {
             None
         };
+        let customization = self
+            .token_customization(pool, client, &user, "TokenGeneration_RefreshTokens")
+            .await?;
         let keys = self.keys.for_pool(&pool_id).await?;
-        let result = grant.authentication_result(&keys, successor.as_deref())?;
+        let result = grant.authentication_result(&keys, successor.as_deref(), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
-    }
-
-    /// Cognito's PreAuthentication event; a deny from the handler fails the sign-in.
-    async fn pre_authentication(
-        &self,
-        target: &str,
-        pool_id: &str,
-        client: &idp::UserPoolClientType,
-        user: &internal::UserRecord,
-        client_metadata: &HashMap<String, String>,
-    ) -> CognitoResult<()> {
-        let mut attributes: serde_json::Map<String, Json> = user
-            .attributes
-            .iter()
-            .filter_map(|attribute| {
-                Some((attribute.name.clone()?, json!(attribute.value.clone()?)))
-            })
-            .collect();
-        attributes.insert("cognito:user_status".into(), json!(user.status));
-        let mut request =
-            json!({ "userAttributes": attributes, "validationData": client_metadata });
-        if client.prevent_user_existence_errors.as_deref() == Some("ENABLED") {
-            request["userNotFound"] = json!(false);
-        }
-        let event = json!({
-            "version": "1",
-            "triggerSource": "PreAuthentication_Authentication",
-            "region": self.config.region,
-            "userPoolId": pool_id,
-            "userName": user.username,
-            "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client.client_id },
-            "request": request,
-            "response": {},
-        });
-        self.triggers
-            .clone()
-            .invoke(internal::InvokeRequest {
-                target: target.to_owned(),
-                trigger: "PreAuthentication".to_owned(),
-                event_json: event.to_string(),
-            })
-            .await
-            .map_err(CognitoError::from)?;
-        Ok(())
     }
 }
 

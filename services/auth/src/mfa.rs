@@ -64,13 +64,14 @@ impl Auth {
     /// leaves the session usable for another try.
     pub(crate) async fn answer_software_token(
         &self,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         code: &str,
         session_key: &str,
         stored_session: &str,
     ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
         lockout::check(&self.db, pool_id, &user.sub, now).await?;
         if let Err(error) = totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await {
@@ -87,22 +88,23 @@ impl Auth {
             return Err(error);
         }
         lockout::reset(&self.db, pool_id, &user.sub).await?;
-        self.issue_tokens(pool_id, client, user).await
+        self.issue_tokens(pool, client, user).await
     }
 
     /// MFA_SETUP answered: the user must have verified an authenticator with this session.
     pub(crate) async fn finish_mfa_setup(
         &self,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
     ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         if !totp::enabled(&self.db, pool_id, &user.sub).await? {
             return Err(CognitoError::invalid_parameter(
                 "No MFA has been set up for the user.",
             ));
         }
-        self.issue_tokens(pool_id, client, user).await
+        self.issue_tokens(pool, client, user).await
     }
 
     /// The user an MFA-management call is about.

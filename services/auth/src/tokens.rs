@@ -134,18 +134,178 @@ impl Grant<'_> {
         &self,
         keys: &PoolKeys,
         refresh_token: Option<&str>,
+        customization: &Customization,
     ) -> CognitoResult<Json> {
         let lifetimes = Lifetimes::of(self.client);
+        let mut access = self.access_claims(lifetimes.access);
+        let mut id = self.id_claims(lifetimes.id);
+        customization.apply(&mut id, false);
+        customization.apply(&mut access, true);
         let mut result = json!({
-            "AccessToken": keys.access.sign(&self.access_claims(lifetimes.access))?,
+            "AccessToken": keys.access.sign(&access)?,
             "ExpiresIn": lifetimes.access,
             "TokenType": "Bearer",
-            "IdToken": keys.id.sign(&self.id_claims(lifetimes.id))?,
+            "IdToken": keys.id.sign(&id)?,
         });
         if let Some(token) = refresh_token {
             result["RefreshToken"] = json!(token);
         }
         Ok(result)
+    }
+}
+
+/// Claims a PreTokenGeneration handler may not add, change or suppress.
+const PROTECTED_CLAIMS: &[&str] = &[
+    "acr",
+    "amr",
+    "at_hash",
+    "auth_time",
+    "aud",
+    "azp",
+    "c_hash",
+    "client_id",
+    "cognito:username",
+    "event_id",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nonce",
+    "origin_jti",
+    "scope",
+    "sub",
+    "token_use",
+    "username",
+];
+
+/// What a PreTokenGeneration handler asked for: V1's `claimsOverrideDetails` (ID token claims
+/// and groups) or V2/V3's `claimsAndScopeOverrideDetails` (ID and access token claims, scopes
+/// and groups).
+#[derive(Debug, Default)]
+pub struct Customization {
+    id: TokenChanges,
+    access: TokenChanges,
+    scopes_to_add: Vec<String>,
+    scopes_to_suppress: Vec<String>,
+    groups: Option<Json>,
+    roles: Option<Json>,
+    preferred_role: Option<Json>,
+}
+
+#[derive(Debug, Default)]
+struct TokenChanges {
+    add_or_override: Map<String, Json>,
+    suppress: Vec<String>,
+}
+
+impl TokenChanges {
+    fn from(details: &Json) -> Self {
+        Self {
+            add_or_override: details["claimsToAddOrOverride"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            suppress: strings(&details["claimsToSuppress"]),
+        }
+    }
+}
+
+fn strings(value: &Json) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Customization {
+    /// From the handler's `response`.
+    pub fn from_reply(response: &Json) -> Self {
+        let (v1, v2) = (
+            &response["claimsOverrideDetails"],
+            &response["claimsAndScopeOverrideDetails"],
+        );
+        let groups = if v2.is_object() {
+            &v2["groupOverrideDetails"]
+        } else {
+            &v1["groupOverrideDetails"]
+        };
+        let access = &v2["accessTokenGeneration"];
+        Self {
+            id: if v2.is_object() {
+                TokenChanges::from(&v2["idTokenGeneration"])
+            } else {
+                TokenChanges::from(v1)
+            },
+            access: TokenChanges::from(access),
+            scopes_to_add: strings(&access["scopesToAdd"]),
+            scopes_to_suppress: strings(&access["scopesToSuppress"]),
+            groups: groups
+                .get("groupsToOverride")
+                .filter(|value| value.is_array())
+                .cloned(),
+            roles: groups
+                .get("iamRolesToOverride")
+                .filter(|value| value.is_array())
+                .cloned(),
+            preferred_role: groups
+                .get("preferredRole")
+                .filter(|value| value.is_string())
+                .cloned(),
+        }
+    }
+
+    fn apply(&self, claims: &mut Json, access_token: bool) {
+        let Some(claims) = claims.as_object_mut() else {
+            return;
+        };
+        let changes = if access_token { &self.access } else { &self.id };
+        for (name, value) in &changes.add_or_override {
+            if !PROTECTED_CLAIMS.contains(&name.as_str()) {
+                claims.insert(name.clone(), value.clone());
+            }
+        }
+        for name in &changes.suppress {
+            if !PROTECTED_CLAIMS.contains(&name.as_str()) {
+                claims.remove(name);
+            }
+        }
+        for (name, value) in [
+            ("cognito:groups", &self.groups),
+            ("cognito:roles", &self.roles),
+            ("cognito:preferred_role", &self.preferred_role),
+        ] {
+            match value {
+                Some(Json::Array(items)) if items.is_empty() => {
+                    claims.remove(name);
+                }
+                Some(value) => {
+                    claims.insert(name.to_owned(), value.clone());
+                }
+                None => {}
+            }
+        }
+        if access_token && !(self.scopes_to_add.is_empty() && self.scopes_to_suppress.is_empty()) {
+            let mut scopes: Vec<String> = claims["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split(' ')
+                .map(str::to_owned)
+                .collect();
+            scopes.retain(|scope| !scope.is_empty() && !self.scopes_to_suppress.contains(scope));
+            for scope in &self.scopes_to_add {
+                if !scopes.contains(scope) {
+                    scopes.push(scope.clone());
+                }
+            }
+            claims.insert("scope".into(), json!(scopes.join(" ")));
+        }
     }
 }
 
@@ -198,6 +358,45 @@ mod tests {
                 refresh: 3600
             }
         );
+    }
+
+    #[test]
+    fn version_1_changes_the_id_token_and_groups_only() {
+        let customization = Customization::from_reply(&json!({"claimsOverrideDetails": {
+            "claimsToAddOrOverride": {"tenant": "acme", "iss": "https://evil"},
+            "claimsToSuppress": ["email"],
+            "groupOverrideDetails": {"groupsToOverride": ["admins"]},
+        }}));
+        let mut id = json!({"iss": "https://issuer", "email": "a@b.c"});
+        customization.apply(&mut id, false);
+        assert_eq!(
+            id,
+            json!({"iss": "https://issuer", "tenant": "acme", "cognito:groups": ["admins"]})
+        );
+        let mut access = json!({"scope": "aws.cognito.signin.user.admin"});
+        customization.apply(&mut access, true);
+        assert_eq!(
+            access,
+            json!({"scope": "aws.cognito.signin.user.admin", "cognito:groups": ["admins"]})
+        );
+    }
+
+    #[test]
+    fn version_2_changes_both_tokens_and_scopes() {
+        let customization = Customization::from_reply(&json!({"claimsAndScopeOverrideDetails": {
+            "idTokenGeneration": {"claimsToAddOrOverride": {"plan": "pro"}},
+            "accessTokenGeneration": {
+                "claimsToAddOrOverride": {"tier": "gold"},
+                "scopesToAdd": ["orders/read"],
+                "scopesToSuppress": ["aws.cognito.signin.user.admin"],
+            },
+        }}));
+        let mut access = json!({"scope": "aws.cognito.signin.user.admin"});
+        customization.apply(&mut access, true);
+        assert_eq!(access, json!({"scope": "orders/read", "tier": "gold"}));
+        let mut id = json!({});
+        customization.apply(&mut id, false);
+        assert_eq!(id, json!({"plan": "pro"}));
     }
 
     #[test]
