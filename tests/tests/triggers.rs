@@ -408,3 +408,142 @@ async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
 }
 
 both_topologies!(pre_token_generation, pre_token_generation_shapes_tokens);
+
+/// CUSTOM_AUTH through DefineAuthChallenge, CreateAuthChallenge and VerifyAuthChallengeResponse
+/// (one webhook playing all three): a wrong answer gets another challenge, a right one tokens,
+/// three wrong ones fail the sign-in.
+async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
+    let app = axum::Router::new().route(
+        "/custom",
+        axum::routing::post(|axum::Json(mut event): axum::Json<serde_json::Value>| async move {
+            let history = event["request"]["session"].as_array().cloned().unwrap_or_default();
+            event["response"] = match event["triggerSource"].as_str().unwrap_or_default() {
+                "DefineAuthChallenge_Authentication" => {
+                    let solved = history.last().is_some_and(|step| step["challengeResult"] == true);
+                    if solved {
+                        serde_json::json!({"issueTokens": true, "failAuthentication": false})
+                    } else if history.len() >= 3 {
+                        serde_json::json!({"issueTokens": false, "failAuthentication": true})
+                    } else {
+                        serde_json::json!({"challengeName": "CUSTOM_CHALLENGE", "issueTokens": false, "failAuthentication": false})
+                    }
+                }
+                "CreateAuthChallenge_Authentication" => serde_json::json!({
+                    "publicChallengeParameters": {"question": "2 + 2"},
+                    "privateChallengeParameters": {"answer": "4"},
+                    "challengeMetadata": "ARITHMETIC",
+                }),
+                _ => {
+                    let correct = event["request"]["challengeAnswer"] == event["request"]["privateChallengeParameters"]["answer"];
+                    serde_json::json!({"answerCorrect": correct})
+                }
+            };
+            axum::Json(event)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!("http://{}/custom", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let idp = sandbox.idp();
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("custom")
+        .lambda_config(
+            LambdaConfigType::builder()
+                .define_auth_challenge(&url)
+                .create_auth_challenge(&url)
+                .verify_auth_challenge_response(&url)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("pool")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let client_id = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("id");
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("quiz")
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("quiz")
+        .password("Correct-horse-1")
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+    let start = || {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::CustomAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", "quiz")
+            .send()
+    };
+    let answer = |session: String, answer: &'static str| {
+        idp.respond_to_auth_challenge()
+            .client_id(&client_id)
+            .challenge_name(
+                aws_sdk_cognitoidentityprovider::types::ChallengeNameType::CustomChallenge,
+            )
+            .session(session)
+            .challenge_responses("USERNAME", "quiz")
+            .challenge_responses("ANSWER", answer)
+            .send()
+    };
+    let challenge = start().await.expect("a challenge");
+    assert_eq!(
+        challenge
+            .challenge_parameters()
+            .and_then(|p| p.get("question"))
+            .map(String::as_str),
+        Some("2 + 2")
+    );
+    let again = answer(challenge.session().expect("session").to_owned(), "5")
+        .await
+        .expect("another try");
+    assert!(again.authentication_result().is_none());
+    let done = answer(again.session().expect("session").to_owned(), "4")
+        .await
+        .expect("solved");
+    assert!(
+        done.authentication_result()
+            .and_then(|tokens| tokens.id_token())
+            .is_some()
+    );
+
+    let mut session = start()
+        .await
+        .expect("a challenge")
+        .session()
+        .expect("session")
+        .to_owned();
+    for _ in 0..2 {
+        session = answer(session, "wrong")
+            .await
+            .expect("another try")
+            .session()
+            .expect("session")
+            .to_owned();
+    }
+    let failed = answer(session, "wrong").await.expect_err("three strikes");
+    assert_eq!(error_code(&failed), "NotAuthorizedException");
+}
+
+both_topologies!(custom_auth, custom_challenges_decide_sign_in);

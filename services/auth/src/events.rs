@@ -13,7 +13,7 @@ use cognate_proto::internal::v1 as internal;
 use crate::Auth;
 use crate::tokens::Customization;
 
-fn user_attributes(user: &internal::UserRecord) -> Map<String, Json> {
+pub(crate) fn user_attributes(user: &internal::UserRecord) -> Map<String, Json> {
     let mut attributes: Map<String, Json> = user
         .attributes
         .iter()
@@ -26,7 +26,7 @@ fn user_attributes(user: &internal::UserRecord) -> Map<String, Json> {
 impl Auth {
     /// Delivers an event; the handler's reply, or its deny as Cognito's error.
     #[allow(clippy::too_many_arguments)] // The event's fields, each of them needed.
-    async fn invoke(
+    pub(crate) async fn invoke(
         &self,
         target: &str,
         trigger: &str,

@@ -55,6 +55,15 @@ pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool
             &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"]
         }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => return true,
+        "CUSTOM_AUTH" => {
+            return client.explicit_auth_flows.is_empty()
+                || client.explicit_auth_flows.iter().any(|allowed| {
+                    matches!(
+                        allowed.as_str(),
+                        "ALLOW_CUSTOM_AUTH" | "CUSTOM_AUTH_FLOW_ONLY"
+                    )
+                });
+        }
         // SRP is on by default, and with the legacy (non-ALLOW_) flow names.
         "USER_SRP_AUTH" => {
             return client.explicit_auth_flows.is_empty()
@@ -162,6 +171,9 @@ pub(crate) struct Session {
     /// the proof costs the same work and then fails.
     #[serde(default)]
     decoy: Option<(String, String)>,
+    /// CUSTOM_CHALLENGE: the challenge history, private parameters and client metadata.
+    #[serde(default)]
+    pub custom: Option<Json>,
 }
 
 impl Session {
@@ -181,6 +193,7 @@ impl Session {
             srp_b_secret: String::new(),
             srp_big_b: String::new(),
             decoy: None,
+            custom: None,
         }
     }
 }
@@ -205,7 +218,8 @@ impl Auth {
                 "USER_PASSWORD_AUTH"
                 | "ADMIN_USER_PASSWORD_AUTH"
                 | "ADMIN_NO_SRP_AUTH"
-                | "USER_SRP_AUTH" => CognitoError::invalid_parameter(format!(
+                | "USER_SRP_AUTH"
+                | "CUSTOM_AUTH" => CognitoError::invalid_parameter(format!(
                     "{} flow not enabled for this client",
                     request.flow
                 )),
@@ -222,6 +236,12 @@ impl Auth {
         let username = parameter(request.parameters, "USERNAME")?;
         check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
         let pool_id = pool.id.clone().unwrap_or_default();
+        if request.flow == "CUSTOM_AUTH" {
+            let user = self.find_user(&pool_id, username).await?;
+            return self
+                .start_custom(&pool, &client, &user, request.client_metadata)
+                .await;
+        }
         let srp_a = if request.flow == "USER_SRP_AUTH" {
             Some(parameter(request.parameters, "SRP_A")?.to_owned())
         } else {
@@ -399,6 +419,7 @@ impl Auth {
             srp_b_secret: challenge.b.to_hex(),
             srp_big_b: challenge.big_b.clone(),
             decoy,
+            custom: None,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -420,10 +441,12 @@ impl Auth {
         let pool_id = pool.id.clone().unwrap_or_default();
         let key = match request.challenge {
             "PASSWORD_VERIFIER" => parameter(request.responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
-            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "MFA_SETUP" => request
-                .session
-                .filter(|session| !session.is_empty())
-                .ok_or_else(expired_session)?,
+            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "MFA_SETUP" | "CUSTOM_CHALLENGE" => {
+                request
+                    .session
+                    .filter(|session| !session.is_empty())
+                    .ok_or_else(expired_session)?
+            }
             other => {
                 return Err(CognitoError::invalid_parameter(format!(
                     "Cognate does not support the {other} challenge yet."
@@ -498,6 +521,12 @@ impl Auth {
                     .await;
             }
             "MFA_SETUP" => return self.finish_mfa_setup(&pool, &client, &user).await,
+            "CUSTOM_CHALLENGE" => {
+                let answer = parameter(request.responses, "ANSWER")?;
+                return self
+                    .answer_custom(&pool, &client, &user, &session, answer)
+                    .await;
+            }
             _ => {}
         }
         let new_password = parameter(request.responses, "NEW_PASSWORD")?;
@@ -517,7 +546,7 @@ impl Auth {
 
     /// After the password (or SRP proof) checked out: the user's state decides between a
     /// challenge and tokens.
-    async fn authenticated(
+    pub(crate) async fn authenticated(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,

@@ -1,6 +1,7 @@
 //! Cognate's token issuer: sign-in flows, password checks, signing keys and refresh tokens.
 //! It reads pools, clients and users from the directory and never touches their tables.
 
+mod custom;
 mod events;
 mod flows;
 mod keys;

@@ -1,0 +1,198 @@
+//! CUSTOM_AUTH: sign-in decided by the pool's DefineAuthChallenge, CreateAuthChallenge and
+//! VerifyAuthChallengeResponse triggers, as Cognito runs them: Define sees the challenges so far
+//! and says what comes next (another challenge, tokens, or failure); Create makes a challenge;
+//! Verify judges the answer. The history and the private challenge parameters stay server-side
+//! in the session.
+
+use std::collections::HashMap;
+
+use serde_json::{Value as Json, json};
+
+use cognate_common::{CognitoError, CognitoResult};
+use cognate_proto::idp::v1 as idp;
+use cognate_proto::internal::v1 as internal;
+
+use crate::Auth;
+use crate::events::user_attributes;
+use crate::flows::{Session, incorrect_credentials, random_token};
+
+/// The three targets, all of which CUSTOM_AUTH needs.
+struct Triggers {
+    define: String,
+    create: String,
+    verify: String,
+}
+
+fn triggers(pool: &idp::UserPoolType) -> CognitoResult<Triggers> {
+    let config = pool.lambda_config.clone().unwrap_or_default();
+    match (
+        config.define_auth_challenge,
+        config.create_auth_challenge,
+        config.verify_auth_challenge_response,
+    ) {
+        (Some(define), Some(create), Some(verify)) => Ok(Triggers {
+            define,
+            create,
+            verify,
+        }),
+        _ => Err(CognitoError::invalid_parameter(
+            "Custom auth lambda trigger is not configured for the user pool.",
+        )),
+    }
+}
+
+impl Auth {
+    /// InitiateAuth with CUSTOM_AUTH: asks Define what to do with an empty history.
+    pub(crate) async fn start_custom(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        client_metadata: &HashMap<String, String>,
+    ) -> CognitoResult<Json> {
+        let targets = triggers(pool)?;
+        self.next_custom_step(pool, client, user, &targets, Vec::new(), client_metadata)
+            .await
+    }
+
+    /// RespondToAuthChallenge with CUSTOM_CHALLENGE: Verify judges the answer, then Define
+    /// decides again with it added to the history.
+    pub(crate) async fn answer_custom(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        session: &Session,
+        answer: &str,
+    ) -> CognitoResult<Json> {
+        let targets = triggers(pool)?;
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let state = session.custom.clone().unwrap_or_default();
+        let metadata: HashMap<String, String> =
+            serde_json::from_value(state["clientMetadata"].clone()).unwrap_or_default();
+        let request = json!({
+            "userAttributes": user_attributes(user),
+            "privateChallengeParameters": state["private"],
+            "challengeAnswer": answer,
+            "clientMetadata": metadata,
+        });
+        let source = "VerifyAuthChallengeResponse_Authentication";
+        let reply = self
+            .invoke(
+                &targets.verify,
+                "VerifyAuthChallengeResponse",
+                "1",
+                source,
+                pool_id,
+                client,
+                user,
+                request,
+                json!({}),
+            )
+            .await?;
+        let mut history: Vec<Json> = state["history"].as_array().cloned().unwrap_or_default();
+        if let Some(last) = history.last_mut() {
+            last["challengeResult"] = json!(
+                reply["response"]["answerCorrect"]
+                    .as_bool()
+                    .unwrap_or(false)
+            );
+        }
+        self.next_custom_step(pool, client, user, &targets, history, &metadata)
+            .await
+    }
+
+    async fn next_custom_step(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        targets: &Triggers,
+        mut history: Vec<Json>,
+        client_metadata: &HashMap<String, String>,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let attributes = user_attributes(user);
+        let request = json!({
+            "userAttributes": attributes,
+            "session": history,
+            "clientMetadata": client_metadata,
+            "userNotFound": false,
+        });
+        let decision = self
+            .invoke(
+                &targets.define,
+                "DefineAuthChallenge",
+                "1",
+                "DefineAuthChallenge_Authentication",
+                pool_id,
+                client,
+                user,
+                request,
+                json!({}),
+            )
+            .await?;
+        let decision = &decision["response"];
+        if decision["failAuthentication"].as_bool() == Some(true) {
+            return Err(incorrect_credentials());
+        }
+        if decision["issueTokens"].as_bool() == Some(true) {
+            return self.authenticated(pool, client, user).await;
+        }
+        let challenge = decision["challengeName"]
+            .as_str()
+            .unwrap_or("CUSTOM_CHALLENGE")
+            .to_owned();
+        if challenge != "CUSTOM_CHALLENGE" {
+            return Err(CognitoError::new(
+                "InvalidLambdaResponseException",
+                format!(
+                    "Cognate supports only CUSTOM_CHALLENGE from DefineAuthChallenge, not {challenge}."
+                ),
+            ));
+        }
+        let request = json!({
+            "userAttributes": attributes,
+            "challengeName": challenge,
+            "session": history,
+            "clientMetadata": client_metadata,
+            "userNotFound": false,
+        });
+        let created = self
+            .invoke(
+                &targets.create,
+                "CreateAuthChallenge",
+                "1",
+                "CreateAuthChallenge_Authentication",
+                pool_id,
+                client,
+                user,
+                request,
+                json!({}),
+            )
+            .await?;
+        let created = &created["response"];
+        history.push(json!({
+            "challengeName": challenge,
+            "challengeResult": false,
+            "challengeMetadata": created["challengeMetadata"],
+        }));
+        let mut session =
+            Session::for_challenge(pool_id, client, &user.username, "CUSTOM_CHALLENGE");
+        session.custom = Some(json!({
+            "history": history,
+            "private": created["privateChallengeParameters"],
+            "clientMetadata": client_metadata,
+        }));
+        let token = random_token(48);
+        self.save_session(client, &session, &token).await?;
+        let mut parameters = created["publicChallengeParameters"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        parameters.insert("USERNAME".into(), json!(user.username));
+        Ok(
+            json!({ "ChallengeName": "CUSTOM_CHALLENGE", "Session": token, "ChallengeParameters": parameters }),
+        )
+    }
+}
