@@ -205,6 +205,12 @@ async fn sign_up_confirm_and_sign_in(sandbox: &Sandbox) {
 
     let messages = outbox(sandbox, &pool_id, "jane").await;
     assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(
+        messages,
+        outbox(sandbox, &pool_id, email).await,
+        "by destination"
+    );
+    assert!(outbox(sandbox, &pool_id, "john").await.is_empty());
     assert_eq!(messages[0]["destination"], email);
     assert_eq!(messages[0]["channel"], "EMAIL");
     assert_eq!(messages[0]["subject"], "Your verification code");

@@ -223,7 +223,8 @@ impl Config {
                 ServiceKind::Federation,
                 ServiceKind::IdentityPools,
             ],
-            ServiceKind::Directory => &[ServiceKind::Triggers],
+            // Token-authorized operations (GetUser, ChangePassword) check access tokens with auth.
+            ServiceKind::Directory => &[ServiceKind::Triggers, ServiceKind::Auth],
             ServiceKind::Auth => &[ServiceKind::Directory, ServiceKind::Triggers],
             ServiceKind::Triggers => &[],
             ServiceKind::Federation => &[ServiceKind::Directory],

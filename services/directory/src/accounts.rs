@@ -390,16 +390,15 @@ impl Directory {
         // The attributes once confirmed: the one the code went to becomes verified.
         let confirmed_attributes = |redeemed: Option<&codes::Redeemed>| {
             let mut attributes = user.attributes.clone();
-            if let Some(redeemed) = redeemed.filter(|r| !r.attribute_name.is_empty()) {
-                if attribute_value(&attributes, &redeemed.attribute_name)
+            if let Some(redeemed) = redeemed.filter(|r| !r.attribute_name.is_empty())
+                && attribute_value(&attributes, &redeemed.attribute_name)
                     == Some(redeemed.attribute_value.as_str())
-                {
-                    set_attribute(
-                        &mut attributes,
-                        &format!("{}_verified", redeemed.attribute_name),
-                        "true",
-                    );
-                }
+            {
+                set_attribute(
+                    &mut attributes,
+                    &format!("{}_verified", redeemed.attribute_name),
+                    "true",
+                );
             }
             attributes
         };

@@ -183,7 +183,9 @@ impl Directory {
         Ok(())
     }
 
-    /// The dev outbox, newest first, optionally for one pool and one user. Development mode only.
+    /// The dev outbox, newest first, optionally for one pool and one user (by username, or by
+    /// the destination address, handy where the username is a generated sub). Development
+    /// mode only.
     pub async fn list_dev_outbox(
         &self,
         pool_id: &str,
@@ -196,7 +198,7 @@ impl Directory {
         }
         let rows = sqlx::query(
             "SELECT user_pool_id, username, destination, channel, subject, body, created_at FROM dev_outbox \
-             WHERE ($1 = '' OR user_pool_id = $1) AND ($2 = '' OR username = $2) \
+             WHERE ($1 = '' OR user_pool_id = $1) AND ($2 = '' OR username = $2 OR destination = $2) \
              ORDER BY created_at DESC, id LIMIT $3",
         )
         .bind(pool_id)

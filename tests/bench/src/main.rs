@@ -51,6 +51,9 @@ struct Cli {
     redis_url: String,
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     nats_url: String,
+    /// Keep the servers' logs (their directory is printed on stderr).
+    #[arg(long)]
+    keep_logs: bool,
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
@@ -399,7 +402,9 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
     let (results, idle) = outcome?;
     report(cli, command, &results, ticks_per_second);
     report_idle(idle);
-    let _ = std::fs::remove_dir_all(&topology.log_dir);
+    if !cli.keep_logs {
+        let _ = std::fs::remove_dir_all(&topology.log_dir);
+    }
     Ok(())
 }
 
