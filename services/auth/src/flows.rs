@@ -198,6 +198,54 @@ impl Session {
     }
 }
 
+/// A client's PASSWORD_VERIFIER answer.
+struct Claim {
+    secret_block: String,
+    timestamp: String,
+    signature: String,
+}
+
+impl Claim {
+    fn from(responses: &HashMap<String, String>, secret_block: &str) -> CognitoResult<Self> {
+        Ok(Self {
+            secret_block: secret_block.to_owned(),
+            timestamp: parameter(responses, "TIMESTAMP")?.to_owned(),
+            signature: parameter(responses, "PASSWORD_CLAIM_SIGNATURE")?.to_owned(),
+        })
+    }
+}
+
+/// Checks an SRP proof on the blocking pool (3072-bit arithmetic is too slow for async threads).
+async fn check_claim(
+    pool_id: &str,
+    user_id: &str,
+    verifier: srp::Verifier,
+    challenge: srp::ServerChallenge,
+    srp_a: &str,
+    claim: Claim,
+) -> CognitoResult<bool> {
+    let (pool_name, user_id, srp_a) = (
+        password::pool_name(pool_id).to_owned(),
+        user_id.to_owned(),
+        srp_a.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        srp::verify_claim(
+            &pool_name,
+            &user_id,
+            &verifier,
+            &challenge,
+            &srp_a,
+            &claim.secret_block,
+            &claim.timestamp,
+            &claim.signature,
+        )
+        .is_ok()
+    })
+    .await
+    .map_err(|error| cognate_common::error::internal("SRP task failed", error))
+}
+
 pub(crate) fn expired_session() -> CognitoError {
     CognitoError::not_authorized("Invalid session for the user, session is expired.")
 }
@@ -348,9 +396,13 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
-        let challenge = srp::server_challenge(&verifier).map_err(|error| {
-            cognate_common::error::internal("stored SRP verifier unusable", error)
-        })?;
+        let for_challenge = verifier.clone();
+        let challenge = tokio::task::spawn_blocking(move || srp::server_challenge(&for_challenge))
+            .await
+            .map_err(|error| cognate_common::error::internal("SRP task failed", error))?
+            .map_err(|error| {
+                cognate_common::error::internal("stored SRP verifier unusable", error)
+            })?;
         self.password_verifier(
             pool_id,
             client,
@@ -481,16 +533,16 @@ impl Auth {
                 salt: salt.clone(),
                 verifier: verifier.clone(),
             };
-            let _ = srp::verify_claim(
-                password::pool_name(&pool_id),
+            let claim = Claim::from(request.responses, key)?;
+            check_claim(
+                &pool_id,
                 &session.username,
-                &decoy,
-                &challenge()?,
+                decoy,
+                challenge()?,
                 &session.srp_a,
-                key,
-                parameter(request.responses, "TIMESTAMP")?,
-                parameter(request.responses, "PASSWORD_CLAIM_SIGNATURE")?,
-            );
+                claim,
+            )
+            .await?;
             return Err(incorrect_credentials());
         }
         let user = self.find_user(&pool_id, &session.username).await?;
@@ -499,17 +551,16 @@ impl Auth {
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
             let challenge = challenge()?;
             lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
-            let correct = srp::verify_claim(
-                password::pool_name(&pool_id),
+            let claim = Claim::from(request.responses, key)?;
+            let correct = check_claim(
+                &pool_id,
                 &user.username,
-                &verifier,
-                &challenge,
+                verifier,
+                challenge,
                 &session.srp_a,
-                key,
-                parameter(request.responses, "TIMESTAMP")?,
-                parameter(request.responses, "PASSWORD_CLAIM_SIGNATURE")?,
+                claim,
             )
-            .is_ok();
+            .await?;
             self.count_attempt(&pool_id, &user.sub, correct).await?;
             return self.authenticated(&pool, &client, &user).await;
         }
@@ -530,7 +581,8 @@ impl Auth {
             _ => {}
         }
         let new_password = parameter(request.responses, "NEW_PASSWORD")?;
-        self.directory
+        let set = self
+            .directory
             .clone()
             .set_password(internal::SetPasswordRequest {
                 user_pool_id: pool_id.clone(),
@@ -538,8 +590,21 @@ impl Auth {
                 password: new_password.to_owned(),
                 permanent: true,
             })
-            .await
-            .map_err(CognitoError::from)?;
+            .await;
+        if let Err(status) = set {
+            // A password the policy refuses doesn't end the challenge: the user may try another.
+            self.save_session(&client, &session, key).await?;
+            let error = CognitoError::from(status);
+            return Err(match error.error_type.as_str() {
+                "InvalidPasswordException" => CognitoError::new(
+                    "InvalidPasswordException",
+                    error
+                        .message
+                        .replace("did not conform with policy", "does not conform to policy"),
+                ),
+                _ => error,
+            });
+        }
         let user = self.find_user(&pool_id, &user.username).await?;
         self.authenticated(&pool, &client, &user).await
     }
@@ -730,12 +795,21 @@ impl Auth {
         let successor = if rotation_allowed && rotation.feature.as_deref() == Some("ENABLED") {
             let successor = tokens::new_refresh_token();
             let mut transaction = self.db.begin().await.map_err(store_error)?;
-            sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at = 0")
-                .bind(now_millis)
-                .bind(&token_hash)
-                .execute(&mut *transaction)
-                .await
-                .map_err(store_error)?;
+            let first_use = sqlx::query(
+                "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at = 0",
+            )
+            .bind(now_millis)
+            .bind(&token_hash)
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error)?
+            .rows_affected()
+                == 1;
+            // Racing uses of one token: only the first rotates it, unless a grace period lets the
+            // others retry.
+            if !first_use && grace_millis == 0 {
+                return Err(invalid());
+            }
             // The family keeps its origin_jti (RevokeToken on any member ends it) and its
             // absolute expiry.
             sqlx::query(

@@ -150,8 +150,9 @@ impl Auth {
         transaction.commit().await.map_err(store_error)
     }
 
-    /// RevokeToken: the refresh token and every ID and access token derived from it (they share
-    /// its `origin_jti`); other sessions of the user are untouched.
+    /// RevokeToken: the refresh token, its rotated predecessors and successors, and every ID and
+    /// access token derived from them (they share its `origin_jti`); other sessions of the user
+    /// are untouched.
     pub(crate) async fn revoke_refresh_token(
         &self,
         token: &str,
@@ -168,7 +169,8 @@ impl Auth {
             ));
         }
         let revoked = sqlx::query(
-            "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = $1 AND client_id = $2",
+            "UPDATE refresh_tokens SET revoked = 1 WHERE origin_jti = \
+             (SELECT origin_jti FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2)",
         )
         .bind(hash_refresh_token(token))
         .bind(client_id)

@@ -162,11 +162,11 @@ pub async fn start_with_clock(
             readiness,
         }));
     }
-    let runs_grpc = config
-        .services
-        .iter()
-        .any(|kind| *kind != ServiceKind::Edge);
-    if runs_grpc {
+    // Internal gRPC is never served beside the public AWS edge: it trusts its callers. A process
+    // with the edge reaches its own services in-process; a process without it serves them to
+    // its peers on its port, which belongs on a private network.
+    let serves_peers = !config.runs(ServiceKind::Edge);
+    if serves_peers {
         http = http.merge(grpc.clone());
     }
 
