@@ -203,7 +203,8 @@ impl idp::auth_server::Auth for Auth {
             .await?;
         let now = cognate_common::clock::unix_millis(self.clock.now()) / 1000;
         let code = request.user_code.as_deref().unwrap_or_default();
-        if totp::redeem(&self.db, &subject.pool_id, &subject.sub, code, now)
+        let name = request.friendly_device_name.as_deref().unwrap_or_default();
+        if totp::confirm_pending(&self.db, &subject.pool_id, &subject.sub, code, now, name)
             .await
             .is_err()
         {
@@ -215,8 +216,6 @@ impl idp::auth_server::Auth for Auth {
             )
             .into());
         }
-        let name = request.friendly_device_name.as_deref().unwrap_or_default();
-        totp::mark_verified(&self.db, &subject.pool_id, &subject.sub, name).await?;
         let session = self.renew_session(&subject).await?;
         Ok(Response::new(idp::VerifySoftwareTokenResponse {
             status: Some("SUCCESS".into()),

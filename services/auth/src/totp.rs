@@ -66,14 +66,14 @@ fn mismatch() -> CognitoError {
     CognitoError::new("CodeMismatchException", "Invalid code received for user")
 }
 
-/// A new 160-bit secret for AssociateSoftwareToken, replacing any unverified one.
+/// A new 160-bit secret for AssociateSoftwareToken. It stays pending, and a working
+/// authenticator keeps working, until [`confirm_pending`] proves the new one.
 pub async fn associate(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<String> {
     let secret: [u8; 20] = rand::random();
     let secret = base32(&secret);
     sqlx::query(
-        "INSERT INTO software_tokens (user_pool_id, sub, secret) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_pool_id, sub) DO UPDATE SET secret = excluded.secret, verified = 0, enabled = 0, \
-         preferred = 0, last_step = 0",
+        "INSERT INTO software_tokens (user_pool_id, sub, secret, pending_secret) VALUES ($1, $2, '', $3) \
+         ON CONFLICT (user_pool_id, sub) DO UPDATE SET pending_secret = excluded.pending_secret",
     )
     .bind(pool_id)
     .bind(sub)
@@ -84,7 +84,45 @@ pub async fn associate(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<
     Ok(secret)
 }
 
-/// Checks a code at `now` (unix seconds) and uses it up. `CodeMismatchException` otherwise.
+async fn load_secret(
+    db: &AnyPool,
+    pool_id: &str,
+    sub: &str,
+    column: &str,
+) -> CognitoResult<Vec<u8>> {
+    let query = format!(
+        "SELECT {column} AS secret FROM software_tokens WHERE user_pool_id = $1 AND sub = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(query))
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_optional(db)
+        .await
+        .map_err(store_error)?;
+    let secret: String = row.map(|row| row.get("secret")).unwrap_or_default();
+    if secret.is_empty() {
+        return Err(CognitoError::new(
+            "SoftwareTokenMFANotFoundException",
+            "Software Token MFA has not been enabled by the user.",
+        ));
+    }
+    from_base32(&secret)
+        .ok_or_else(|| cognate_common::error::internal("stored TOTP secret is not base32", pool_id))
+}
+
+/// The step, within a step of drift, whose code `given` is.
+fn matching_step(secret: &[u8], given: &str, now: i64) -> Option<i64> {
+    let current = step_at(now);
+    (current - 1..=current + 1).find(|step| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(
+            code(secret, *step).as_bytes(),
+            given.as_bytes(),
+        )
+        .is_ok()
+    })
+}
+
+/// Checks a sign-in code at `now` (unix seconds) and uses it up. `CodeMismatchException` otherwise.
 pub async fn redeem(
     db: &AnyPool,
     pool_id: &str,
@@ -92,33 +130,8 @@ pub async fn redeem(
     given: &str,
     now: i64,
 ) -> CognitoResult<()> {
-    let row =
-        sqlx::query("SELECT secret FROM software_tokens WHERE user_pool_id = $1 AND sub = $2")
-            .bind(pool_id)
-            .bind(sub)
-            .fetch_optional(db)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                CognitoError::new(
-                    "SoftwareTokenMFANotFoundException",
-                    "Software Token MFA has not been enabled by the user.",
-                )
-            })?;
-    let secret = from_base32(row.get::<String, _>("secret").as_str()).ok_or_else(|| {
-        cognate_common::error::internal("stored TOTP secret is not base32", pool_id)
-    })?;
-    let current = step_at(now);
-    let matched = (current - 1..=current + 1).find(|step| {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            code(&secret, *step).as_bytes(),
-            given.as_bytes(),
-        )
-        .is_ok()
-    });
-    let Some(step) = matched else {
-        return Err(mismatch());
-    };
+    let secret = load_secret(db, pool_id, sub, "secret").await?;
+    let step = matching_step(&secret, given, now).ok_or_else(mismatch)?;
     let used = sqlx::query(
         "UPDATE software_tokens SET last_step = $1 WHERE user_pool_id = $2 AND sub = $3 AND last_step < $1",
     )
@@ -135,24 +148,35 @@ pub async fn redeem(
     }
 }
 
-/// VerifySoftwareToken's success: the authenticator becomes usable (and enabled, as Cognito does
-/// for the first one).
-pub async fn mark_verified(
+/// VerifySoftwareToken: a code of the pending secret makes it the working one, verified and
+/// enabled (as Cognito does for a first authenticator); its step is used up.
+pub async fn confirm_pending(
     db: &AnyPool,
     pool_id: &str,
     sub: &str,
+    given: &str,
+    now: i64,
     friendly_name: &str,
 ) -> CognitoResult<()> {
-    sqlx::query(
-        "UPDATE software_tokens SET verified = 1, enabled = 1, friendly_name = $1 WHERE user_pool_id = $2 AND sub = $3",
+    let pending = load_secret(db, pool_id, sub, "pending_secret").await?;
+    let step = matching_step(&pending, given, now).ok_or_else(mismatch)?;
+    let confirmed = sqlx::query(
+        "UPDATE software_tokens SET secret = pending_secret, pending_secret = '', verified = 1, enabled = 1, \
+         last_step = $1, friendly_name = $2 WHERE user_pool_id = $3 AND sub = $4 AND pending_secret = $5",
     )
+    .bind(step)
     .bind(friendly_name)
     .bind(pool_id)
     .bind(sub)
+    .bind(base32(&pending))
     .execute(db)
     .await
     .map_err(store_error)?;
-    Ok(())
+    if confirmed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
 }
 
 /// SetUserMFAPreference for the software token.
@@ -224,36 +248,62 @@ mod tests {
         let bytes = from_base32(&secret).expect("base32");
         let now = 1_700_000_000;
         let current = code(&bytes, step_at(now));
+        assert!(
+            redeem(db, "p", "u", &current, now).await.is_err(),
+            "a pending secret can't sign in"
+        );
+        assert!(!enabled(db, "p", "u").await.expect("reads"));
         let wrong = if current == "000000" {
             "000001"
         } else {
             "000000"
         };
-        assert_eq!(
-            redeem(db, "p", "u", wrong, now)
+        assert!(
+            confirm_pending(db, "p", "u", wrong, now, "phone")
                 .await
-                .map_err(|e| e.error_type),
-            Err("CodeMismatchException".into())
+                .is_err()
         );
-        redeem(db, "p", "u", &current, now).await.expect("accepted");
+        confirm_pending(db, "p", "u", &current, now, "phone")
+            .await
+            .expect("verified");
+        assert!(enabled(db, "p", "u").await.expect("reads"));
         assert!(
             redeem(db, "p", "u", &current, now).await.is_err(),
-            "a code is accepted once"
-        );
-        let previous = code(&bytes, step_at(now) - 1);
-        assert!(
-            redeem(db, "p", "u", &previous, now).await.is_err(),
-            "older steps are used up too"
+            "the verifying code is used up"
         );
         let next = code(&bytes, step_at(now) + 1);
         redeem(db, "p", "u", &next, now)
             .await
             .expect("the next step is within drift");
-        assert!(!enabled(db, "p", "u").await.expect("reads"));
-        mark_verified(db, "p", "u", "phone")
-            .await
-            .expect("verified");
+        assert!(
+            redeem(db, "p", "u", &next, now).await.is_err(),
+            "a code is accepted once"
+        );
+
+        // A second AssociateSoftwareToken leaves the working authenticator alone until verified.
+        let replacement =
+            from_base32(&associate(db, "p", "u").await.expect("associated")).expect("base32");
         assert!(enabled(db, "p", "u").await.expect("reads"));
+        let later = now + 90;
+        redeem(db, "p", "u", &code(&bytes, step_at(later)), later)
+            .await
+            .expect("old authenticator still works");
+        confirm_pending(
+            db,
+            "p",
+            "u",
+            &code(&replacement, step_at(later) + 1),
+            later,
+            "new phone",
+        )
+        .await
+        .expect("swapped");
+        assert!(
+            redeem(db, "p", "u", &code(&bytes, step_at(later) + 1), later)
+                .await
+                .is_err(),
+            "old secret retired"
+        );
         set_preference(db, "p", "u", false, false)
             .await
             .expect("disabled");
