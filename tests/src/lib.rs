@@ -51,7 +51,7 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
             access_key_id: ACCESS_KEY_ID.into(),
             secret_access_key: Secret::new(SECRET_ACCESS_KEY),
         }],
-        nats_url: Some(nats_url()),
+        nats_url: Some(Secret::new(nats_url())),
         ..Config::default()
     }
 }

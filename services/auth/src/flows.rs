@@ -84,35 +84,18 @@ pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool
         .any(|allowed| accepted.contains(&allowed.as_str()))
 }
 
-/// `SECRET_HASH = Base64(HMAC-SHA256(client secret, username ‖ client id))`, checked in constant time.
+/// `SECRET_HASH`, required from clients with a secret.
 pub(crate) fn check_secret_hash(
     client: &idp::UserPoolClientType,
     username: &str,
     given: Option<&String>,
 ) -> CognitoResult<()> {
-    let Some(secret) = client.client_secret.as_deref() else {
-        return Ok(());
-    };
-    let client_id = client.client_id.as_deref().unwrap_or_default();
-    let Some(given) = given else {
-        return Err(CognitoError::not_authorized(format!(
-            "Client {client_id} is configured with secret but SECRET_HASH was not received"
-        )));
-    };
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-    let expected = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
-    let matches = base64::engine::general_purpose::STANDARD
-        .decode(given)
-        .is_ok_and(|given| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(&given, expected.as_ref()).is_ok()
-        });
-    if matches {
-        Ok(())
-    } else {
-        Err(CognitoError::not_authorized(format!(
-            "Unable to verify secret hash for client {client_id}"
-        )))
-    }
+    cognate_common::secret_hash::check(
+        client.client_id.as_deref().unwrap_or_default(),
+        client.client_secret.as_deref(),
+        username,
+        given.map(String::as_str),
+    )
 }
 
 /// How a refresh proves the client: `SECRET_HASH` (REFRESH_TOKEN_AUTH) or the client secret
@@ -306,7 +289,7 @@ impl Auth {
                     client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
                 if let (Some(srp_a), true) = (&srp_a, hide_existence) {
                     return self
-                        .decoy_srp(&pool_id, &client, username, srp_a.clone())
+                        .decoy_srp(&pool, &client, username, srp_a.clone())
                         .await;
                 }
                 // The same work as for a real user, so timing doesn't tell them apart.
@@ -420,17 +403,24 @@ impl Auth {
     /// §2.5.1.3), derived from a pool secret; the proof then fails like a wrong password.
     async fn decoy_srp(
         &self,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         username: &str,
         srp_a: String,
     ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         let keys = self.keys.for_pool(pool_id).await?;
         let derive = |label: &str| hex::encode(keys.id.derive(&format!("{label}\0{username}")));
-        let seed = derive("user");
-        let user_id = uuid::Uuid::from_slice(&hex::decode(&seed[..32]).unwrap_or_default())
-            .unwrap_or_default()
-            .to_string();
+        // A real user's USER_ID_FOR_SRP is their username, or their sub where email or phone
+        // is the username: the decoy looks the same.
+        let user_id = if pool.username_attributes.is_empty() {
+            username.to_owned()
+        } else {
+            let seed = derive("user");
+            uuid::Uuid::from_slice(&hex::decode(&seed[..32]).unwrap_or_default())
+                .unwrap_or_default()
+                .to_string()
+        };
         let (salt, password, b) = (derive("salt"), derive("password"), derive("b"));
         let pool_name = password::pool_name(pool_id).to_owned();
         let decoy = tokio::task::spawn_blocking(move || {
@@ -855,21 +845,5 @@ mod tests {
         assert!(!flow_allowed(&client, "ADMIN_USER_PASSWORD_AUTH"));
         client.explicit_auth_flows = vec!["ADMIN_NO_SRP_AUTH".into()];
         assert!(flow_allowed(&client, "ADMIN_USER_PASSWORD_AUTH"));
-    }
-
-    #[test]
-    fn secret_hashes_are_checked() {
-        let client = idp::UserPoolClientType {
-            client_id: Some("client".into()),
-            client_secret: Some("secret".into()),
-            ..Default::default()
-        };
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b"secret");
-        let good = base64::engine::general_purpose::STANDARD
-            .encode(aws_lc_rs::hmac::sign(&key, b"janeclient"));
-        assert!(check_secret_hash(&client, "jane", Some(&good)).is_ok());
-        assert!(check_secret_hash(&client, "john", Some(&good)).is_err());
-        assert!(check_secret_hash(&client, "jane", None).is_err());
-        assert!(check_secret_hash(&idp::UserPoolClientType::default(), "jane", None).is_ok());
     }
 }

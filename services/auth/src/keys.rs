@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 use sqlx::{AnyPool, Row};
 
 use cognate_common::CognitoResult;
+use cognate_common::clock::SharedClock;
 use cognate_common::error::internal;
 use cognate_common::store::store_error;
 
@@ -134,13 +135,15 @@ pub struct PoolKeys {
 #[derive(Debug, Clone)]
 pub struct KeyStore {
     db: AnyPool,
+    clock: SharedClock,
     cache: Arc<RwLock<HashMap<String, Arc<PoolKeys>>>>,
 }
 
 impl KeyStore {
-    pub fn new(db: AnyPool) -> Self {
+    pub fn new(db: AnyPool, clock: SharedClock) -> Self {
         Self {
             db,
+            clock,
             cache: Arc::default(),
         }
     }
@@ -217,7 +220,7 @@ impl KeyStore {
         .bind(pool_id)
         .bind(purpose.as_str())
         .bind(STANDARD.encode(&der))
-        .bind(cognate_common::clock::unix_millis(time::OffsetDateTime::now_utc()))
+        .bind(cognate_common::clock::unix_millis(self.clock.now()))
         .execute(&self.db)
         .await
         .map_err(store_error)?;

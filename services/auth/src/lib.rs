@@ -50,7 +50,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR)
             .await?;
     let auth = Auth {
-        keys: KeyStore::new(db.clone()),
+        keys: KeyStore::new(db.clone(), context.clock.clone()),
         db,
         clock: context.clock.clone(),
         config: context.config.clone(),

@@ -84,10 +84,11 @@ pub async fn start_with_clock(
     let address = listener.local_addr()?;
     let config = Arc::new(config);
     let nats = match &config.nats_url {
+        // The URL may hold credentials: it is not repeated in the error.
         Some(url) => Some(
-            async_nats::connect(url)
+            async_nats::connect(url.expose())
                 .await
-                .with_context(|| format!("connecting to NATS at {url}"))?,
+                .context("connecting to NATS")?,
         ),
         None => None,
     };

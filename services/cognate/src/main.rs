@@ -54,7 +54,7 @@ struct Options {
     database_url: Option<String>,
     #[arg(long, env = "COGNATE_REDIS_URL", global = true, hide_env_values = true)]
     redis_url: Option<String>,
-    #[arg(long, env = "COGNATE_NATS_URL", global = true)]
+    #[arg(long, env = "COGNATE_NATS_URL", global = true, hide_env_values = true)]
     nats_url: Option<String>,
     #[arg(long, env = "COGNATE_PUBLIC_URL", global = true)]
     public_url: Option<String>,
@@ -107,7 +107,9 @@ impl Options {
         if let Some(url) = self.redis_url {
             config.redis_url = Some(Secret::new(url));
         }
-        config.nats_url = self.nats_url.or(config.nats_url);
+        if let Some(url) = self.nats_url {
+            config.nats_url = Some(Secret::new(url));
+        }
         config.public_url = self.public_url.or(config.public_url);
         if let Some(region) = self.region {
             config.region = region;

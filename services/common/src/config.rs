@@ -126,8 +126,8 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `redis://...`; unset keeps ephemeral state in-process.
     pub redis_url: Option<Secret>,
-    /// `nats://...`; unset delivers triggers by webhook only.
-    pub nats_url: Option<String>,
+    /// `nats://...` (credentials may be in it); unset delivers triggers by webhook only.
+    pub nats_url: Option<Secret>,
     /// Base of issuers and hosted pages; defaults to `http://<listen>`.
     pub public_url: Option<String>,
     pub region: String,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod grpc;
 pub mod ids;
 pub mod password;
+pub mod secret_hash;
 pub mod srp;
 pub mod store;
 pub mod telemetry;

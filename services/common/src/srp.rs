@@ -1150,34 +1150,4 @@ mod tests {
         assert!(!printed.contains("c0ffee"), "{printed}");
         assert!(printed.contains("0a0b"), "{printed}");
     }
-
-    /// `cargo test --release -- --ignored --nocapture srp::tests::timing` prints the cost of one
-    /// sign-in's server work.
-    #[test]
-    #[ignore = "timing, not a check"]
-    fn timing() {
-        let verifier = new_verifier("pool", "user", "password");
-        let rounds: u32 = 20;
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            let challenge = server_challenge(&verifier).expect("challenge");
-            let _ = verify_claim(
-                "pool",
-                "user",
-                &verifier,
-                &challenge,
-                &challenge.big_b,
-                "AAAA",
-                "now",
-                "AAAA",
-            );
-        }
-        let per_login = start.elapsed() / rounds;
-        let start = std::time::Instant::now();
-        for _ in 0..rounds {
-            let _ = new_verifier("pool", "user", "password");
-        }
-        let per_verifier = start.elapsed() / rounds;
-        eprintln!("server_challenge + verify_claim: {per_login:?}; new_verifier: {per_verifier:?}");
-    }
 }
