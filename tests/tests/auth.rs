@@ -403,7 +403,8 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
 both_topologies!(revocation, revocation_ends_sessions);
 
 /// Cognito's lockout on the password paths, counted on every replica: after 5 failures the
-/// user is locked (1 s, then doubling), even for the right password; parallel failures all count.
+/// user is locked (1 s, then doubling), even for the right password, and a parallel burst gets
+/// no more than the 5 free attempts checked.
 async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (_, client_id) = pool_with_user(&idp, None).await;
@@ -416,18 +417,40 @@ async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
             .send()
     };
     let failures = futures::future::join_all((0..12).map(|_| attempt("Wrong-horse-1"))).await;
-    assert!(failures.iter().all(Result::is_err));
-    let locked = attempt("Correct-horse-1").await.expect_err("locked");
-    assert_eq!(
-        locked.into_service_error().to_string(),
-        "NotAuthorizedException: Password attempts exceeded"
-    );
-    // 12 failures lock for 2^7 s: still locked a moment later, whatever the password.
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let messages: Vec<String> = failures
+        .into_iter()
+        .map(|outcome| {
+            outcome
+                .expect_err("all wrong")
+                .into_service_error()
+                .to_string()
+        })
+        .collect();
+    let checked = messages
+        .iter()
+        .filter(|message| message.ends_with("Incorrect username or password."))
+        .count();
+    let refused = messages
+        .iter()
+        .filter(|message| message.ends_with("Password attempts exceeded"))
+        .count();
+    // Only the 5 free attempts are checked; the rest are refused as locked, uncounted. (A burst
+    // slower than the 1 s lock may get one more check once the lock has passed.)
     assert!(
-        attempt("Correct-horse-1").await.is_err(),
-        "the lock doubles with each failure"
+        (5..=6).contains(&checked) && checked + refused == 12,
+        "{messages:?}"
     );
+    let locked = attempt("Correct-horse-1").await;
+    if let Err(error) = locked {
+        assert_eq!(
+            error.into_service_error().to_string(),
+            "NotAuthorizedException: Password attempts exceeded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+        attempt("Correct-horse-1")
+            .await
+            .expect("after the lock, the right password signs in");
+    }
 }
 
 both_topologies!(lockout, failed_passwords_lock_the_user);

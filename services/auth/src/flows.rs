@@ -313,7 +313,7 @@ impl Auth {
         if let Some(srp_a) = srp_a {
             return self.start_srp(&pool_id, &client, &user, srp_a).await;
         }
-        lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
+        lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
         let correct = password::verify(
             &pool_id,
             &user.username,
@@ -325,12 +325,12 @@ impl Auth {
         self.authenticated(&pool, &client, &user).await
     }
 
-    /// Counts a password check for the lockout: a failure may lock the user, a success resets.
+    /// Ends a password check begun with `lockout::begin`: a success resets the count.
     async fn count_attempt(&self, pool_id: &str, sub: &str, correct: bool) -> CognitoResult<()> {
         if correct {
-            return lockout::reset(&self.db, pool_id, sub).await;
+            return lockout::succeeded(&self.db, pool_id, sub).await;
         }
-        lockout::record_failure(&self.db, pool_id, sub, unix_millis(self.clock.now())).await?;
+        // The attempt was counted as a failure when it began.
         Err(incorrect_credentials())
     }
 
@@ -540,7 +540,7 @@ impl Auth {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
             let challenge = challenge()?;
-            lockout::check(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
+            lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
             let claim = Claim::from(request.responses, key)?;
             let correct = check_claim(
                 &pool_id,

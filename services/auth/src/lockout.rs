@@ -28,62 +28,62 @@ fn attempts_exceeded() -> CognitoError {
     CognitoError::not_authorized("Password attempts exceeded")
 }
 
-/// Refuses the attempt if the user is locked at `now` (unix milliseconds).
-pub async fn check(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoResult<()> {
-    let locked =
-        sqlx::query("SELECT locked_until FROM lockouts WHERE user_pool_id = $1 AND sub = $2")
-            .bind(pool_id)
-            .bind(sub)
-            .fetch_optional(db)
-            .await
-            .map_err(store_error)?
-            .is_some_and(|row| row.get::<i64, _>("locked_until") > now);
-    if locked {
-        Err(attempts_exceeded())
-    } else {
-        Ok(())
+/// `lock_millis` of the SQL expression `failures`, as a CASE the database evaluates (the values
+/// are this module's constants, never input).
+fn lock_millis_sql(failures: &str) -> String {
+    let mut sql = String::from("CASE");
+    let mut count = FREE_FAILURES;
+    while lock_millis(count) < MAX_LOCK_MILLIS {
+        sql.push_str(&format!(
+            " WHEN {failures} = {count} THEN {}",
+            lock_millis(count)
+        ));
+        count += 1;
     }
+    sql.push_str(&format!(
+        " WHEN {failures} >= {count} THEN {MAX_LOCK_MILLIS} ELSE 0 END"
+    ));
+    sql
 }
 
-/// Counts a failed attempt at `now` and locks the user when it is one too many.
-pub async fn record_failure(
-    db: &AnyPool,
-    pool_id: &str,
-    sub: &str,
-    now: i64,
-) -> CognitoResult<i64> {
-    let failures: i64 = sqlx::query(
-        "INSERT INTO lockouts (user_pool_id, sub, failures, last_failure, locked_until) VALUES ($1, $2, 1, $3, 0) \
+/// Starts a password or code check at `now` (unix milliseconds). A locked user is refused and
+/// the attempt not counted. Otherwise the attempt is counted as a failure up front, with the
+/// lock that failure would bring, in one atomic upsert; [`succeeded`] undoes both. So parallel
+/// attempts can't all slip past the check while the first ones are still being verified.
+pub async fn begin(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoResult<()> {
+    let next = "CASE WHEN lockouts.last_failure < $4 THEN 1 ELSE lockouts.failures + 1 END";
+    let query = format!(
+        "INSERT INTO lockouts (user_pool_id, sub, failures, last_failure, locked_until, last_attempt) \
+         VALUES ($1, $2, 1, $3, $3 + {first_lock}, $5) \
          ON CONFLICT (user_pool_id, sub) DO UPDATE SET \
-         failures = CASE WHEN lockouts.last_failure < $4 THEN 1 ELSE lockouts.failures + 1 END, \
-         last_failure = $3 \
-         RETURNING failures",
-    )
-    .bind(pool_id)
-    .bind(sub)
-    .bind(now)
-    .bind(now - MAX_LOCK_MILLIS)
-    .fetch_one(db)
-    .await
-    .map_err(store_error)?
-    .get("failures");
-    let lock = lock_millis(failures);
-    if lock > 0 {
-        sqlx::query(
-            "UPDATE lockouts SET locked_until = $1 WHERE user_pool_id = $2 AND sub = $3 AND locked_until < $1",
-        )
-        .bind(now + lock)
+         last_attempt = CASE WHEN lockouts.locked_until > $3 THEN lockouts.last_attempt ELSE $5 END, \
+         failures = CASE WHEN lockouts.locked_until > $3 THEN lockouts.failures ELSE {next} END, \
+         last_failure = CASE WHEN lockouts.locked_until > $3 THEN lockouts.last_failure ELSE $3 END, \
+         locked_until = CASE WHEN lockouts.locked_until > $3 THEN lockouts.locked_until ELSE $3 + {lock} END \
+         RETURNING last_attempt",
+        lock = lock_millis_sql(&format!("({next})")),
+        first_lock = lock_millis(1),
+    );
+    let attempt = uuid::Uuid::new_v4().to_string();
+    let row = sqlx::query(sqlx::AssertSqlSafe(query))
         .bind(pool_id)
         .bind(sub)
-        .execute(db)
+        .bind(now)
+        .bind(now - MAX_LOCK_MILLIS)
+        .bind(&attempt)
+        .fetch_one(db)
         .await
         .map_err(store_error)?;
+    // Counted, or refused by a lock that was already in force.
+    if row.get::<String, _>("last_attempt") == attempt {
+        Ok(())
+    } else {
+        Err(attempts_exceeded())
     }
-    Ok(failures)
 }
 
-/// A successful sign-in forgets the failures.
-pub async fn reset(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<()> {
+/// The check passed: the failures are forgotten and the lock lifted.
+pub async fn succeeded(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<()> {
     sqlx::query("DELETE FROM lockouts WHERE user_pool_id = $1 AND sub = $2")
         .bind(pool_id)
         .bind(sub)
@@ -107,68 +107,57 @@ mod tests {
         assert_eq!(lock_millis(1000), 900_000);
     }
 
-    /// The rules with an injected clock (unix milliseconds passed in).
+    /// The rules with an injected clock (unix milliseconds passed in); a failure is a `begin`
+    /// without `succeeded`.
     async fn lockout_follows_cognitos_rules(db: &AnyPool) {
         let start = 1_700_000_000_000;
-        for attempt in 1..=4 {
-            check(db, "p", "u", start).await.expect("not locked yet");
-            assert_eq!(
-                record_failure(db, "p", "u", start).await.expect("counted"),
-                attempt
-            );
+        for _ in 1..=5 {
+            begin(db, "p", "u", start).await.expect("not locked yet");
         }
-        check(db, "p", "u", start)
-            .await
-            .expect("four failures don't lock");
-        assert_eq!(
-            record_failure(db, "p", "u", start).await.expect("counted"),
-            5
-        );
-        let refused = check(db, "p", "u", start + 999)
+        let refused = begin(db, "p", "u", start + 999)
             .await
             .expect_err("locked for 1 s");
         assert_eq!(refused.message, "Password attempts exceeded");
-        check(db, "p", "u", start + 1000)
+        begin(db, "p", "u", start + 1000)
             .await
-            .expect("the lock has passed");
-        assert_eq!(
-            record_failure(db, "p", "u", start + 1000)
+            .expect("the lock has passed: a sixth attempt");
+        assert!(begin(db, "p", "u", start + 2999).await.is_err(), "2 s lock");
+        begin(db, "p", "u", start + 3000).await.expect("passed");
+        succeeded(db, "p", "u").await.expect("a success resets");
+        for _ in 1..=4 {
+            begin(db, "p", "u", start + 3000)
                 .await
-                .expect("counted"),
-            6
-        );
-        assert!(check(db, "p", "u", start + 2999).await.is_err(), "2 s lock");
-        check(db, "p", "u", start + 3000).await.expect("passed");
+                .expect("counting again from zero");
+        }
         // Fifteen quiet minutes forget the failures.
         let later = start + 3000 + MAX_LOCK_MILLIS + 1;
-        assert_eq!(
-            record_failure(db, "p", "u", later).await.expect("counted"),
-            1
-        );
-        check(db, "p", "u", later).await.expect("not locked");
-        reset(db, "p", "u").await.expect("reset");
-        assert_eq!(
-            record_failure(db, "p", "u", later).await.expect("counted"),
-            1
-        );
+        for _ in 1..=4 {
+            begin(db, "p", "u", later)
+                .await
+                .expect("counting again from zero");
+        }
+        begin(db, "p", "u", later).await.expect("fifth");
+        assert!(begin(db, "p", "u", later + 1).await.is_err());
     }
 
-    async fn parallel_failures_all_count(db: &AnyPool) {
+    async fn parallel_attempts_cannot_slip_past(db: &AnyPool) {
         let now = 1_700_000_000_000;
-        let attempts = (0..20).map(|_| record_failure(db, "p", "v", now));
-        let counts = futures::future::join_all(attempts).await;
-        let mut counts: Vec<i64> = counts
-            .into_iter()
-            .map(|count| count.expect("counted"))
-            .collect();
-        counts.sort_unstable();
-        assert_eq!(counts, (1..=20).collect::<Vec<_>>());
-        assert!(check(db, "p", "v", now + 60_000).await.is_err());
+        let attempts = (0..20).map(|_| begin(db, "p", "v", now));
+        let outcomes = futures::future::join_all(attempts).await;
+        let allowed = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+        assert_eq!(
+            allowed, 5,
+            "only the free attempts are verified, however many run at once"
+        );
+        assert!(
+            begin(db, "p", "v", now + 500).await.is_err(),
+            "and the user is locked"
+        );
     }
 
     cognate_common::on_every_backend!(
         cognate_common::ServiceKind::Auth, crate::MIGRATOR;
         lockout_follows_cognitos_rules,
-        parallel_failures_all_count,
+        parallel_attempts_cannot_slip_past,
     );
 }

@@ -73,9 +73,8 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
-        lockout::check(&self.db, pool_id, &user.sub, now).await?;
+        lockout::begin(&self.db, pool_id, &user.sub, now).await?;
         if let Err(error) = totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await {
-            lockout::record_failure(&self.db, pool_id, &user.sub, now).await?;
             let minutes = u64::try_from(client.auth_session_validity.unwrap_or(3)).unwrap_or(3);
             self.ephemeral
                 .put(
@@ -87,7 +86,7 @@ impl Auth {
                 .await?;
             return Err(error);
         }
-        lockout::reset(&self.db, pool_id, &user.sub).await?;
+        lockout::succeeded(&self.db, pool_id, &user.sub).await?;
         self.issue_tokens(pool, client, user).await
     }
 

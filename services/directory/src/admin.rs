@@ -87,6 +87,7 @@ impl Directory {
         let user = self.find_user(pool_id, name).await?;
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         for statement in [
+            "DELETE FROM user_codes WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM user_aliases WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM group_members WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM users WHERE user_pool_id = $1 AND sub = $2",

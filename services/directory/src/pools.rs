@@ -332,6 +332,8 @@ impl Directory {
         }
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         for statement in [
+            "DELETE FROM user_codes WHERE user_pool_id = $1",
+            "DELETE FROM dev_outbox WHERE user_pool_id = $1",
             "DELETE FROM group_members WHERE user_pool_id = $1",
             "DELETE FROM user_groups WHERE user_pool_id = $1",
             "DELETE FROM user_aliases WHERE user_pool_id = $1",

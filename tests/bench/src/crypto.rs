@@ -1,5 +1,6 @@
 //! The crypto-only cost of each flow: what the server cannot avoid computing, timed in-process
-//! on one thread (thread CPU time from `/proc/thread-self/schedstat`).
+//! on one thread (thread CPU time from `/proc/thread-self/schedstat`), as the median of batches
+//! timed just before and just after the flow's load (the machine's speed drifts when shared).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -168,28 +169,56 @@ impl Material {
     }
 }
 
-/// Seconds of CPU per operation of `flow`, single-threaded, over at least `budget` and
-/// `minimum` iterations.
-pub fn cost(flow: Flow, budget: Duration, minimum: u32) -> anyhow::Result<(f64, u32)> {
+/// CPU seconds per operation of `flow`, single-threaded, in `batches` batches of at least
+/// `budget / batches` and `minimum / batches` iterations each; and the iterations run.
+pub fn batches(
+    flow: Flow,
+    budget: Duration,
+    minimum: u32,
+    batches: u32,
+) -> anyhow::Result<(Vec<f64>, u32)> {
     std::thread::scope(|scope| {
         scope
-            .spawn(|| -> anyhow::Result<(f64, u32)> {
+            .spawn(|| -> anyhow::Result<(Vec<f64>, u32)> {
                 let material = Material::new()?;
                 material.once(flow)?; // warm caches
-                let started_cpu = thread_cpu_ns();
-                let started = Instant::now();
-                let mut iterations = 0u32;
-                while iterations < minimum || started.elapsed() < budget {
-                    material.once(flow)?;
-                    iterations += 1;
+                let batches = batches.max(1);
+                let batch_budget = budget / batches;
+                let batch_minimum = minimum.div_ceil(batches).max(1);
+                let mut per_op = Vec::new();
+                let mut total = 0u32;
+                for _ in 0..batches {
+                    let started_cpu = thread_cpu_ns();
+                    let started = Instant::now();
+                    let mut iterations = 0u32;
+                    while iterations < batch_minimum || started.elapsed() < batch_budget {
+                        material.once(flow)?;
+                        iterations += 1;
+                    }
+                    let seconds = match (started_cpu, thread_cpu_ns()) {
+                        (Some(before), Some(after)) => after.saturating_sub(before) as f64 / 1e9,
+                        _ => started.elapsed().as_secs_f64(),
+                    };
+                    per_op.push(seconds / f64::from(iterations));
+                    total += iterations;
                 }
-                let seconds = match (started_cpu, thread_cpu_ns()) {
-                    (Some(before), Some(after)) => (after - before) as f64 / 1e9,
-                    _ => started.elapsed().as_secs_f64(),
-                };
-                Ok((seconds / f64::from(iterations), iterations))
+                Ok((per_op, total))
             })
             .join()
             .map_err(|_| anyhow::anyhow!("the crypto thread panicked"))?
     })
+}
+
+/// The median of per-batch costs (NaN if there are none).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
 }

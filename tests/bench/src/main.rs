@@ -190,6 +190,15 @@ async fn measure(
         )
         .await;
     }
+    // In the same run, with the servers idle, half just before and half just after the load:
+    // the flow's unavoidable cryptography.
+    let (minimum, budget) = if cli.smoke {
+        (4, Duration::from_millis(300))
+    } else {
+        (20, Duration::from_secs_f64(cli.crypto_seconds))
+    };
+    let (mut crypto_batches, mut crypto_iterations) =
+        tokio::task::block_in_place(|| crypto::batches(flow, budget / 2, minimum / 2, 5))?;
     let pids = topology.pids();
     let before: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
     let postgres_before: HashMap<u32, u64> = topology
@@ -224,14 +233,11 @@ async fn measure(
                 / ticks
         })
         .sum();
-    // In the same run, with the servers idle: the flow's unavoidable cryptography.
-    let (minimum, budget) = if cli.smoke {
-        (3, Duration::from_millis(300))
-    } else {
-        (20, Duration::from_secs_f64(cli.crypto_seconds))
-    };
-    let (crypto_per_op, crypto_iterations) =
-        tokio::task::block_in_place(|| crypto::cost(flow, budget, minimum))?;
+    let (after, iterations) =
+        tokio::task::block_in_place(|| crypto::batches(flow, budget / 2, minimum / 2, 5))?;
+    crypto_batches.extend(after);
+    crypto_iterations += iterations;
+    let crypto_per_op = crypto::median(crypto_batches);
     Ok(Measurement {
         flow,
         ok,
@@ -252,7 +258,7 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
     println!("Command: `{command}`");
     println!();
     println!(
-        "{} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the six cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process.",
+        "{} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the six cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process, median of 10 batches timed just before (5) and just after (5) each flow's load.",
         cli.seconds, cli.concurrency, cli.users
     );
     println!();
