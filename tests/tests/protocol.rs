@@ -232,6 +232,29 @@ async fn signatures_are_checked_against_configured_keys() {
         .send()
         .await
         .expect("the right key works");
+    let elsewhere = aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentityprovider::config::Region::new(
+                "eu-west-1",
+            ))
+            .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+                cognate_tests::ACCESS_KEY_ID,
+                cognate_tests::SECRET_ACCESS_KEY,
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(&sandbox.endpoint)
+            .build(),
+    );
+    let error = elsewhere
+        .list_user_pools()
+        .max_results(1)
+        .send()
+        .await
+        .expect_err("another region");
+    assert_eq!(error_code(&error), "InvalidSignatureException");
 }
 
 /// Every row of the README's compatibility table is what the edge does: `not yet` operations

@@ -268,7 +268,13 @@ impl Auth {
         check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
         let pool_id = pool.id.clone().unwrap_or_default();
         if request.flow == "CUSTOM_AUTH" {
-            let user = self.find_user(&pool_id, username).await?;
+            let hide_existence = client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
+            let user = match self.find_user(&pool_id, username).await {
+                Err(error) if hide_existence && error.error_type == "UserNotFoundException" => {
+                    return Err(incorrect_credentials());
+                }
+                found => found?,
+            };
             return self
                 .start_custom(&pool, &client, &user, request.client_metadata)
                 .await;

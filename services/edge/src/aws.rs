@@ -227,7 +227,7 @@ async fn call(
         } else {
             Some(lookup_ref)
         };
-        sigv4::verify(
+        let caller = sigv4::verify(
             method,
             uri,
             headers,
@@ -242,6 +242,19 @@ async fn call(
                 CognitoError::new(error.error_type(), error.to_string()),
             )
         })?;
+        // A signature for another region is for another endpoint, as at AWS.
+        if checked.is_some() && caller.region != state.config.region {
+            return Err(AwsError::new(
+                403,
+                CognitoError::new(
+                    "InvalidSignatureException",
+                    format!(
+                        "Credential should be scoped to a valid region, not '{}'. ",
+                        caller.region
+                    ),
+                ),
+            ));
+        }
     }
     let json: Json = if body.is_empty() {
         json!({})
