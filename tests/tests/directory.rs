@@ -575,3 +575,40 @@ async fn email_usernames_are_stored_under_the_sub(sandbox: &Sandbox) {
 }
 
 both_topologies!(email_usernames, email_usernames_are_stored_under_the_sub);
+
+/// Uniqueness is the store's: N parallel creates of one name (or one email alias) make exactly
+/// one user.
+async fn parallel_creates_make_one_user(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = idp
+        .create_user_pool()
+        .pool_name("race")
+        .username_attributes(UsernameAttributeType::Email)
+        .send()
+        .await
+        .expect("created")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("id");
+    let creates = (0..8).map(|_| {
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username("racer@example.com")
+            .send()
+    });
+    let outcomes = futures::future::join_all(creates).await;
+    let created = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(created, 1, "exactly one create wins");
+    for outcome in outcomes.into_iter().filter_map(Result::err) {
+        assert_eq!(error_code(&outcome), "UsernameExistsException");
+    }
+    let listed = idp
+        .list_users()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("listed");
+    assert_eq!(listed.users().len(), 1);
+}
+
+both_topologies!(parallel_creates, parallel_creates_make_one_user);
