@@ -124,6 +124,15 @@ async fn authenticator_codes_are_a_second_factor(sandbox: &Sandbox) {
         .await
         .expect_err("a code works once");
     assert_eq!(error_code(&reused), "CodeMismatchException");
+    let factors = idp
+        .get_user_auth_factors()
+        .access_token(access_token)
+        .send()
+        .await
+        .expect("factors");
+    assert_eq!(factors.user_mfa_setting_list(), ["SOFTWARE_TOKEN_MFA"]);
+    assert_eq!(factors.configured_user_auth_factors().len(), 1, "PASSWORD");
+    assert_eq!(factors.username(), "jane");
     let done = answer(totp_code(&secret, step + 1))
         .await
         .expect("second factor accepted");

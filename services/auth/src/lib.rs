@@ -266,6 +266,36 @@ impl idp::auth_server::Auth for Auth {
         Ok(Response::new(idp::AdminSetUserMfaPreferenceResponse {}))
     }
 
+    async fn get_user_auth_factors(
+        &self,
+        request: Request<idp::GetUserAuthFactorsRequest>,
+    ) -> Result<Response<idp::GetUserAuthFactorsResponse>, Status> {
+        let token = request
+            .get_ref()
+            .access_token
+            .as_deref()
+            .unwrap_or_default();
+        let claims = self.verify_access_token(token).await?;
+        let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
+        let software_token = totp::state(&self.db, &claims.user_pool_id, &claims.sub).await?;
+        let enabled = software_token.is_some_and(|(enabled, _)| enabled);
+        let preferred = software_token.is_some_and(|(enabled, preferred)| enabled && preferred);
+        let mut factors = Vec::new();
+        if cognate_common::password::srp_verifier(&user.password_hash).is_some() {
+            factors.push("PASSWORD".to_owned());
+        }
+        Ok(Response::new(idp::GetUserAuthFactorsResponse {
+            username: Some(user.username),
+            preferred_mfa_setting: preferred.then(|| "SOFTWARE_TOKEN_MFA".to_owned()),
+            user_mfa_setting_list: if enabled {
+                vec!["SOFTWARE_TOKEN_MFA".to_owned()]
+            } else {
+                Vec::new()
+            },
+            configured_user_auth_factors: factors,
+        }))
+    }
+
     async fn global_sign_out(
         &self,
         request: Request<idp::GlobalSignOutRequest>,

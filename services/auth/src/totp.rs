@@ -205,6 +205,24 @@ pub async fn set_preference(
     Ok(())
 }
 
+/// The authenticator's state: (enabled, preferred), when one is verified.
+pub async fn state(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<Option<(bool, bool)>> {
+    let row = sqlx::query(
+        "SELECT enabled, preferred FROM software_tokens WHERE user_pool_id = $1 AND sub = $2 AND verified = 1",
+    )
+    .bind(pool_id)
+    .bind(sub)
+    .fetch_optional(db)
+    .await
+    .map_err(store_error)?;
+    Ok(row.map(|row| {
+        (
+            row.get::<i64, _>("enabled") != 0,
+            row.get::<i64, _>("preferred") != 0,
+        )
+    }))
+}
+
 /// Whether the user signs in with a second factor from their authenticator.
 pub async fn enabled(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<bool> {
     let row = sqlx::query("SELECT 1 AS on_ FROM software_tokens WHERE user_pool_id = $1 AND sub = $2 AND verified = 1 AND enabled = 1")
