@@ -324,3 +324,29 @@ pub fn totp_code(secret_base32: &str, step: i64) -> String {
     ]);
     format!("{:06}", number % 1_000_000)
 }
+
+/// Sends a CreateUserPool and returns the new pool's id.
+pub async fn create_pool(
+    request: aws_sdk_cognitoidentityprovider::operation::create_user_pool::builders::CreateUserPoolFluentBuilder,
+) -> String {
+    request
+        .send()
+        .await
+        .expect("pool created")
+        .user_pool
+        .and_then(|pool| pool.id)
+        .expect("pool id")
+}
+
+/// Sends a CreateUserPoolClient and returns the new client's id.
+pub async fn create_client(
+    request: aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder,
+) -> String {
+    request
+        .send()
+        .await
+        .expect("client created")
+        .user_pool_client
+        .and_then(|client| client.client_id)
+        .expect("client id")
+}

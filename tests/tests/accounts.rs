@@ -47,17 +47,13 @@ fn attribute(name: &str, value: &str) -> AttributeType {
 
 /// A pool that auto-verifies email and signs in by email alias, and a password-auth client.
 async fn email_pool(idp: &Client) -> (String, String) {
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("accounts")
-        .auto_verified_attributes(VerifiedAttributeType::Email)
-        .alias_attributes(AliasAttributeType::Email)
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("accounts")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .alias_attributes(AliasAttributeType::Email),
+    )
+    .await;
     let client_id = password_client(idp, &pool_id, false).await.0;
     (pool_id, client_id)
 }
@@ -408,32 +404,28 @@ both_topologies_in_development!(wrong_codes_lock_the_code_tests, wrong_codes_loc
 
 async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("recovery")
-        .verification_message_template(
-            VerificationMessageTemplateType::builder()
-                .email_message("Reset with {####} now")
-                .email_subject("Your code")
-                .build(),
-        )
-        .account_recovery_setting(
-            AccountRecoverySettingType::builder()
-                .recovery_mechanisms(
-                    RecoveryOptionType::builder()
-                        .priority(1)
-                        .name(RecoveryOptionNameType::VerifiedEmail)
-                        .build()
-                        .expect("valid"),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("recovery")
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .email_message("Reset with {####} now")
+                    .email_subject("Your code")
+                    .build(),
+            )
+            .account_recovery_setting(
+                AccountRecoverySettingType::builder()
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(1)
+                            .name(RecoveryOptionNameType::VerifiedEmail)
+                            .build()
+                            .expect("valid"),
+                    )
+                    .build(),
+            ),
+    )
+    .await;
     let client_id = password_client(&idp, &pool_id, false).await.0;
     for (name, verified) in [("verified", "true"), ("unverified", "false")] {
         idp.admin_create_user()
@@ -559,20 +551,16 @@ fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
 
 async fn sign_up_honours_pool_and_client_settings(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let closed = idp
-        .create_user_pool()
-        .pool_name("closed")
-        .admin_create_user_config(
-            AdminCreateUserConfigType::builder()
-                .allow_admin_create_user_only(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let closed = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("closed")
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(true)
+                    .build(),
+            ),
+    )
+    .await;
     let closed_client = password_client(&idp, &closed, false).await.0;
     let refused = idp
         .sign_up()
@@ -589,16 +577,12 @@ async fn sign_up_honours_pool_and_client_settings(sandbox: &Sandbox) {
     );
 
     // Email as username, a client with a secret, no auto-verification: no code is sent.
-    let by_email = idp
-        .create_user_pool()
-        .pool_name("by-email")
-        .username_attributes(UsernameAttributeType::Email)
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let by_email = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("by-email")
+            .username_attributes(UsernameAttributeType::Email),
+    )
+    .await;
     let (client_id, secret) = password_client(&idp, &by_email, true).await;
     let secret = secret.expect("a secret");
     let email = "sam@example.com";

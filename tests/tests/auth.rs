@@ -9,29 +9,21 @@ use cognate_tests::{Sandbox, ScratchDir, both_topologies, error_code, verify_jwt
 
 /// A pool with one confirmed user `jane` and a client allowing password sign-in.
 async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -> (String, String) {
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("signin")
-        .set_lambda_config(lambda_config)
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("client id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("signin")
+            .set_lambda_config(lambda_config),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
+    )
+    .await;
     idp.admin_create_user()
         .user_pool_id(&pool_id)
         .username("jane")
@@ -241,16 +233,12 @@ both_topologies!(password_sign_in, password_sign_in_issues_verifiable_tokens);
 async fn flows_must_be_enabled_on_the_client(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (pool_id, _) = pool_with_user(&idp, None).await;
-    let default_client = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("defaults")
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+    let default_client = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("defaults"),
+    )
+    .await;
     let refused = idp
         .initiate_auth()
         .auth_flow(AuthFlowType::UserPasswordAuth)

@@ -329,16 +329,12 @@ both_topologies!(listing, pools_and_clients_list_and_paginate);
 
 async fn users_are_created_read_and_listed(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("people")
-        .alias_attributes(AliasAttributeType::Email)
-        .send()
-        .await
-        .expect("created")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("people")
+            .alias_attributes(AliasAttributeType::Email),
+    )
+    .await;
     let email = AttributeType::builder()
         .name("email")
         .value("jane@example.com")
@@ -523,16 +519,12 @@ both_topologies!(users, users_are_created_read_and_listed);
 
 async fn email_usernames_are_stored_under_the_sub(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("by-email")
-        .username_attributes(UsernameAttributeType::Email)
-        .send()
-        .await
-        .expect("created")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("by-email")
+            .username_attributes(UsernameAttributeType::Email),
+    )
+    .await;
     let user = idp
         .admin_create_user()
         .user_pool_id(&pool_id)
@@ -580,16 +572,12 @@ both_topologies!(email_usernames, email_usernames_are_stored_under_the_sub);
 /// one user.
 async fn parallel_creates_make_one_user(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("race")
-        .username_attributes(UsernameAttributeType::Email)
-        .send()
-        .await
-        .expect("created")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("race")
+            .username_attributes(UsernameAttributeType::Email),
+    )
+    .await;
     let creates = (0..8).map(|_| {
         idp.admin_create_user()
             .user_pool_id(&pool_id)

@@ -18,42 +18,34 @@ fn attribute(name: &str, value: &str) -> AttributeType {
 
 /// A pool with email aliases and a required `name`, plus a client allowing password sign-in.
 async fn pool(idp: &Client) -> (String, String) {
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("admin")
-        .alias_attributes(AliasAttributeType::Email)
-        .schema(
-            SchemaAttributeType::builder()
-                .name("name")
-                .attribute_data_type(AttributeDataType::String)
-                .required(true)
-                .build(),
-        )
-        .schema(
-            SchemaAttributeType::builder()
-                .name("tenant")
-                .attribute_data_type(AttributeDataType::String)
-                .mutable(false)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("client id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("admin")
+            .alias_attributes(AliasAttributeType::Email)
+            .schema(
+                SchemaAttributeType::builder()
+                    .name("name")
+                    .attribute_data_type(AttributeDataType::String)
+                    .required(true)
+                    .build(),
+            )
+            .schema(
+                SchemaAttributeType::builder()
+                    .name("tenant")
+                    .attribute_data_type(AttributeDataType::String)
+                    .mutable(false)
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
+    )
+    .await;
     (pool_id, client_id)
 }
 

@@ -6,15 +6,7 @@ use cognate_tests::{Sandbox, both_topologies, error_code};
 
 async fn identity_providers_are_stored_per_pool(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("federated")
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("federated")).await;
     let created = idp
         .create_identity_provider()
         .user_pool_id(&pool_id)

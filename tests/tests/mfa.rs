@@ -9,27 +9,19 @@ use aws_sdk_cognitoidentityprovider::types::{
 use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step};
 
 async fn pool(idp: &Client, mfa: UserPoolMfaType) -> (String, String) {
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("mfa")
-        .mfa_configuration(mfa)
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("mfa")
+            .mfa_configuration(mfa),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth),
+    )
+    .await;
     idp.admin_create_user()
         .user_pool_id(&pool_id)
         .username("jane")

@@ -22,16 +22,12 @@ async fn pool_and_client(idp: &Client, by_email: bool) -> (String, String) {
         .and_then(|pool| pool.id)
         .expect("id");
     // Default flows: SRP, custom and refresh.
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("spa")
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("spa"),
+    )
+    .await;
     (pool_id, client_id)
 }
 
@@ -266,17 +262,13 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
     use aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes;
     let idp = sandbox.idp();
     let (pool_id, _) = pool_and_client(&idp, false).await;
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("hiding")
-        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("hiding")
+            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled),
+    )
+    .await;
     let challenge = |username: &'static str| {
         let idp = idp.clone();
         let client_id = client_id.clone();

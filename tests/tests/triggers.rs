@@ -10,31 +10,21 @@ use aws_sdk_cognitoidentityprovider::types::{
 use cognate_tests::{Sandbox, both_topologies, error_code};
 
 async fn pool_with_trigger(idp: &Client, target: &str) -> String {
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("triggered")
-        .lambda_config(
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool().pool_name("triggered").lambda_config(
             LambdaConfigType::builder()
                 .pre_authentication(target)
                 .build(),
-        )
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+        ),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth),
+    )
+    .await;
     for name in ["allowed", "denied"] {
         idp.admin_create_user()
             .user_pool_id(&pool_id)
@@ -325,27 +315,19 @@ async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
                     .expect("valid"),
             ),
         };
-        let pool_id = idp
-            .create_user_pool()
-            .pool_name("tokens")
-            .lambda_config(lambda.build())
-            .send()
-            .await
-            .expect("pool")
-            .user_pool
-            .and_then(|pool| pool.id)
-            .expect("id");
-        let client_id = idp
-            .create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .send()
-            .await
-            .expect("client")
-            .user_pool_client
-            .and_then(|client| client.client_id)
-            .expect("id");
+        let pool_id = cognate_tests::create_pool(
+            idp.create_user_pool()
+                .pool_name("tokens")
+                .lambda_config(lambda.build()),
+        )
+        .await;
+        let client_id = cognate_tests::create_client(
+            idp.create_user_pool_client()
+                .user_pool_id(&pool_id)
+                .client_name("app")
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth),
+        )
+        .await;
         idp.admin_create_user()
             .user_pool_id(&pool_id)
             .username("allowed")
@@ -448,33 +430,23 @@ async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let idp = sandbox.idp();
-    let pool_id = idp
-        .create_user_pool()
-        .pool_name("custom")
-        .lambda_config(
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool().pool_name("custom").lambda_config(
             LambdaConfigType::builder()
                 .define_auth_challenge(&url)
                 .create_auth_challenge(&url)
                 .verify_auth_challenge_response(&url)
                 .build(),
-        )
-        .send()
-        .await
-        .expect("pool")
-        .user_pool
-        .and_then(|pool| pool.id)
-        .expect("id");
-    let client_id = idp
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .and_then(|client| client.client_id)
-        .expect("id");
+        ),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth),
+    )
+    .await;
     idp.admin_create_user()
         .user_pool_id(&pool_id)
         .username("quiz")
