@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
-use cognate_common::store::{is_unique_violation, store_error};
+use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ServiceKind, password};
 use cognate_proto::internal::v1 as internal;
 use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
@@ -279,7 +279,7 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
-        self.insert_signed_up(&pool_id, &Naming::of(&pool), &user)
+        self.insert_user(&pool_id, &Naming::of(&pool), &user, "User already exists")
             .await?;
         let delivery = match destination {
             Some((attribute, value)) => Some(
@@ -295,62 +295,6 @@ impl Directory {
             None => None,
         };
         Ok(SignedUp { sub, delivery })
-    }
-
-    async fn insert_signed_up(
-        &self,
-        pool_id: &str,
-        naming: &Naming,
-        user: &User,
-    ) -> CognitoResult<()> {
-        let mut transaction = self.db.begin().await.map_err(store_error)?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (user_pool_id, username_key, username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(pool_id)
-        .bind(naming.key(&user.username))
-        .bind(&user.username)
-        .bind(&user.sub)
-        .bind(&user.status)
-        .bind(i64::from(user.enabled))
-        .bind(Json::Array(user.attributes.clone()).to_string())
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .execute(&mut *transaction)
-        .await;
-        match inserted {
-            Err(error) if is_unique_violation(&error) => {
-                return Err(CognitoError::new(
-                    "UsernameExistsException",
-                    "User already exists",
-                ));
-            }
-            other => other.map_err(store_error)?,
-        };
-        // Unconfirmed users hold only their username-attribute sign-in names.
-        for alias_key in naming.aliases(&user.attributes) {
-            let inserted = sqlx::query(
-                "INSERT INTO user_aliases (user_pool_id, alias_key, sub) VALUES ($1, $2, $3)",
-            )
-            .bind(pool_id)
-            .bind(&alias_key)
-            .bind(&user.sub)
-            .execute(&mut *transaction)
-            .await;
-            match inserted {
-                Err(error) if is_unique_violation(&error) => {
-                    let attribute = alias_key.split(':').next().unwrap_or("email");
-                    return Err(CognitoError::new(
-                        "UsernameExistsException",
-                        format!("An account with the given {attribute} already exists."),
-                    ));
-                }
-                other => other.map_err(store_error)?,
-            };
-        }
-        transaction.commit().await.map_err(store_error)
     }
 
     pub async fn confirm_sign_up(

@@ -351,11 +351,21 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
-        self.insert_user(pool_id, &naming, &user).await?;
+        self.insert_user(pool_id, &naming, &user, "User account already exists")
+            .await?;
         Ok(user)
     }
 
-    async fn insert_user(&self, pool_id: &str, naming: &Naming, user: &User) -> CognitoResult<()> {
+    /// Inserts a user and their sign-in aliases in one transaction. A taken username answers
+    /// `UsernameExistsException` with `duplicate_message` (AdminCreateUser and SignUp word it
+    /// differently).
+    pub(crate) async fn insert_user(
+        &self,
+        pool_id: &str,
+        naming: &Naming,
+        user: &User,
+        duplicate_message: &str,
+    ) -> CognitoResult<()> {
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         let inserted = sqlx::query(
             "INSERT INTO users (user_pool_id, username_key, username, sub, status, enabled, attributes_json, password_hash, created_at, updated_at) \
@@ -377,7 +387,7 @@ impl Directory {
             Err(error) if is_unique_violation(&error) => {
                 return Err(CognitoError::new(
                     "UsernameExistsException",
-                    "User account already exists",
+                    duplicate_message,
                 ));
             }
             other => other.map_err(store_error)?,
