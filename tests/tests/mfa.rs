@@ -55,7 +55,7 @@ async fn sign_in(
 
 async fn authenticator_codes_are_a_second_factor(sandbox: &Sandbox) {
     let idp = sandbox.idp();
-    let (_, client_id) = pool(&idp, UserPoolMfaType::Optional).await;
+    let (pool_id, client_id) = pool(&idp, UserPoolMfaType::Optional).await;
     let first = sign_in(&idp, &client_id).await;
     let access_token = first
         .authentication_result()
@@ -116,6 +116,14 @@ async fn authenticator_codes_are_a_second_factor(sandbox: &Sandbox) {
         .await
         .expect_err("a code works once");
     assert_eq!(error_code(&reused), "CodeMismatchException");
+    let admin_view = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(admin_view.user_mfa_setting_list(), ["SOFTWARE_TOKEN_MFA"]);
     let factors = idp
         .get_user_auth_factors()
         .access_token(access_token)

@@ -394,6 +394,27 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         }))
     }
 
+    async fn get_mfa_settings(
+        &self,
+        request: Request<internal::UserRef>,
+    ) -> Result<Response<internal::MfaSettings>, Status> {
+        let request = request.get_ref();
+        let state = totp::state(&self.db, &request.user_pool_id, &request.sub).await?;
+        let (enabled, preferred) = state.unwrap_or_default();
+        Ok(Response::new(internal::MfaSettings {
+            preferred_mfa_setting: if enabled && preferred {
+                "SOFTWARE_TOKEN_MFA".into()
+            } else {
+                String::new()
+            },
+            user_mfa_setting_list: if enabled {
+                vec!["SOFTWARE_TOKEN_MFA".into()]
+            } else {
+                Vec::new()
+            },
+        }))
+    }
+
     async fn verify_access_token(
         &self,
         request: Request<internal::VerifyAccessTokenRequest>,

@@ -547,6 +547,25 @@ impl Directory {
 }
 
 impl Directory {
+    /// The user's MFA settings, which the auth service keeps.
+    pub(crate) async fn mfa_settings(
+        &self,
+        pool_id: &str,
+        sub: &str,
+    ) -> CognitoResult<internal::MfaSettings> {
+        let Some(peers) = self.peers.as_ref() else {
+            return Ok(internal::MfaSettings::default());
+        };
+        AuthInternalClient::new(peers.channel(ServiceKind::Auth))
+            .get_mfa_settings(internal::UserRef {
+                user_pool_id: pool_id.to_owned(),
+                sub: sub.to_owned(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(CognitoError::from)
+    }
+
     /// The user an access token belongs to, checked by the auth service (signature, expiry,
     /// revocation, sign-out, enabled user) and for the scope self-service calls need.
     async fn token_user(&self, access_token: &str) -> CognitoResult<(String, User)> {

@@ -311,6 +311,7 @@ impl idp::directory_server::Directory for Directory {
         let pool_id = required(&request.user_pool_id, "UserPoolId")?;
         let username = required(&request.username, "Username")?;
         let user = self.find_user(pool_id, username).await?;
+        let mfa = self.mfa_settings(pool_id, &user.sub).await?;
         reply(json!({
             "Username": user.username,
             "UserAttributes": user.attributes,
@@ -318,6 +319,8 @@ impl idp::directory_server::Directory for Directory {
             "UserLastModifiedDate": cognate_common::clock::epoch_seconds(user.updated_at),
             "Enabled": user.enabled,
             "UserStatus": user.status,
+            "PreferredMfaSetting": Some(mfa.preferred_mfa_setting).filter(|setting| !setting.is_empty()),
+            "UserMFASettingList": mfa.user_mfa_setting_list,
         }))
     }
 
