@@ -67,6 +67,27 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
 }
 
 impl Auth {
+    /// SetUserMFAPreference and its Admin variant: the software token's settings, when given.
+    async fn set_mfa_preference(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        settings: Option<&idp::SoftwareTokenMfaSettingsType>,
+    ) -> CognitoResult<()> {
+        let Some(settings) = settings else {
+            return Ok(());
+        };
+        let enabled = settings.enabled.unwrap_or(false);
+        totp::set_preference(
+            &self.db,
+            pool_id,
+            sub,
+            enabled,
+            settings.preferred_mfa.unwrap_or(false),
+        )
+        .await
+    }
+
     pub(crate) fn issuer(&self, pool_id: &str) -> String {
         format!("{}/{pool_id}", self.config.public_url())
     }
@@ -231,16 +252,12 @@ impl idp::auth_server::Auth for Auth {
         let claims = self
             .verify_access_token(request.access_token.as_deref().unwrap_or_default())
             .await?;
-        if let Some(settings) = &request.software_token_mfa_settings {
-            totp::set_preference(
-                &self.db,
-                &claims.user_pool_id,
-                &claims.sub,
-                settings.enabled.unwrap_or(false),
-                settings.preferred_mfa.unwrap_or(false),
-            )
-            .await?;
-        }
+        self.set_mfa_preference(
+            &claims.user_pool_id,
+            &claims.sub,
+            request.software_token_mfa_settings.as_ref(),
+        )
+        .await?;
         Ok(Response::new(idp::SetUserMfaPreferenceResponse {}))
     }
 
@@ -253,16 +270,12 @@ impl idp::auth_server::Auth for Auth {
         let user = self
             .find_user(&pool_id, request.username.as_deref().unwrap_or_default())
             .await?;
-        if let Some(settings) = &request.software_token_mfa_settings {
-            totp::set_preference(
-                &self.db,
-                &pool_id,
-                &user.sub,
-                settings.enabled.unwrap_or(false),
-                settings.preferred_mfa.unwrap_or(false),
-            )
-            .await?;
-        }
+        self.set_mfa_preference(
+            &pool_id,
+            &user.sub,
+            request.software_token_mfa_settings.as_ref(),
+        )
+        .await?;
         Ok(Response::new(idp::AdminSetUserMfaPreferenceResponse {}))
     }
 
