@@ -569,13 +569,9 @@ impl Directory {
     /// The user an access token belongs to, checked by the auth service (signature, expiry,
     /// revocation, sign-out, enabled user) and for the scope self-service calls need.
     async fn token_user(&self, access_token: &str) -> CognitoResult<(String, User)> {
-        let auth_reachable = self.config.runs(ServiceKind::Auth)
-            || self
-                .config
-                .peers
-                .get(&ServiceKind::Auth)
-                .is_some_and(|addresses| !addresses.is_empty());
-        let Some(peers) = self.peers.as_ref().filter(|_| auth_reachable) else {
+        // Config validation guarantees a channel to auth; only unit tests build a directory
+        // without peers.
+        let Some(peers) = self.peers.as_ref() else {
             return Err(cognate_common::error::internal(
                 "token-authorized operation",
                 "the directory has no channel to the auth service",
