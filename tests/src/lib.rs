@@ -69,15 +69,32 @@ impl Sandbox {
     /// Like `start`, but without access keys: development mode (the nodes listen on loopback),
     /// so signatures are not checked and the dev outbox records messages.
     pub async fn start_dev(topology: Topology) -> anyhow::Result<Self> {
+        Self::start_configured(topology, |config| config.access_keys.clear()).await
+    }
+
+    /// Like `start`, with the configuration adjusted first (senders, keys, development mode).
+    pub async fn start_configured(
+        topology: Topology,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let data_dir = ScratchDir::new();
-        let config = Config {
-            access_keys: Vec::new(),
-            ..base_config(&data_dir)
-        };
+        let mut config = base_config(&data_dir);
+        adjust(&mut config);
         match topology {
             Topology::AllInOne => Self::all_in_one(config, data_dir).await,
             Topology::Split => Self::split(config, data_dir).await,
         }
+    }
+
+    /// The six-digit code in the newest dev-outbox message to `name` (a username or address).
+    pub async fn latest_code(&self, pool_id: &str, name: &str) -> String {
+        let (status, body) = self
+            .dev_outbox(pool_id, name)
+            .await
+            .expect("outbox answers");
+        assert_eq!(status, 200, "{body}");
+        let text = body[0]["body"].as_str().expect("a message").to_owned();
+        six_digits(&text).expect("a six-digit code")
     }
 
     /// The dev outbox (`GET /_dev/outbox`) for a pool and user: its status and JSON body.
@@ -223,10 +240,14 @@ impl Sandbox {
 #[macro_export]
 macro_rules! both_topologies {
     ($name:ident, $scenario:ident) => {
+        $crate::both_topologies!($name, $scenario, start);
+    };
+    // `$start` is a Sandbox constructor taking the topology, e.g. `start_dev`.
+    ($name:ident, $scenario:ident, $start:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn all_in_one() {
-                let sandbox = $crate::Sandbox::start($crate::Topology::AllInOne)
+                let sandbox = $crate::Sandbox::$start($crate::Topology::AllInOne)
                     .await
                     .expect("sandbox starts");
                 super::$scenario(&sandbox).await;
@@ -234,10 +255,29 @@ macro_rules! both_topologies {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn split() {
-                let sandbox = $crate::Sandbox::start($crate::Topology::Split)
+                let sandbox = $crate::Sandbox::$start($crate::Topology::Split)
                     .await
                     .expect("sandbox starts");
                 super::$scenario(&sandbox).await;
+            }
+        }
+    };
+}
+
+/// Runs `scenario(topology)` as a test per topology, for scenarios that start their own
+/// sandbox (after starting what it must be configured with).
+#[macro_export]
+macro_rules! each_topology {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn all_in_one() {
+                super::$scenario($crate::Topology::AllInOne).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn split() {
+                super::$scenario($crate::Topology::Split).await;
             }
         }
     };
@@ -323,6 +363,71 @@ pub fn totp_code(secret_base32: &str, step: i64) -> String {
         digest[offset + 3],
     ]);
     format!("{:06}", number % 1_000_000)
+}
+
+/// Events a NATS trigger handler received.
+pub type Events = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A Lambda-style handler on NATS subject `subject`: records every event and answers what
+/// `handle` returns for it. Returns the record.
+pub async fn nats_handler(
+    subject: &str,
+    handle: impl Fn(&serde_json::Value) -> serde_json::Value + Send + 'static,
+) -> Events {
+    use futures::StreamExt;
+    let nats = async_nats::connect(nats_url()).await.expect("NATS");
+    let mut subscription = nats
+        .subscribe(subject.to_owned())
+        .await
+        .expect("subscribed");
+    nats.flush().await.expect("subscription registered");
+    let events = Events::default();
+    let seen = events.clone();
+    tokio::spawn(async move {
+        while let Some(message) = subscription.next().await {
+            let event: serde_json::Value =
+                serde_json::from_slice(&message.payload).expect("event is JSON");
+            let reply = handle(&event);
+            seen.lock().expect("lock").push(event);
+            if let Some(inbox) = message.reply {
+                nats.publish(inbox, reply.to_string().into())
+                    .await
+                    .expect("replied");
+            }
+        }
+    });
+    events
+}
+
+/// Waits up to five seconds for the handler to have received `count` events.
+pub async fn wait_for_events(events: &Events, count: usize) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let received = events.lock().expect("lock").clone();
+        if received.len() >= count {
+            return received;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "expected {count} trigger events, got {:?}",
+        events.lock().expect("lock")
+    );
+}
+
+/// The first run of exactly six digits in `text`: a code in a message.
+pub fn six_digits(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|part| part.len() == 6)
+        .map(str::to_owned)
+}
+
+/// A Cognito attribute.
+pub fn attribute(name: &str, value: &str) -> aws_sdk_cognitoidentityprovider::types::AttributeType {
+    aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("valid")
 }
 
 /// Sends a CreateUserPool and returns the new pool's id.

@@ -5,45 +5,13 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AccountRecoverySettingType, AdminCreateUserConfigType, AliasAttributeType, AttributeType,
-    AuthFlowType, DeliveryMediumType, ExplicitAuthFlowsType, RecoveryOptionNameType,
-    RecoveryOptionType, UserStatusType, UsernameAttributeType, VerificationMessageTemplateType,
-    VerifiedAttributeType,
+    AccountRecoverySettingType, AdminCreateUserConfigType, AliasAttributeType, AuthFlowType,
+    DeliveryMediumType, ExplicitAuthFlowsType, RecoveryOptionNameType, RecoveryOptionType,
+    UserStatusType, UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
 };
-use cognate_tests::{Sandbox, both_topologies, error_code};
-
-/// Runs a scenario against both topologies in development mode (no access keys).
-macro_rules! both_topologies_in_development {
-    ($name:ident, $scenario:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn all_in_one() {
-                let sandbox = cognate_tests::Sandbox::start_dev(cognate_tests::Topology::AllInOne)
-                    .await
-                    .expect("sandbox starts");
-                super::$scenario(&sandbox).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn split() {
-                let sandbox = cognate_tests::Sandbox::start_dev(cognate_tests::Topology::Split)
-                    .await
-                    .expect("sandbox starts");
-                super::$scenario(&sandbox).await;
-            }
-        }
-    };
-}
+use cognate_tests::{Sandbox, attribute, both_topologies, error_code};
 
 const PASSWORD: &str = "Correct-Horse-1";
-
-fn attribute(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("valid")
-}
 
 /// A pool that auto-verifies email and signs in by email alias, and a password-auth client.
 async fn email_pool(idp: &Client) -> (String, String) {
@@ -87,17 +55,7 @@ async fn outbox(sandbox: &Sandbox, pool_id: &str, username: &str) -> Vec<serde_j
 
 /// The six-digit code in the newest message to the user.
 async fn latest_code(sandbox: &Sandbox, pool_id: &str, username: &str) -> String {
-    let messages = outbox(sandbox, pool_id, username).await;
-    let body = messages
-        .first()
-        .and_then(|message| message["body"].as_str())
-        .expect("a message");
-    let digits: String = body
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|part| part.len() == 6)
-        .expect("a six-digit code")
-        .to_owned();
-    digits
+    sandbox.latest_code(pool_id, username).await
 }
 
 fn other_code(code: &str) -> String {
@@ -304,9 +262,10 @@ async fn sign_up_confirm_and_sign_in(sandbox: &Sandbox) {
     assert_eq!(error_code(&unknown), "UserNotFoundException");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     sign_up_confirm_and_sign_in_tests,
-    sign_up_confirm_and_sign_in
+    sign_up_confirm_and_sign_in,
+    start_dev
 );
 
 async fn a_code_confirms_once_under_concurrency(sandbox: &Sandbox) {
@@ -342,9 +301,10 @@ async fn a_code_confirms_once_under_concurrency(sandbox: &Sandbox) {
     assert_eq!(successes, 1, "{outcomes:?}");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     a_code_confirms_once_under_concurrency_tests,
-    a_code_confirms_once_under_concurrency
+    a_code_confirms_once_under_concurrency,
+    start_dev
 );
 
 async fn wrong_codes_lock_the_code(sandbox: &Sandbox) {
@@ -400,7 +360,11 @@ async fn wrong_codes_lock_the_code(sandbox: &Sandbox) {
         .expect("confirmed with the new code");
 }
 
-both_topologies_in_development!(wrong_codes_lock_the_code_tests, wrong_codes_lock_the_code);
+both_topologies!(
+    wrong_codes_lock_the_code_tests,
+    wrong_codes_lock_the_code,
+    start_dev
+);
 
 async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
     let idp = sandbox.idp();
@@ -537,9 +501,10 @@ async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
     assert_eq!(error_code(&unknown), "UserNotFoundException");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     forgotten_passwords_are_reset_with_a_code_tests,
-    forgotten_passwords_are_reset_with_a_code
+    forgotten_passwords_are_reset_with_a_code,
+    start_dev
 );
 
 fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
@@ -645,9 +610,10 @@ async fn sign_up_honours_pool_and_client_settings(sandbox: &Sandbox) {
     assert_eq!(error_code(&resend), "InvalidParameterException");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     sign_up_honours_pool_and_client_settings_tests,
-    sign_up_honours_pool_and_client_settings
+    sign_up_honours_pool_and_client_settings,
+    start_dev
 );
 
 async fn confirming_a_taken_alias_needs_force(sandbox: &Sandbox) {
@@ -711,9 +677,10 @@ async fn confirming_a_taken_alias_needs_force(sandbox: &Sandbox) {
     assert_eq!(by_email.username(), "second");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     confirming_a_taken_alias_needs_force_tests,
-    confirming_a_taken_alias_needs_force
+    confirming_a_taken_alias_needs_force,
+    start_dev
 );
 
 /// With access keys (not development mode) there is no outbox and, with no sender configured,
@@ -808,9 +775,10 @@ async fn a_reset_code_works_once_under_concurrency(sandbox: &Sandbox) {
     assert_eq!(successes, 1, "{outcomes:?}");
 }
 
-both_topologies_in_development!(
+both_topologies!(
     a_reset_code_works_once_under_concurrency_tests,
-    a_reset_code_works_once_under_concurrency
+    a_reset_code_works_once_under_concurrency,
+    start_dev
 );
 
 async fn access_token(idp: &Client, client_id: &str, username: &str, password: &str) -> String {
@@ -911,7 +879,8 @@ async fn users_read_themselves_and_change_their_password(sandbox: &Sandbox) {
     );
 }
 
-both_topologies_in_development!(
+both_topologies!(
     users_read_themselves_and_change_their_password_tests,
-    users_read_themselves_and_change_their_password
+    users_read_themselves_and_change_their_password,
+    start_dev
 );

@@ -82,6 +82,24 @@ struct Options {
     /// Seconds in-flight requests may take after SIGTERM.
     #[arg(long, env = "COGNATE_SHUTDOWN_GRACE", global = true)]
     shutdown_grace: Option<u64>,
+    /// `smtp://user:password@host:587` or `smtps://...`: where emails go.
+    #[arg(long, env = "COGNATE_SMTP_URL", global = true, hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender address of emails when a pool names none.
+    #[arg(long, env = "COGNATE_EMAIL_FROM", global = true)]
+    email_from: Option<String>,
+    /// `nats:<subject>` or an `http(s)://` webhook: where SMS messages go.
+    #[arg(long, env = "COGNATE_SMS_SENDER", global = true)]
+    sms_sender: Option<String>,
+    /// `KMSKeyID=base64 AES-256 key,...`: keys for the custom sender triggers.
+    #[arg(
+        long,
+        env = "COGNATE_SENDER_KEYS",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    sender_keys: Option<Vec<String>>,
 }
 
 impl Options {
@@ -132,6 +150,16 @@ impl Options {
         if let Some(seconds) = self.shutdown_grace {
             config.shutdown_grace = std::time::Duration::from_secs(seconds);
         }
+        if let Some(url) = self.smtp_url {
+            config.smtp_url = Some(Secret::new(url));
+        }
+        if let Some(from) = self.email_from {
+            config.email_from = from;
+        }
+        config.sms_sender = self.sms_sender.or(config.sms_sender);
+        if let Some(keys) = self.sender_keys {
+            config.sender_keys = parse_sender_keys(&keys)?;
+        }
         Ok(config)
     }
 
@@ -152,6 +180,10 @@ impl Options {
             peers: self.peers.or(outer.peers),
             trigger_subject_prefix: self.trigger_subject_prefix.or(outer.trigger_subject_prefix),
             shutdown_grace: self.shutdown_grace.or(outer.shutdown_grace),
+            smtp_url: self.smtp_url.or(outer.smtp_url),
+            email_from: self.email_from.or(outer.email_from),
+            sms_sender: self.sms_sender.or(outer.sms_sender),
+            sender_keys: self.sender_keys.or(outer.sender_keys),
         }
     }
 }
@@ -166,6 +198,18 @@ fn parse_peers(entries: &[String]) -> anyhow::Result<BTreeMap<ServiceKind, Vec<S
         peers.insert(kind, urls.split('|').map(str::to_owned).collect());
     }
     Ok(peers)
+}
+
+fn parse_sender_keys(entries: &[String]) -> anyhow::Result<BTreeMap<String, Secret>> {
+    entries
+        .iter()
+        .map(|entry| {
+            let (key_id, key) = entry
+                .split_once('=')
+                .context("a sender key is written KMSKeyID=base64 key")?;
+            Ok((key_id.to_owned(), Secret::new(key)))
+        })
+        .collect()
 }
 
 async fn healthcheck(config: &Config) -> anyhow::Result<()> {

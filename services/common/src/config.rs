@@ -142,6 +142,18 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM.
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
+    /// Email delivery: `smtp://[user:password@]host[:port]` (STARTTLS when the server offers
+    /// it; `?tls=required` insists), or `smtps://...` (TLS from the first byte). Unset: no email
+    /// is sent (development mode still records it in the dev outbox).
+    pub smtp_url: Option<Secret>,
+    /// The sender of emails from pools whose `EmailConfiguration` names no `From`.
+    pub email_from: String,
+    /// SMS delivery: `nats:<subject>`, a Lambda ARN or an `http(s)://` webhook, called like a
+    /// trigger with `{"phoneNumber", "message", ...}`. Unset: no SMS is sent.
+    pub sms_sender: Option<String>,
+    /// Keys for the CustomEmailSender and CustomSMSSender triggers: a pool's `KMSKeyID` → a
+    /// base64 AES-256 key the code is encrypted with.
+    pub sender_keys: BTreeMap<String, Secret>,
 }
 
 mod seconds {
@@ -170,6 +182,10 @@ impl Default for Config {
             peers: BTreeMap::new(),
             trigger_subject_prefix: "cognate.trigger".to_owned(),
             shutdown_grace: Duration::from_secs(30),
+            smtp_url: None,
+            email_from: "no-reply@verificationemail.com".to_owned(),
+            sms_sender: None,
+            sender_keys: BTreeMap::new(),
         }
     }
 }

@@ -3,18 +3,16 @@
 //! messages in `outbox`.
 
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, ServiceKind, password};
-use cognate_proto::internal::v1 as internal;
-use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
+use cognate_common::{CognitoError, CognitoResult, password};
 
 use crate::Directory;
 use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
-use crate::outbox::{self, Channel};
+use crate::hiding::hides_existence;
+use crate::outbox::{self, Channel, MessageKind, MessageRequest};
 use crate::pools::{password_policy, string_list};
 use crate::users::{CONFIRMED, Naming, User, check_attributes};
 
@@ -22,6 +20,7 @@ use crate::users::{CONFIRMED, Naming, User, check_attributes};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedUp {
     pub sub: String,
+    pub confirmed: bool,
     pub delivery: Option<Json>,
 }
 
@@ -30,6 +29,8 @@ pub struct ClientCall<'a> {
     pub client_id: &'a str,
     pub username: &'a str,
     pub secret_hash: Option<&'a str>,
+    /// `ClientMetadata`, for the triggers.
+    pub client_metadata: Json,
 }
 
 fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
@@ -95,6 +96,24 @@ fn auto_verified_destination(pool: &Json, attributes: &[Json]) -> Option<(String
         .find_map(|name| attribute_value(attributes, name).map(|v| (name.to_owned(), v.to_owned())))
 }
 
+/// The channel reset codes go out on for most users of the pool: that of its first recovery
+/// mechanism (email when only the legacy order applies).
+fn recovery_channel(pool: &Json) -> Channel {
+    let first = pool["AccountRecoverySetting"]["RecoveryMechanisms"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .min_by_key(|item| item["Priority"].as_i64().unwrap_or(i64::MAX))
+        })
+        .and_then(|item| item["Name"].as_str());
+    if first == Some("verified_phone_number") {
+        Channel::Sms
+    } else {
+        Channel::Email
+    }
+}
+
 /// The attribute a reset code goes to, per `AccountRecoverySetting` (priority order), or the
 /// legacy order (phone before email) without one. `Err` when recovery is admin-only.
 fn recovery_destination(
@@ -152,25 +171,48 @@ impl Directory {
         }
     }
 
-    /// Sends a new code of `purpose` to `attribute` and returns Cognito's CodeDeliveryDetails.
-    async fn send_code(
+    /// A new code of `purpose` for `attribute`, once it is clear a message can carry it.
+    pub(crate) async fn deliverable_code(
         &self,
         pool_id: &str,
         pool: &Json,
         user: &User,
         purpose: Purpose,
         (attribute, destination): (&str, &str),
-    ) -> CognitoResult<Json> {
+    ) -> CognitoResult<(Channel, String)> {
+        let channel = Channel::of_attribute(attribute);
+        self.ensure_deliverable(pool, channel)?;
         let code = self
             .issue_code(pool_id, &user.sub, purpose, attribute, destination)
             .await?;
-        let message = outbox::verification_message(
-            pool,
-            Channel::of_attribute(attribute),
-            destination,
-            &code,
-        );
-        self.deliver(pool_id, &user.username, &message).await?;
+        Ok((channel, code))
+    }
+
+    /// Sends a new code of `purpose` to `attribute` and returns Cognito's CodeDeliveryDetails.
+    pub(crate) async fn send_code(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        purpose: Purpose,
+        (attribute, destination): (&str, &str),
+        request: MessageRequest<'_>,
+    ) -> CognitoResult<Json> {
+        let (channel, code) = self
+            .deliverable_code(pool_id, pool, user, purpose, (attribute, destination))
+            .await?;
+        let message = self
+            .deliver_code(
+                pool_id,
+                pool,
+                user,
+                channel,
+                destination,
+                outbox::verification_template(pool, channel),
+                &code,
+                request,
+            )
+            .await?;
         Ok(outbox::delivery_details(&message, attribute))
     }
 
@@ -201,17 +243,11 @@ impl Directory {
             .cloned()
             .unwrap_or_default();
         check_attributes(&schema, &attributes)?;
-        if let Some(writable) = client["WriteAttributes"].as_array() {
-            let allowed = |name: &str| writable.iter().any(|entry| entry == name);
-            if attributes
-                .iter()
-                .any(|attribute| !allowed(attribute["Name"].as_str().unwrap_or_default()))
-            {
-                return Err(CognitoError::not_authorized(
-                    "A client attempted to write unauthorized attribute",
-                ));
-            }
-        }
+        let names: Vec<&str> = attributes
+            .iter()
+            .map(|attribute| attribute["Name"].as_str().unwrap_or_default())
+            .collect();
+        crate::profile::refuse_unwritable(&client, &names)?;
         let password = text(request, "Password");
         password_policy(&pool).check(password)?;
 
@@ -257,14 +293,40 @@ impl Directory {
                 )));
             }
         }
+        let validation_data: Vec<Json> = request
+            .get("ValidationData")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let decided = self
+            .pre_sign_up(
+                &pool_id,
+                &pool,
+                "PreSignUp_SignUp",
+                &username,
+                Some(call.client_id),
+                &attributes,
+                &validation_data,
+                &call.client_metadata,
+            )
+            .await?;
+        for (wanted, attribute) in [
+            (decided.auto_verify_email, "email"),
+            (decided.auto_verify_phone, "phone_number"),
+        ] {
+            if wanted && attribute_value(&attributes, attribute).is_some() {
+                set_attribute(&mut attributes, &format!("{attribute}_verified"), "true");
+            }
+        }
         attributes.insert(0, json!({"Name": "sub", "Value": sub}));
-        let destination = auto_verified_destination(&pool, &attributes);
-        if destination.is_some() && !self.config.development_mode() {
-            // No sender exists outside development mode yet; fail before creating the user.
-            return Err(CognitoError::new(
-                "CodeDeliveryFailureException",
-                "Unable to deliver the message: no email or SMS sender is configured.",
-            ));
+        let destination = if decided.auto_confirm {
+            None
+        } else {
+            auto_verified_destination(&pool, &attributes)
+        };
+        if let Some((attribute, _)) = &destination {
+            // Fail before the user exists rather than leave one nobody can confirm.
+            self.ensure_deliverable(&pool, Channel::of_attribute(attribute))?;
         }
 
         let password_hash = password::stored_form(&pool_id, &username, password.to_owned()).await?;
@@ -272,7 +334,12 @@ impl Directory {
         let user = User {
             username,
             sub: sub.clone(),
-            status: UNCONFIRMED.to_owned(),
+            status: if decided.auto_confirm {
+                CONFIRMED
+            } else {
+                UNCONFIRMED
+            }
+            .to_owned(),
             enabled: true,
             attributes,
             password_hash,
@@ -289,12 +356,21 @@ impl Directory {
                     &user,
                     Purpose::SignUp,
                     (&attribute, &value),
+                    MessageRequest {
+                        kind: MessageKind::SignUp,
+                        client_metadata: &call.client_metadata,
+                        client_id: Some(call.client_id),
+                    },
                 )
                 .await?,
             ),
             None => None,
         };
-        Ok(SignedUp { sub, delivery })
+        Ok(SignedUp {
+            sub,
+            confirmed: decided.auto_confirm,
+            delivery,
+        })
     }
 
     pub async fn confirm_sign_up(
@@ -303,8 +379,17 @@ impl Directory {
         code: &str,
         force_alias_creation: bool,
     ) -> CognitoResult<()> {
-        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
-        let user = self.end_user(&pool_id, call.username).await?;
+        let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        let user = match self.end_user(&pool_id, call.username).await {
+            Err(error)
+                if hides_existence(&client) && error.error_type == "UserNotFoundException" =>
+            {
+                return Err(self
+                    .decoy_redemption(&pool_id, call.username, Purpose::SignUp, code)
+                    .await);
+            }
+            other => other?,
+        };
         if user.status != UNCONFIRMED {
             return Err(CognitoError::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
@@ -330,7 +415,7 @@ impl Directory {
         // Refuse a taken alias before the code is spent, so the user can retry with
         // ForceAliasCreation; the transaction below re-checks under the store's constraint.
         if !force_alias_creation {
-            let pending = self.pending_code_attribute(&pool_id, &user.sub).await?;
+            let pending = self.live_code(&pool_id, &user.sub, Purpose::SignUp).await?;
             let attributes = confirmed_attributes(pending.as_ref());
             self.refuse_taken_aliases(&pool_id, &naming, &user.sub, &attributes)
                 .await?;
@@ -346,26 +431,15 @@ impl Directory {
             .await?;
         let attributes = confirmed_attributes(Some(&redeemed));
         self.store_confirmation(&pool_id, &naming, &user, attributes, force_alias_creation)
-            .await
-    }
-
-    async fn pending_code_attribute(
-        &self,
-        pool_id: &str,
-        sub: &str,
-    ) -> CognitoResult<Option<codes::Redeemed>> {
-        let row = sqlx::query(
-            "SELECT attribute_name, attribute_value FROM user_codes WHERE user_pool_id = $1 AND sub = $2 AND purpose = 'SIGN_UP'",
+            .await?;
+        self.post_confirmation(
+            &pool_id,
+            "PostConfirmation_ConfirmSignUp",
+            Some(call.client_id),
+            &user.sub,
+            &call.client_metadata,
         )
-        .bind(pool_id)
-        .bind(sub)
-        .fetch_optional(&self.db)
         .await
-        .map_err(store_error)?;
-        Ok(row.map(|row| codes::Redeemed {
-            attribute_name: row.get("attribute_name"),
-            attribute_value: row.get("attribute_value"),
-        }))
     }
 
     async fn refuse_taken_aliases(
@@ -465,8 +539,22 @@ impl Directory {
     }
 
     pub async fn resend_confirmation_code(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
-        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
-        let user = self.end_user(&pool_id, call.username).await?;
+        let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        let hiding = hides_existence(&client);
+        let user = match self.end_user(&pool_id, call.username).await {
+            Err(error) if hiding && error.error_type == "UserNotFoundException" => {
+                let channel =
+                    if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
+                        Channel::Sms
+                    } else {
+                        Channel::Email
+                    };
+                return self
+                    .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
+                    .await;
+            }
+            other => other?,
+        };
         if user.status != UNCONFIRMED {
             return Err(CognitoError::invalid_parameter(
                 "User is already confirmed.",
@@ -477,19 +565,47 @@ impl Directory {
                 "Auto verification not turned on.",
             ));
         };
+        let request = MessageRequest {
+            kind: MessageKind::ResendCode,
+            client_metadata: &call.client_metadata,
+            client_id: Some(call.client_id),
+        };
+        let destination = (attribute.as_str(), value.as_str());
+        if hiding {
+            return self
+                .send_code_detached(
+                    &pool_id,
+                    &pool,
+                    &user,
+                    Purpose::SignUp,
+                    destination,
+                    request,
+                )
+                .await;
+        }
         self.send_code(
             &pool_id,
             &pool,
             &user,
             Purpose::SignUp,
-            (&attribute, &value),
+            destination,
+            request,
         )
         .await
     }
 
     pub async fn forgot_password(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
-        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
-        let user = self.end_user(&pool_id, call.username).await?;
+        let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        let hiding = hides_existence(&client);
+        let user = match self.end_user(&pool_id, call.username).await {
+            Err(error) if hiding && error.error_type == "UserNotFoundException" => {
+                let channel = recovery_channel(&pool);
+                return self
+                    .simulated_delivery(&pool_id, call.username, Purpose::Reset, channel)
+                    .await;
+            }
+            other => other?,
+        };
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
@@ -503,7 +619,18 @@ impl Directory {
                 "Cannot reset password for the user as there is no registered/verified email or phone_number",
             ));
         };
-        self.send_code(&pool_id, &pool, &user, Purpose::Reset, (&attribute, &value))
+        let request = MessageRequest {
+            kind: MessageKind::ForgotPassword,
+            client_metadata: &call.client_metadata,
+            client_id: Some(call.client_id),
+        };
+        let destination = (attribute.as_str(), value.as_str());
+        if hiding {
+            return self
+                .send_code_detached(&pool_id, &pool, &user, Purpose::Reset, destination, request)
+                .await;
+        }
+        self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
             .await
     }
 
@@ -513,9 +640,23 @@ impl Directory {
         code: &str,
         new_password: &str,
     ) -> CognitoResult<()> {
-        let (pool_id, pool, _) = self.client_and_pool(&call).await?;
-        let user = self.end_user(&pool_id, call.username).await?;
+        let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        let user = match self.end_user(&pool_id, call.username).await {
+            Err(error)
+                if hides_existence(&client) && error.error_type == "UserNotFoundException" =>
+            {
+                return Err(self
+                    .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
+                    .await);
+            }
+            other => other?,
+        };
         if !user.enabled {
+            if hides_existence(&client) {
+                return Err(self
+                    .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
+                    .await);
+            }
             return Err(CognitoError::not_authorized("User is disabled."));
         }
         password_policy(&pool)
@@ -542,115 +683,19 @@ impl Directory {
         .execute(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(())
-    }
-}
-
-impl Directory {
-    /// The user's MFA settings, which the auth service keeps.
-    pub(crate) async fn mfa_settings(
-        &self,
-        pool_id: &str,
-        sub: &str,
-    ) -> CognitoResult<internal::MfaSettings> {
-        let Some(peers) = self.peers.as_ref() else {
-            return Ok(internal::MfaSettings::default());
-        };
-        AuthInternalClient::new(peers.channel(ServiceKind::Auth))
-            .get_mfa_settings(internal::UserRef {
-                user_pool_id: pool_id.to_owned(),
-                sub: sub.to_owned(),
-            })
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(CognitoError::from)
-    }
-
-    /// The user an access token belongs to, checked by the auth service (signature, expiry,
-    /// revocation, sign-out, enabled user) and for the scope self-service calls need.
-    async fn token_user(&self, access_token: &str) -> CognitoResult<(String, User)> {
-        // Config validation guarantees a channel to auth; only unit tests build a directory
-        // without peers.
-        let Some(peers) = self.peers.as_ref() else {
-            return Err(cognate_common::error::internal(
-                "token-authorized operation",
-                "the directory has no channel to the auth service",
-            ));
-        };
-        let claims = AuthInternalClient::new(peers.channel(ServiceKind::Auth))
-            .verify_access_token(internal::VerifyAccessTokenRequest {
-                access_token: access_token.to_owned(),
-            })
-            .await
-            .map_err(CognitoError::from)?
-            .into_inner();
-        if !claims
-            .scopes
-            .iter()
-            .any(|scope| scope == "aws.cognito.signin.user.admin")
-        {
-            return Err(CognitoError::not_authorized(
-                "Access Token does not have required scopes",
-            ));
-        }
-        let user = self
-            .find_user(&claims.user_pool_id, &claims.sub)
-            .await
-            .map_err(|_| CognitoError::not_authorized("User does not exist."))?;
-        Ok((claims.user_pool_id, user))
-    }
-
-    /// GetUser: the token's user, as Cognito shows them to themselves.
-    pub async fn get_user(&self, access_token: &str) -> CognitoResult<Json> {
-        let (_, user) = self.token_user(access_token).await?;
-        Ok(json!({
-            "Username": user.username,
-            "UserAttributes": user.attributes,
-        }))
-    }
-
-    /// ChangePassword: the previous password must match; the new one must meet the policy.
-    pub async fn change_password(
-        &self,
-        access_token: &str,
-        previous: &str,
-        proposed: &str,
-    ) -> CognitoResult<()> {
-        let (pool_id, user) = self.token_user(access_token).await?;
-        let pool = self.load_pool(&pool_id).await?;
-        let matches = password::verify(
+        self.post_confirmation(
             &pool_id,
-            &user.username,
-            previous.to_owned(),
-            user.password_hash.clone(),
+            "PostConfirmation_ConfirmForgotPassword",
+            Some(call.client_id),
+            &user.sub,
+            &call.client_metadata,
         )
-        .await?;
-        if !matches {
-            return Err(CognitoError::not_authorized(
-                "Incorrect username or password.",
-            ));
-        }
-        password_policy(&pool)
-            .check(proposed)
-            .map_err(policy_wording)?;
-        let password_hash =
-            password::stored_form(&pool_id, &user.username, proposed.to_owned()).await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE user_pool_id = $3 AND sub = $4",
-        )
-        .bind(password_hash)
-        .bind(unix_millis(self.clock.now()))
-        .bind(&pool_id)
-        .bind(&user.sub)
-        .execute(&self.db)
         .await
-        .map_err(store_error)?;
-        Ok(())
     }
 }
 
 /// Cognito words policy failures of end-user password changes differently from admin ones.
-fn policy_wording(error: CognitoError) -> CognitoError {
+pub(crate) fn policy_wording(error: CognitoError) -> CognitoError {
     CognitoError::new(
         error.error_type,
         error.message.replace(

@@ -8,13 +8,35 @@ use cognate_common::clock::unix_millis;
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult};
 
+use crate::codes::Purpose;
+use crate::outbox::{MessageKind, MessageRequest};
+use crate::pools::string_list;
 use crate::users::{CONFIRMED, Naming, User, check_attributes};
 use crate::{Directory, schema};
 
 pub const UNCONFIRMED: &str = "UNCONFIRMED";
 
+/// Who changes a user's attributes: end users may not mark values verified themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Updater<'a> {
+    Admin,
+    /// Through an app client, with the user's access token.
+    EndUser {
+        client_id: &'a str,
+    },
+}
+
+impl<'a> Updater<'a> {
+    fn client_id(self) -> Option<&'a str> {
+        match self {
+            Updater::Admin => None,
+            Updater::EndUser { client_id } => Some(client_id),
+        }
+    }
+}
+
 /// Attributes whose new value is unverified unless the request says otherwise.
-const VERIFIABLE: &[(&str, &str)] = &[
+pub(crate) const VERIFIABLE: &[(&str, &str)] = &[
     ("email", "email_verified"),
     ("phone_number", "phone_number_verified"),
 ];
@@ -155,13 +177,45 @@ impl Directory {
         pool_id: &str,
         name: &str,
         updates: &[Json],
-    ) -> CognitoResult<()> {
+        client_metadata: &Json,
+    ) -> CognitoResult<Vec<Json>> {
         let pool = self.load_pool(pool_id).await?;
-        let schema = schema_of(&pool);
+        let user = self.find_user(pool_id, name).await?;
+        self.update_attributes(
+            pool_id,
+            &pool,
+            &user,
+            updates,
+            Updater::Admin,
+            client_metadata,
+        )
+        .await
+    }
+
+    /// Applies attribute updates and sends verification codes for changed emails and phone
+    /// numbers the pool auto-verifies. Under `AttributesRequireVerificationBeforeUpdate` a new
+    /// email or phone number stays pending (the old one stays in force) until it is verified,
+    /// unless an administrator marks it verified in the same update. Returns Cognito's
+    /// `CodeDeliveryDetailsList`.
+    pub(crate) async fn update_attributes(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        updates: &[Json],
+        updater: Updater<'_>,
+        client_metadata: &Json,
+    ) -> CognitoResult<Vec<Json>> {
+        let schema = schema_of(pool);
         check_attributes(&schema, updates)?;
         for update in updates {
             let attribute = update["Name"].as_str().unwrap_or_default();
             refuse_immutable(&schema, attribute)?;
+            if updater != Updater::Admin && VERIFIABLE.iter().any(|(_, flag)| *flag == attribute) {
+                return Err(CognitoError::not_authorized(
+                    "A client attempted to write unauthorized attribute",
+                ));
+            }
             let value = update["Value"].as_str().unwrap_or_default();
             if value.is_empty() {
                 refuse_required(&schema, attribute)?;
@@ -174,10 +228,73 @@ impl Directory {
                 )));
             }
         }
-        let user = self.find_user(pool_id, name).await?;
-        let attributes = updated_attributes(&user.attributes, updates);
-        self.store_attributes(pool_id, &Naming::of(&pool), &user, attributes)
-            .await
+        let auto_verified = string_list(pool.get("AutoVerifiedAttributes"));
+        let verify_first = string_list(
+            pool["UserAttributeUpdateSettings"].get("AttributesRequireVerificationBeforeUpdate"),
+        );
+        let value_in = |attributes: &[Json], name: &str| {
+            attributes
+                .iter()
+                .find(|attribute| attribute["Name"] == name)
+                .and_then(|attribute| attribute["Value"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // Split off the new values that must be verified before they take effect.
+        let mut pending: Vec<(String, String)> = Vec::new();
+        let mut immediate: Vec<Json> = Vec::new();
+        for update in updates {
+            let name = update["Name"].as_str().unwrap_or_default();
+            let value = update["Value"].as_str().unwrap_or_default();
+            let marked_verified = VERIFIABLE
+                .iter()
+                .find(|(attribute, _)| *attribute == name)
+                .is_some_and(|(_, flag)| value_in(updates, flag) == "true");
+            let held_back = verify_first.contains(&name)
+                && auto_verified.contains(&name)
+                && !value.is_empty()
+                && value != value_in(&user.attributes, name)
+                && !marked_verified;
+            if held_back {
+                pending.push((name.to_owned(), value.to_owned()));
+            } else {
+                immediate.push(update.clone());
+            }
+        }
+        let attributes = updated_attributes(&user.attributes, &immediate);
+        if attributes != user.attributes {
+            self.store_attributes(pool_id, &Naming::of(pool), user, attributes.clone())
+                .await?;
+        }
+        // Codes go to every changed, still unverified value the pool verifies.
+        let mut to_verify = pending;
+        for (attribute, flag) in VERIFIABLE {
+            let value = value_in(&attributes, attribute);
+            let changed = value != value_in(&user.attributes, attribute);
+            if changed
+                && !value.is_empty()
+                && auto_verified.contains(attribute)
+                && value_in(&attributes, flag) != "true"
+            {
+                to_verify.push(((*attribute).to_owned(), value));
+            }
+        }
+        let mut deliveries = Vec::new();
+        for (attribute, value) in to_verify {
+            let Some(purpose) = Purpose::verify(&attribute) else {
+                continue;
+            };
+            let message = MessageRequest {
+                kind: MessageKind::UpdateUserAttribute,
+                client_metadata,
+                client_id: updater.client_id(),
+            };
+            deliveries.push(
+                self.send_code(pool_id, pool, user, purpose, (&attribute, &value), message)
+                    .await?,
+            );
+        }
+        Ok(deliveries)
     }
 
     pub async fn admin_delete_user_attributes(
@@ -205,7 +322,7 @@ impl Directory {
     }
 
     /// Stores a user's new attributes and rewrites their alias rows in one transaction.
-    async fn store_attributes(
+    pub(crate) async fn store_attributes(
         &self,
         pool_id: &str,
         naming: &Naming,

@@ -17,6 +17,10 @@ use crate::Directory;
 pub enum Purpose {
     SignUp,
     Reset,
+    /// Verifying an email or phone number outside sign-up (an attribute update or
+    /// GetUserAttributeVerificationCode).
+    VerifyEmail,
+    VerifyPhoneNumber,
 }
 
 impl Purpose {
@@ -24,13 +28,26 @@ impl Purpose {
         match self {
             Purpose::SignUp => "SIGN_UP",
             Purpose::Reset => "RESET",
+            Purpose::VerifyEmail => "VERIFY:email",
+            Purpose::VerifyPhoneNumber => "VERIFY:phone_number",
+        }
+    }
+
+    /// The verification purpose for `attribute`, if it is one that can be verified.
+    pub fn verify(attribute: &str) -> Option<Self> {
+        match attribute {
+            "email" => Some(Purpose::VerifyEmail),
+            "phone_number" => Some(Purpose::VerifyPhoneNumber),
+            _ => None,
         }
     }
 
     /// Cognito: 24 hours for confirmation and verification codes, 1 hour for reset codes.
     fn lifetime_millis(self) -> i64 {
         match self {
-            Purpose::SignUp => 24 * 60 * 60 * 1000,
+            Purpose::SignUp | Purpose::VerifyEmail | Purpose::VerifyPhoneNumber => {
+                24 * 60 * 60 * 1000
+            }
             Purpose::Reset => 60 * 60 * 1000,
         }
     }
@@ -111,6 +128,30 @@ impl Directory {
         .await
         .map_err(store_error)?;
         Ok(code)
+    }
+
+    /// Where the user's live (unused, unexpired) code of `purpose` went, if there is one.
+    pub(crate) async fn live_code(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+    ) -> CognitoResult<Option<Redeemed>> {
+        let row = sqlx::query(
+            "SELECT attribute_name, attribute_value FROM user_codes \
+             WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3 AND used = 0 AND expires_at > $4",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose.as_str())
+        .bind(unix_millis(self.clock.now()))
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(row.map(|row| Redeemed {
+            attribute_name: row.get("attribute_name"),
+            attribute_value: row.get("attribute_value"),
+        }))
     }
 
     /// Redeems a code: at most once, whatever the concurrency, and only within its lifetime

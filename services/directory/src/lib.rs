@@ -4,11 +4,15 @@
 mod accounts;
 mod admin;
 mod codes;
+mod delivery;
 mod filter;
 mod groups;
+mod hiding;
+mod hooks;
 mod outbox;
 mod pool_admin;
 mod pools;
+mod profile;
 mod schema;
 mod users;
 
@@ -36,6 +40,10 @@ pub struct Directory {
     /// Channels to other services (the token checks of GetUser and ChangePassword); absent in
     /// store-only unit tests.
     peers: Option<cognate_common::grpc::Peers>,
+    /// Where messages go besides the dev outbox.
+    senders: delivery::Senders,
+    /// Loaded from the store at first use; see `hiding`.
+    hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Directory {
@@ -45,7 +53,14 @@ impl Directory {
             clock,
             config,
             peers: None,
+            senders: delivery::Senders::none(),
+            hiding_secret: Arc::default(),
         }
+    }
+
+    fn with_senders(mut self, senders: delivery::Senders) -> Self {
+        self.senders = senders;
+        self
     }
 
     pub fn with_peers(mut self, peers: cognate_common::grpc::Peers) -> Self {
@@ -62,8 +77,10 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         &MIGRATOR,
     )
     .await?;
+    let senders = delivery::Senders::from_config(&context.config)?;
     let directory = Directory::new(db, context.clock.clone(), context.config.clone())
-        .with_peers(context.peers.clone());
+        .with_peers(context.peers.clone())
+        .with_senders(senders);
     routes
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
@@ -94,11 +111,13 @@ fn client_call<'a>(
     client_id: &'a Option<String>,
     username: &'a Option<String>,
     secret_hash: &'a Option<String>,
+    client_metadata: &std::collections::HashMap<String, String>,
 ) -> CognitoResult<accounts::ClientCall<'a>> {
     Ok(accounts::ClientCall {
         client_id: required(client_id, "ClientId")?,
         username: required(username, "Username")?,
         secret_hash: secret_hash.as_deref(),
+        client_metadata: json!(client_metadata),
     })
 }
 
@@ -139,11 +158,16 @@ impl idp::directory_server::Directory for Directory {
     ) -> Result<Response<idp::SignUpResponse>, Status> {
         let object = object(request.get_ref());
         let request = request.get_ref();
-        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let call = client_call(
+            &request.client_id,
+            &request.username,
+            &request.secret_hash,
+            &request.client_metadata,
+        )?;
         required(&request.password, "Password")?;
         let signed_up = self.sign_up(call, &object).await?;
         reply(json!({
-            "UserConfirmed": false,
+            "UserConfirmed": signed_up.confirmed,
             "CodeDeliveryDetails": signed_up.delivery,
             "UserSub": signed_up.sub,
         }))
@@ -154,7 +178,12 @@ impl idp::directory_server::Directory for Directory {
         request: Request<idp::ConfirmSignUpRequest>,
     ) -> Result<Response<idp::ConfirmSignUpResponse>, Status> {
         let request = request.get_ref();
-        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let call = client_call(
+            &request.client_id,
+            &request.username,
+            &request.secret_hash,
+            &request.client_metadata,
+        )?;
         let code = required(&request.confirmation_code, "ConfirmationCode")?;
         self.confirm_sign_up(call, code, request.force_alias_creation.unwrap_or(false))
             .await?;
@@ -166,7 +195,12 @@ impl idp::directory_server::Directory for Directory {
         request: Request<idp::ResendConfirmationCodeRequest>,
     ) -> Result<Response<idp::ResendConfirmationCodeResponse>, Status> {
         let request = request.get_ref();
-        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let call = client_call(
+            &request.client_id,
+            &request.username,
+            &request.secret_hash,
+            &request.client_metadata,
+        )?;
         let delivery = self.resend_confirmation_code(call).await?;
         reply(json!({ "CodeDeliveryDetails": delivery }))
     }
@@ -176,7 +210,12 @@ impl idp::directory_server::Directory for Directory {
         request: Request<idp::ForgotPasswordRequest>,
     ) -> Result<Response<idp::ForgotPasswordResponse>, Status> {
         let request = request.get_ref();
-        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let call = client_call(
+            &request.client_id,
+            &request.username,
+            &request.secret_hash,
+            &request.client_metadata,
+        )?;
         let delivery = self.forgot_password(call).await?;
         reply(json!({ "CodeDeliveryDetails": delivery }))
     }
@@ -186,7 +225,12 @@ impl idp::directory_server::Directory for Directory {
         request: Request<idp::ConfirmForgotPasswordRequest>,
     ) -> Result<Response<idp::ConfirmForgotPasswordResponse>, Status> {
         let request = request.get_ref();
-        let call = client_call(&request.client_id, &request.username, &request.secret_hash)?;
+        let call = client_call(
+            &request.client_id,
+            &request.username,
+            &request.secret_hash,
+            &request.client_metadata,
+        )?;
         let code = required(&request.confirmation_code, "ConfirmationCode")?;
         let password = required(&request.password, "Password")?;
         self.confirm_forgot_password(call, code, password).await?;
@@ -409,11 +453,79 @@ impl idp::directory_server::Directory for Directory {
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
-        self.admin_update_user_attributes(pool_id, username, &updates)
-            .await?;
+        self.admin_update_user_attributes(
+            pool_id,
+            username,
+            &updates,
+            &json!(request.client_metadata),
+        )
+        .await?;
         Ok(Response::new(
             idp::AdminUpdateUserAttributesResponse::default(),
         ))
+    }
+
+    async fn update_user_attributes(
+        &self,
+        request: Request<idp::UpdateUserAttributesRequest>,
+    ) -> Result<Response<idp::UpdateUserAttributesResponse>, Status> {
+        let object = object(request.get_ref());
+        let request = request.get_ref();
+        let token = required(&request.access_token, "AccessToken")?;
+        let updates = object
+            .get("UserAttributes")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let deliveries = self
+            .update_user_attributes(token, &updates, &json!(request.client_metadata))
+            .await?;
+        reply(json!({ "CodeDeliveryDetailsList": deliveries }))
+    }
+
+    async fn get_user_attribute_verification_code(
+        &self,
+        request: Request<idp::GetUserAttributeVerificationCodeRequest>,
+    ) -> Result<Response<idp::GetUserAttributeVerificationCodeResponse>, Status> {
+        let request = request.get_ref();
+        let token = required(&request.access_token, "AccessToken")?;
+        let attribute = required(&request.attribute_name, "AttributeName")?;
+        let delivery = self
+            .get_user_attribute_verification_code(token, attribute, &json!(request.client_metadata))
+            .await?;
+        reply(json!({ "CodeDeliveryDetails": delivery }))
+    }
+
+    async fn verify_user_attribute(
+        &self,
+        request: Request<idp::VerifyUserAttributeRequest>,
+    ) -> Result<Response<idp::VerifyUserAttributeResponse>, Status> {
+        let request = request.get_ref();
+        let token = required(&request.access_token, "AccessToken")?;
+        let attribute = required(&request.attribute_name, "AttributeName")?;
+        let code = required(&request.code, "Code")?;
+        self.verify_user_attribute(token, attribute, code).await?;
+        Ok(Response::new(idp::VerifyUserAttributeResponse::default()))
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<idp::DeleteUserRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let token = required(&request.get_ref().access_token, "AccessToken")?;
+        self.delete_user(token).await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn delete_user_attributes(
+        &self,
+        request: Request<idp::DeleteUserAttributesRequest>,
+    ) -> Result<Response<idp::DeleteUserAttributesResponse>, Status> {
+        let request = request.get_ref();
+        let token = required(&request.access_token, "AccessToken")?;
+        self.delete_user_attributes(token, &request.user_attribute_names)
+            .await?;
+        Ok(Response::new(idp::DeleteUserAttributesResponse::default()))
     }
 
     async fn admin_delete_user_attributes(
@@ -438,6 +550,14 @@ impl idp::directory_server::Directory for Directory {
         let pool_id = required(&request.user_pool_id, "UserPoolId")?;
         let username = required(&request.username, "Username")?;
         self.admin_confirm_sign_up(pool_id, username).await?;
+        self.post_confirmation(
+            pool_id,
+            "PostConfirmation_ConfirmSignUp",
+            None,
+            username,
+            &json!(request.client_metadata),
+        )
+        .await?;
         Ok(Response::new(idp::AdminConfirmSignUpResponse::default()))
     }
 

@@ -1,7 +1,5 @@
-//! Message delivery for codes: Cognito's verification templates, and the dev outbox that records
-//! messages instead of sending them in development mode. Without development mode there is no
-//! sender yet (SMTP and SMS senders are issue 5 item 3), so delivery fails with
-//! `CodeDeliveryFailureException`.
+//! Messages for codes: Cognito's templates and placeholders, masked destinations, and the dev
+//! outbox that records every message in development mode. Sending is in `delivery`.
 
 use serde_json::{Value as Json, json};
 use sqlx::Row;
@@ -16,6 +14,11 @@ use crate::Directory;
 /// Cognito's default verification message and subject.
 pub const DEFAULT_MESSAGE: &str = "Your verification code is {####}. ";
 pub const DEFAULT_SUBJECT: &str = "Your verification code";
+
+/// Cognito's default invitation and its subject.
+pub const DEFAULT_INVITATION: &str =
+    "Your username is {username} and temporary password is {####}. ";
+pub const DEFAULT_INVITATION_SUBJECT: &str = "Your temporary password";
 
 /// How many messages the outbox lists at most.
 const OUTBOX_LIMIT: i64 = 100;
@@ -36,12 +39,47 @@ impl Channel {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "EMAIL",
             Channel::Sms => "SMS",
         }
     }
+}
+
+/// Why a message is sent: Cognito names the CustomMessage trigger source after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    SignUp,
+    ResendCode,
+    ForgotPassword,
+    UpdateUserAttribute,
+    VerifyUserAttribute,
+    AdminCreateUser,
+}
+
+impl MessageKind {
+    /// The suffix of Cognito's trigger sources, as in `CustomMessage_SignUp`.
+    pub fn source_suffix(self) -> &'static str {
+        match self {
+            MessageKind::SignUp => "SignUp",
+            MessageKind::ResendCode => "ResendCode",
+            MessageKind::ForgotPassword => "ForgotPassword",
+            MessageKind::UpdateUserAttribute => "UpdateUserAttribute",
+            MessageKind::VerifyUserAttribute => "VerifyUserAttribute",
+            MessageKind::AdminCreateUser => "AdminCreateUser",
+        }
+    }
+}
+
+/// The context of a code message: why it is sent, and for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRequest<'a> {
+    pub kind: MessageKind,
+    /// The caller's `ClientMetadata`, passed to the CustomMessage trigger.
+    pub client_metadata: &'a Json,
+    /// The app client the request came through; none for admin operations.
+    pub client_id: Option<&'a str>,
 }
 
 /// A message ready to deliver.
@@ -62,13 +100,34 @@ fn text<'a>(pool: &'a Json, candidates: &[&[&str]]) -> Option<&'a str> {
     })
 }
 
-/// The verification message for `code`, from the pool's templates or Cognito's defaults.
-pub fn verification_message(
-    pool: &Json,
-    channel: Channel,
-    destination: &str,
-    code: &str,
-) -> Message {
+/// A message before its placeholders (`{####}`, `{username}`) are filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Template {
+    /// The message with the code and username in place of Cognito's placeholders.
+    pub fn render(
+        &self,
+        channel: Channel,
+        destination: &str,
+        code: &str,
+        username: &str,
+    ) -> Message {
+        let fill = |text: &str| text.replace("{####}", code).replace("{username}", username);
+        Message {
+            channel,
+            destination: destination.to_owned(),
+            subject: fill(&self.subject),
+            body: fill(&self.body),
+        }
+    }
+}
+
+/// The pool's verification template for `channel`, or Cognito's default.
+pub fn verification_template(pool: &Json, channel: Channel) -> Template {
     let (body, subject) = match channel {
         Channel::Email => (
             text(
@@ -98,11 +157,29 @@ pub fn verification_message(
             "",
         ),
     };
-    Message {
-        channel,
-        destination: destination.to_owned(),
+    Template {
         subject: subject.to_owned(),
-        body: body.unwrap_or(DEFAULT_MESSAGE).replace("{####}", code),
+        body: body.unwrap_or(DEFAULT_MESSAGE).to_owned(),
+    }
+}
+
+/// The pool's invitation template (AdminCreateUser) for `channel`, or Cognito's default. The
+/// temporary password takes the place of `{####}`.
+pub fn invitation_template(pool: &Json, channel: Channel) -> Template {
+    let invite = &pool["AdminCreateUserConfig"]["InviteMessageTemplate"];
+    let member = |name: &str| {
+        invite[name]
+            .as_str()
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let body = match channel {
+        Channel::Email => member("EmailMessage"),
+        Channel::Sms => member("SMSMessage"),
+    };
+    Template {
+        subject: member("EmailSubject").unwrap_or_else(|| DEFAULT_INVITATION_SUBJECT.to_owned()),
+        body: body.unwrap_or_else(|| DEFAULT_INVITATION.to_owned()),
     }
 }
 
@@ -137,28 +214,26 @@ pub fn masked(channel: Channel, destination: &str) -> String {
 
 /// Cognito's `CodeDeliveryDetailsType` for a message to `attribute`.
 pub fn delivery_details(message: &Message, attribute: &str) -> Json {
+    details(message.channel, &message.destination, attribute)
+}
+
+/// Cognito's `CodeDeliveryDetailsType` for a message on `channel` to `destination`.
+pub fn details(channel: Channel, destination: &str, attribute: &str) -> Json {
     json!({
-        "Destination": masked(message.channel, &message.destination),
-        "DeliveryMedium": message.channel.as_str(),
+        "Destination": masked(channel, destination),
+        "DeliveryMedium": channel.as_str(),
         "AttributeName": attribute,
     })
 }
 
 impl Directory {
-    /// Delivers a message: into the dev outbox in development mode; otherwise there is no
-    /// sender yet, so it fails as Cognito does when delivery fails.
-    pub(crate) async fn deliver(
+    /// Records a message in the dev outbox (development mode only; the caller checks).
+    pub(crate) async fn record_in_outbox(
         &self,
         pool_id: &str,
         username: &str,
         message: &Message,
     ) -> CognitoResult<()> {
-        if !self.config.development_mode() {
-            return Err(CognitoError::new(
-                "CodeDeliveryFailureException",
-                "Unable to deliver the message: no email or SMS sender is configured.",
-            ));
-        }
         sqlx::query(
             "INSERT INTO dev_outbox (id, user_pool_id, username, destination, channel, subject, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -226,27 +301,31 @@ impl Directory {
 mod tests {
     use super::*;
 
+    fn verification_message(pool: &Json, channel: Channel, code: &str) -> Message {
+        verification_template(pool, channel).render(channel, "someone", code, "jane")
+    }
+
     #[test]
     fn messages_follow_the_pool_templates_or_cognito_defaults() {
         let plain =
             json!({"VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_WITH_CODE"}});
-        let message = verification_message(&plain, Channel::Email, "jane@example.com", "123456");
+        let message = verification_message(&plain, Channel::Email, "123456");
         assert_eq!(message.body, "Your verification code is 123456. ");
         assert_eq!(message.subject, "Your verification code");
         let custom = json!({
             "EmailVerificationMessage": "legacy {####}",
             "VerificationMessageTemplate": {"EmailMessage": "Code: {####}!", "EmailSubject": "Hi", "SmsMessage": "sms {####}"},
         });
-        let message = verification_message(&custom, Channel::Email, "jane@example.com", "000042");
+        let message = verification_message(&custom, Channel::Email, "000042");
         assert_eq!(
             (message.body.as_str(), message.subject.as_str()),
             ("Code: 000042!", "Hi")
         );
-        let message = verification_message(&custom, Channel::Sms, "+15550100", "1");
+        let message = verification_message(&custom, Channel::Sms, "1");
         assert_eq!(message.body, "sms 1");
         let legacy = json!({"EmailVerificationMessage": "legacy {####}"});
         assert_eq!(
-            verification_message(&legacy, Channel::Email, "a@b.c", "9").body,
+            verification_message(&legacy, Channel::Email, "9").body,
             "legacy 9"
         );
     }

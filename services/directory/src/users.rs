@@ -9,6 +9,7 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult, password};
 
+use crate::outbox::{self, Channel, MessageKind, MessageRequest};
 use crate::pools::{decode_token, encode_token, page_limit, password_policy};
 use crate::{Directory, schema};
 
@@ -339,7 +340,8 @@ impl Directory {
             }
             None => policy.temporary_password(),
         };
-        let password_hash = password::stored_form(pool_id, &username, temporary).await?;
+        let invitation = self.invitation_channels(&pool, &attributes, &request)?;
+        let password_hash = password::stored_form(pool_id, &username, temporary.clone()).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
             username,
@@ -353,7 +355,77 @@ impl Directory {
         };
         self.insert_user(pool_id, &naming, &user, "User account already exists")
             .await?;
+        self.send_invitation(pool_id, &pool, &user, &invitation, &temporary, &request)
+            .await?;
         Ok(user)
+    }
+
+    /// Where AdminCreateUser's invitation goes: `DesiredDeliveryMediums` (SMS by default) that
+    /// the user has an address for, none with `MessageAction=SUPPRESS`. Checked before the user
+    /// is stored, so an undeliverable invitation leaves no user behind.
+    fn invitation_channels(
+        &self,
+        pool: &Json,
+        attributes: &[Json],
+        request: &Map<String, Json>,
+    ) -> CognitoResult<Vec<(Channel, String)>> {
+        if request.get("MessageAction").and_then(Json::as_str) == Some("SUPPRESS") {
+            return Ok(Vec::new());
+        }
+        let mediums: Vec<&str> = match request
+            .get("DesiredDeliveryMediums")
+            .and_then(Json::as_array)
+        {
+            Some(list) if !list.is_empty() => list.iter().filter_map(Json::as_str).collect(),
+            _ => vec!["SMS"],
+        };
+        let mut channels = Vec::new();
+        for (medium, channel, attribute) in [
+            ("EMAIL", Channel::Email, "email"),
+            ("SMS", Channel::Sms, "phone_number"),
+        ] {
+            let address = attributes
+                .iter()
+                .find(|entry| entry["Name"] == attribute)
+                .and_then(|entry| entry["Value"].as_str())
+                .filter(|value| !value.is_empty());
+            if let (true, Some(address)) = (mediums.contains(&medium), address) {
+                self.ensure_deliverable(pool, channel)?;
+                channels.push((channel, address.to_owned()));
+            }
+        }
+        Ok(channels)
+    }
+
+    /// Sends the invitation with the temporary password through message delivery.
+    async fn send_invitation(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        channels: &[(Channel, String)],
+        temporary: &str,
+        request: &Map<String, Json>,
+    ) -> CognitoResult<()> {
+        let client_metadata = request.get("ClientMetadata").cloned().unwrap_or(Json::Null);
+        for (channel, address) in channels {
+            self.deliver_code(
+                pool_id,
+                pool,
+                user,
+                *channel,
+                address,
+                outbox::invitation_template(pool, *channel),
+                temporary,
+                MessageRequest {
+                    kind: MessageKind::AdminCreateUser,
+                    client_metadata: &client_metadata,
+                    client_id: None,
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Inserts a user and their sign-in aliases in one transaction. A taken username answers
@@ -450,9 +522,13 @@ impl Directory {
             }
             None => policy.temporary_password(),
         };
-        user.password_hash = password::stored_form(pool_id, &user.username, temporary).await?;
+        let invitation = self.invitation_channels(pool, &user.attributes, request)?;
+        user.password_hash =
+            password::stored_form(pool_id, &user.username, temporary.clone()).await?;
         user.updated_at = unix_millis(self.clock.now());
         self.store_password(pool_id, &user).await?;
+        self.send_invitation(pool_id, pool, &user, &invitation, &temporary, request)
+            .await?;
         Ok(user)
     }
 

@@ -1,0 +1,217 @@
+//! `PreventUserExistenceErrors=ENABLED` for the self-service calls: unknown users get the
+//! answers known users get (a simulated `CodeDeliveryDetails`, `CodeMismatchException`), and the
+//! same work: a decoy code is issued or checked in the store where a real one would be, and the
+//! real message goes out after the answer, so neither the shape nor the time of a response tells
+//! whether the user exists.
+
+use serde_json::{Value as Json, json};
+use sqlx::Row;
+
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult};
+
+use crate::Directory;
+use crate::codes::Purpose;
+use crate::outbox::{self, Channel, MessageRequest};
+use crate::users::User;
+
+/// Decoy codes are issued to `decoy:<hash of the name>`; no user has such a sub (subs are UUIDs).
+const DECOY_PREFIX: &str = "decoy:";
+/// The secret fake destinations are derived with; one per installation.
+const SECRET_NAME: &str = "existence-hiding";
+
+/// Whether the app client hides which users exist.
+pub fn hides_existence(client: &Json) -> bool {
+    client["PreventUserExistenceErrors"] == "ENABLED"
+}
+
+/// A masked destination for an unknown user that looks like a real one and stays the same for
+/// the same pool and name: an email-shaped name is masked as itself (in email-as-username pools
+/// that is what a real user sees); anything else gets letters or digits derived with the
+/// installation's secret, so they cannot be told from a real user's.
+fn fake_destination(secret: &[u8], pool_id: &str, name: &str, channel: Channel) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    let tag = aws_lc_rs::hmac::sign(&key, format!("{pool_id}\n{name}").as_bytes());
+    let bytes = tag.as_ref();
+    let letter = |index: usize| char::from(b'a' + bytes[index] % 26);
+    match channel {
+        Channel::Email if name.contains('@') => outbox::masked(channel, name),
+        Channel::Email => format!("{}***@{}***.com", letter(0), letter(1)),
+        Channel::Sms => {
+            let digits: String = bytes[2..6]
+                .iter()
+                .map(|byte| char::from(b'0' + byte % 10))
+                .collect();
+            format!("+*******{digits}")
+        }
+    }
+}
+
+impl Directory {
+    async fn hiding_secret(&self) -> CognitoResult<Vec<u8>> {
+        let secret = self
+            .hiding_secret
+            .get_or_try_init(|| async {
+                let mut candidate = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut candidate)
+                    .map_err(|error| cognate_common::error::internal("random secret", error))?;
+                sqlx::query(
+                    "INSERT INTO directory_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(SECRET_NAME)
+                .bind(hex::encode(candidate))
+                .execute(&self.db)
+                .await
+                .map_err(store_error)?;
+                let stored = sqlx::query("SELECT value FROM directory_secrets WHERE name = $1")
+                    .bind(SECRET_NAME)
+                    .fetch_one(&self.db)
+                    .await
+                    .map_err(store_error)?;
+                hex::decode(stored.get::<String, _>("value"))
+                    .map_err(|error| cognate_common::error::internal("stored secret", error))
+            })
+            .await?;
+        Ok(secret.clone())
+    }
+
+    /// What a known user would be told, for an unknown one: a code issued (to the decoy) and
+    /// a plausible destination on `channel`.
+    pub(crate) async fn simulated_delivery(
+        &self,
+        pool_id: &str,
+        name: &str,
+        purpose: Purpose,
+        channel: Channel,
+    ) -> CognitoResult<Json> {
+        let attribute = match channel {
+            Channel::Email => "email",
+            Channel::Sms => "phone_number",
+        };
+        let sub = self.decoy_sub(pool_id, name).await?;
+        self.issue_code(pool_id, &sub, purpose, attribute, "")
+            .await?;
+        let secret = self.hiding_secret().await?;
+        Ok(json!({
+            "Destination": fake_destination(&secret, pool_id, name, channel),
+            "DeliveryMedium": channel.as_str(),
+            "AttributeName": attribute,
+        }))
+    }
+
+    /// The decoy an unknown name's codes are issued to and checked against: one per name, so
+    /// attempts count and lock as they would for a real user.
+    async fn decoy_sub(&self, pool_id: &str, name: &str) -> CognitoResult<String> {
+        let secret = self.hiding_secret().await?;
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
+        let tag = aws_lc_rs::hmac::sign(&key, format!("decoy\n{pool_id}\n{name}").as_bytes());
+        Ok(format!(
+            "{DECOY_PREFIX}{}",
+            hex::encode(&tag.as_ref()[..16])
+        ))
+    }
+
+    /// A code check for an unknown user: the store work and the answers of a real one
+    /// (`CodeMismatchException`, then `LimitExceededException` after too many attempts).
+    pub(crate) async fn decoy_redemption(
+        &self,
+        pool_id: &str,
+        name: &str,
+        purpose: Purpose,
+        code: &str,
+    ) -> CognitoError {
+        let sub = match self.decoy_sub(pool_id, name).await {
+            Ok(sub) => sub,
+            Err(error) => return error,
+        };
+        match self
+            .redeem_code(pool_id, &sub, purpose, code, crate::codes::code_mismatch)
+            .await
+        {
+            Err(error) => error,
+            // Six digits can match a decoy code by chance; it still confirms nothing.
+            Ok(_) => crate::codes::code_mismatch(),
+        }
+    }
+
+    /// Issues a code now and delivers it after the answer: the caller's response time does not
+    /// depend on the sender. Delivery failures are logged.
+    pub(crate) async fn send_code_detached(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        purpose: Purpose,
+        (attribute, destination): (&str, &str),
+        request: MessageRequest<'_>,
+    ) -> CognitoResult<Json> {
+        let (channel, code) = self
+            .deliverable_code(pool_id, pool, user, purpose, (attribute, destination))
+            .await?;
+        let details = outbox::details(channel, destination, attribute);
+        let directory = self.clone();
+        let (pool_id, pool, user, destination) = (
+            pool_id.to_owned(),
+            pool.clone(),
+            user.clone(),
+            destination.to_owned(),
+        );
+        let (kind, client_metadata, client_id) = (
+            request.kind,
+            request.client_metadata.clone(),
+            request.client_id.map(str::to_owned),
+        );
+        tokio::spawn(async move {
+            let template = outbox::verification_template(&pool, channel);
+            let sent = directory
+                .deliver_code(
+                    &pool_id,
+                    &pool,
+                    &user,
+                    channel,
+                    &destination,
+                    template,
+                    &code,
+                    MessageRequest {
+                        kind,
+                        client_metadata: &client_metadata,
+                        client_id: client_id.as_deref(),
+                    },
+                )
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(pool_id, %error, "a code could not be delivered");
+            }
+        });
+        Ok(details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_destinations_are_stable_and_look_real() {
+        let secret = [1u8; 32];
+        let first = fake_destination(&secret, "pool", "nobody", Channel::Email);
+        assert_eq!(
+            first,
+            fake_destination(&secret, "pool", "nobody", Channel::Email)
+        );
+        assert_eq!(first.len(), "a***@b***.com".len());
+        assert_ne!(
+            first,
+            fake_destination(&[2u8; 32], "pool", "nobody", Channel::Email)
+        );
+        assert_eq!(
+            fake_destination(&secret, "pool", "jane@example.com", Channel::Email),
+            "j***@e***.com"
+        );
+        let phone = fake_destination(&secret, "pool", "nobody", Channel::Sms);
+        assert!(
+            phone.starts_with("+*******") && phone.len() == 12,
+            "{phone}"
+        );
+    }
+}

@@ -1,0 +1,445 @@
+//! Message delivery and the directory's triggers, through the AWS SDK for Rust in both
+//! topologies: codes by email through a real SMTP server (aiosmtpd, started by the test) and by
+//! SMS through a NATS sender; PreSignUp, CustomMessage and PostConfirmation handlers; the custom
+//! email sender receiving the code encrypted; AdminCreateUser's invitation.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AliasAttributeType, CustomEmailLambdaVersionConfigType, EmailConfigurationType,
+    LambdaConfigType, UserStatusType, VerifiedAttributeType,
+};
+use base64::Engine;
+use cognate_tests::{
+    Sandbox, Topology, attribute, each_topology, error_code, nats_handler, six_digits,
+    wait_for_events,
+};
+use serde_json::json;
+
+const PASSWORD: &str = "Correct-Horse-1";
+const KEY_ID: &str = "arn:aws:kms:us-east-1:123456789012:key/cognate-test";
+const SENDER_KEY: [u8; 32] = [42; 32];
+
+/// A real SMTP server that keeps what it receives in a Maildir.
+struct SmtpServer {
+    port: u16,
+    maildir: cognate_tests::ScratchDir,
+    _process: tokio::process::Child,
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let maildir = cognate_tests::ScratchDir::new();
+        std::fs::create_dir_all(&maildir.0).expect("maildir parent");
+        let process = tokio::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.0.join("mail"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("aiosmtpd starts (scripts/test installs it with pip)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    port,
+                    maildir,
+                    _process: process,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not listen on {port}");
+    }
+
+    /// Every message received so far, raw.
+    fn messages(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.0.join("mail").join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+            .collect()
+    }
+
+    /// Waits for a message to `address` and returns it.
+    async fn message_to(&self, address: &str) -> String {
+        for _ in 0..100 {
+            if let Some(message) = self
+                .messages()
+                .into_iter()
+                .find(|message| message.contains(&format!("To: {address}")))
+            {
+                return message;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no email to {address} arrived; have {:?}", self.messages());
+    }
+}
+
+/// The code in a raw email: six digits in its body, not its headers.
+fn code_in_email(raw: &str) -> String {
+    let body = raw
+        .split_once("\r\n\r\n")
+        .or_else(|| raw.split_once("\n\n"))
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    six_digits(body).expect("a code in the body")
+}
+
+async fn confirm(idp: &Client, client_id: &str, username: &str, code: &str) {
+    idp.confirm_sign_up()
+        .client_id(client_id)
+        .username(username)
+        .confirmation_code(code)
+        .send()
+        .await
+        .expect("confirmed with the delivered code");
+}
+
+async fn client(idp: &Client, pool_id: &str) -> String {
+    cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_name("app"),
+    )
+    .await
+}
+
+async fn codes_go_out_by_smtp_and_sms(topology: Topology) {
+    let smtp = SmtpServer::start().await;
+    let sms_subject = format!("sms-{}", uuid::Uuid::new_v4().simple());
+    let texts = nats_handler(&sms_subject, |event| event.clone()).await;
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        config.smtp_url = Some(cognate_common::config::Secret::new(format!(
+            "smtp://127.0.0.1:{}",
+            smtp.port
+        )));
+        config.sms_sender = Some(format!("nats:{sms_subject}"));
+    })
+    .await
+    .expect("sandbox starts");
+    let idp = sandbox.idp();
+
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("mail")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .alias_attributes(AliasAttributeType::Email)
+            .email_configuration(
+                EmailConfigurationType::builder()
+                    .from("Example App <no-reply@app.example>")
+                    .reply_to_email_address("help@app.example")
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = client(&idp, &pool_id).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "jane@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let email = smtp.message_to("jane@example.com").await;
+    assert!(
+        email.contains("From: \"Example App\" <no-reply@app.example>")
+            || email.contains("From: Example App <no-reply@app.example>"),
+        "{email}"
+    );
+    assert!(email.contains("Reply-To: help@app.example"), "{email}");
+    assert!(email.contains("Subject: Your verification code"), "{email}");
+    confirm(&idp, &client_id, "jane", &code_in_email(&email)).await;
+
+    // The invitation carries the temporary password, which signs in.
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("invited")
+        .user_attributes(attribute("email", "invited@example.com"))
+        .desired_delivery_mediums(aws_sdk_cognitoidentityprovider::types::DeliveryMediumType::Email)
+        .send()
+        .await
+        .expect("invited");
+    let invitation = smtp.message_to("invited@example.com").await;
+    assert!(
+        invitation.contains("Subject: Your temporary password"),
+        "{invitation}"
+    );
+    assert!(
+        invitation.contains("Your username is invited"),
+        "{invitation}"
+    );
+
+    let phone_pool = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("sms")
+            .auto_verified_attributes(VerifiedAttributeType::PhoneNumber),
+    )
+    .await;
+    let phone_client = client(&idp, &phone_pool).await;
+    let signed_up = idp
+        .sign_up()
+        .client_id(&phone_client)
+        .username("john")
+        .password(PASSWORD)
+        .user_attributes(attribute("phone_number", "+15555550100"))
+        .send()
+        .await
+        .expect("signed up");
+    assert_eq!(
+        signed_up
+            .code_delivery_details()
+            .and_then(|details| details.destination()),
+        Some("+*******0100")
+    );
+    let text = wait_for_events(&texts, 1).await.remove(0);
+    assert_eq!(text["request"]["phoneNumber"], "+15555550100");
+    assert_eq!(text["userPoolId"], phone_pool.as_str());
+    let code = six_digits(text["request"]["message"].as_str().expect("message")).expect("code");
+    confirm(&idp, &phone_client, "john", &code).await;
+}
+
+each_topology!(
+    codes_go_out_by_smtp_and_sms_tests,
+    codes_go_out_by_smtp_and_sms
+);
+
+/// What the test's Lambda answers: PreSignUp refuses `denied` and confirms `auto*` users with
+/// their email verified; CustomMessage rewrites the email; PostConfirmation just answers.
+fn handle(event: &serde_json::Value) -> serde_json::Value {
+    let mut reply = event.clone();
+    let source = event["triggerSource"].as_str().unwrap_or_default();
+    let username = event["userName"].as_str().unwrap_or_default();
+    if source == "PreSignUp_SignUp" {
+        if username == "denied" {
+            return json!({"errorType": "Error", "errorMessage": "no thanks"});
+        }
+        let auto = username.starts_with("auto");
+        reply["response"] =
+            json!({"autoConfirmUser": auto, "autoVerifyEmail": auto, "autoVerifyPhone": false});
+    } else if source.starts_with("CustomMessage_") {
+        reply["response"]["emailSubject"] = json!("Welcome to Example");
+        reply["response"]["emailMessage"] = json!(format!(
+            "Hello {}, your code is {}!",
+            event["request"]["userAttributes"]["email"]
+                .as_str()
+                .unwrap_or_default(),
+            event["request"]["codeParameter"]
+                .as_str()
+                .unwrap_or_default()
+        ));
+    }
+    reply
+}
+
+async fn triggers_shape_sign_up(topology: Topology) {
+    let function = format!("accounts-{}", uuid::Uuid::new_v4().simple());
+    let events = nats_handler(&format!("cognate.trigger.{function}"), handle).await;
+    let sandbox = Sandbox::start_dev(topology).await.expect("sandbox starts");
+    let idp = sandbox.idp();
+    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("triggered")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .lambda_config(
+                LambdaConfigType::builder()
+                    .pre_sign_up(&arn)
+                    .custom_message(&arn)
+                    .post_confirmation(&arn)
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = client(&idp, &pool_id).await;
+    let sign_up = |username: &'static str| {
+        idp.sign_up()
+            .client_id(&client_id)
+            .username(username)
+            .password(PASSWORD)
+            .user_attributes(attribute("email", &format!("{username}@example.com")))
+            .validation_data(attribute("captcha", "ok"))
+            .client_metadata("origin", "test")
+            .send()
+    };
+
+    let denied = sign_up("denied").await.expect_err("PreSignUp refuses");
+    assert_eq!(error_code(&denied), "UserLambdaValidationException");
+    let nothing = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("denied")
+        .send()
+        .await
+        .expect_err("a refused sign-up leaves nothing behind");
+    assert_eq!(error_code(&nothing), "UserNotFoundException");
+
+    let auto = sign_up("automatic").await.expect("signed up");
+    assert!(auto.user_confirmed());
+    assert!(auto.code_delivery_details().is_none());
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("automatic")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(user.user_status(), Some(&UserStatusType::Confirmed));
+    assert!(
+        user.user_attributes()
+            .iter()
+            .any(|attribute| attribute.name() == "email_verified"
+                && attribute.value() == Some("true"))
+    );
+
+    let manual = sign_up("manual").await.expect("signed up");
+    assert!(!manual.user_confirmed());
+    let (_, outbox) = sandbox
+        .dev_outbox(&pool_id, "manual")
+        .await
+        .expect("outbox");
+    assert_eq!(outbox[0]["subject"], "Welcome to Example");
+    let body = outbox[0]["body"].as_str().expect("body");
+    assert!(
+        body.starts_with("Hello manual@example.com, your code is "),
+        "{body}"
+    );
+    let code = six_digits(body).expect("the code replaced the placeholder");
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("manual")
+        .confirmation_code(code)
+        .client_metadata("step", "confirm")
+        .send()
+        .await
+        .expect("confirmed");
+
+    let received = wait_for_events(&events, 5).await;
+    let sources: Vec<&str> = received
+        .iter()
+        .filter_map(|event| event["triggerSource"].as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "PreSignUp_SignUp",
+            "PreSignUp_SignUp",
+            "PreSignUp_SignUp",
+            "CustomMessage_SignUp",
+            "PostConfirmation_ConfirmSignUp"
+        ]
+    );
+    let pre_sign_up = &received[2];
+    assert_eq!(pre_sign_up["request"]["validationData"]["captcha"], "ok");
+    assert_eq!(pre_sign_up["request"]["clientMetadata"]["origin"], "test");
+    assert_eq!(pre_sign_up["callerContext"]["clientId"], client_id.as_str());
+    assert_eq!(
+        pre_sign_up["request"]["userAttributes"]["email"],
+        "manual@example.com"
+    );
+    let confirmed = &received[4];
+    assert_eq!(confirmed["request"]["clientMetadata"]["step"], "confirm");
+    assert_eq!(
+        confirmed["request"]["userAttributes"]["cognito:user_status"],
+        "CONFIRMED"
+    );
+    assert_eq!(
+        confirmed["request"]["userAttributes"]["email_verified"],
+        "true"
+    );
+}
+
+each_topology!(triggers_shape_sign_up_tests, triggers_shape_sign_up);
+
+/// Opens a custom sender's code: base64(nonce ‖ ciphertext ‖ tag), AES-256-GCM, the pool id as
+/// associated data (the scheme the README documents).
+fn open_code(sealed: &str, pool_id: &str) -> String {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .expect("base64");
+    let (nonce, ciphertext) = bytes.split_at(12);
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &SENDER_KEY).expect("key"));
+    let mut buffer = ciphertext.to_vec();
+    let plain = key
+        .open_in_place(
+            Nonce::try_assume_unique_for_key(nonce).expect("nonce"),
+            Aad::from(pool_id.as_bytes()),
+            &mut buffer,
+        )
+        .expect("opens with the key and the pool id");
+    String::from_utf8(plain.to_vec()).expect("text")
+}
+
+async fn custom_senders_get_the_code_encrypted(topology: Topology) {
+    let function = format!("sender-{}", uuid::Uuid::new_v4().simple());
+    let events = nats_handler(&format!("cognate.trigger.{function}"), |event| {
+        event.clone()
+    })
+    .await;
+    // Not development mode and no SMTP server: the custom sender is the only way out.
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        config.sender_keys.insert(
+            KEY_ID.into(),
+            cognate_common::config::Secret::new(
+                base64::engine::general_purpose::STANDARD.encode(SENDER_KEY),
+            ),
+        );
+    })
+    .await
+    .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("custom-sender")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .lambda_config(
+                LambdaConfigType::builder()
+                    .custom_email_sender(
+                        CustomEmailLambdaVersionConfigType::builder()
+                            .lambda_version("V1_0".into())
+                            .lambda_arn(format!(
+                                "arn:aws:lambda:us-east-1:123456789012:function:{function}"
+                            ))
+                            .build()
+                            .expect("config"),
+                    )
+                    .kms_key_id(KEY_ID)
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = client(&idp, &pool_id).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("jane")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "jane@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let event = wait_for_events(&events, 1).await.remove(0);
+    assert_eq!(event["triggerSource"], "CustomEmailSender_SignUp");
+    assert_eq!(event["request"]["type"], "customEmailSenderRequestV1");
+    assert_eq!(
+        event["request"]["userAttributes"]["email"],
+        "jane@example.com"
+    );
+    let sealed = event["request"]["code"].as_str().expect("a code");
+    let code = open_code(sealed, &pool_id);
+    confirm(&idp, &client_id, "jane", &code).await;
+}
+
+each_topology!(
+    custom_senders_get_the_code_encrypted_tests,
+    custom_senders_get_the_code_encrypted
+);
