@@ -70,32 +70,7 @@ fn decide(event: &serde_json::Value) -> serde_json::Value {
 
 async fn pre_authentication_over_nats(sandbox: &Sandbox) {
     let function = format!("pre-auth-{}", uuid::Uuid::new_v4().simple());
-    let nats = async_nats::connect(cognate_tests::nats_url())
-        .await
-        .expect("NATS");
-    let mut subscription = nats
-        .subscribe(format!("cognate.trigger.{function}"))
-        .await
-        .expect("subscribed");
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let seen = events.clone();
-    let responder = nats.clone();
-    tokio::spawn(async move {
-        use futures::StreamExt;
-        while let Some(message) = subscription.next().await {
-            let event: serde_json::Value =
-                serde_json::from_slice(&message.payload).expect("event is JSON");
-            let reply = decide(&event);
-            seen.lock().expect("lock").push(event);
-            if let Some(inbox) = message.reply {
-                responder
-                    .publish(inbox, reply.to_string().into())
-                    .await
-                    .expect("replied");
-            }
-        }
-    });
-    nats.flush().await.expect("subscription registered");
+    let events = cognate_tests::nats_handler(&format!("cognate.trigger.{function}"), decide).await;
 
     let idp = sandbox.idp();
     let client_id = pool_with_trigger(

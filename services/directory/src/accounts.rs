@@ -164,6 +164,24 @@ impl Directory {
         Ok((pool_id, pool, client))
     }
 
+    /// The end user, or `None` for an unknown one when the client hides which users exist (the
+    /// caller then answers as it would for a known user).
+    async fn known_user(
+        &self,
+        pool_id: &str,
+        client: &Json,
+        name: &str,
+    ) -> CognitoResult<Option<User>> {
+        match self.end_user(pool_id, name).await {
+            Err(error)
+                if hides_existence(client) && error.error_type == "UserNotFoundException" =>
+            {
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }
+
     async fn end_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
         match self.find_user(pool_id, name).await {
             Err(error) if error.error_type == "UserNotFoundException" => Err(unknown_user()),
@@ -380,15 +398,10 @@ impl Directory {
         force_alias_creation: bool,
     ) -> CognitoResult<()> {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
-        let user = match self.end_user(&pool_id, call.username).await {
-            Err(error)
-                if hides_existence(&client) && error.error_type == "UserNotFoundException" =>
-            {
-                return Err(self
-                    .decoy_redemption(&pool_id, call.username, Purpose::SignUp, code)
-                    .await);
-            }
-            other => other?,
+        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+            return Err(self
+                .decoy_redemption(&pool_id, call.username, Purpose::SignUp, code)
+                .await);
         };
         if user.status != UNCONFIRMED {
             return Err(CognitoError::not_authorized(format!(
@@ -434,6 +447,7 @@ impl Directory {
             .await?;
         self.post_confirmation(
             &pool_id,
+            &pool,
             "PostConfirmation_ConfirmSignUp",
             Some(call.client_id),
             &user.sub,
@@ -541,19 +555,16 @@ impl Directory {
     pub async fn resend_confirmation_code(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
         let hiding = hides_existence(&client);
-        let user = match self.end_user(&pool_id, call.username).await {
-            Err(error) if hiding && error.error_type == "UserNotFoundException" => {
-                let channel =
-                    if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
-                        Channel::Sms
-                    } else {
-                        Channel::Email
-                    };
-                return self
-                    .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
-                    .await;
-            }
-            other => other?,
+        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+            let channel =
+                if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
+                    Channel::Sms
+                } else {
+                    Channel::Email
+                };
+            return self
+                .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
+                .await;
         };
         if user.status != UNCONFIRMED {
             return Err(CognitoError::invalid_parameter(
@@ -597,14 +608,11 @@ impl Directory {
     pub async fn forgot_password(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
         let hiding = hides_existence(&client);
-        let user = match self.end_user(&pool_id, call.username).await {
-            Err(error) if hiding && error.error_type == "UserNotFoundException" => {
-                let channel = recovery_channel(&pool);
-                return self
-                    .simulated_delivery(&pool_id, call.username, Purpose::Reset, channel)
-                    .await;
-            }
-            other => other?,
+        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+            let channel = recovery_channel(&pool);
+            return self
+                .simulated_delivery(&pool_id, call.username, Purpose::Reset, channel)
+                .await;
         };
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
@@ -641,22 +649,17 @@ impl Directory {
         new_password: &str,
     ) -> CognitoResult<()> {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
-        let user = match self.end_user(&pool_id, call.username).await {
-            Err(error)
-                if hides_existence(&client) && error.error_type == "UserNotFoundException" =>
-            {
-                return Err(self
-                    .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
-                    .await);
-            }
-            other => other?,
+        // With existence hiding, a disabled user is answered like an unknown one.
+        let user = self
+            .known_user(&pool_id, &client, call.username)
+            .await?
+            .filter(|user| user.enabled || !hides_existence(&client));
+        let Some(user) = user else {
+            return Err(self
+                .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
+                .await);
         };
         if !user.enabled {
-            if hides_existence(&client) {
-                return Err(self
-                    .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
-                    .await);
-            }
             return Err(CognitoError::not_authorized("User is disabled."));
         }
         password_policy(&pool)
@@ -685,6 +688,7 @@ impl Directory {
         .map_err(store_error)?;
         self.post_confirmation(
             &pool_id,
+            &pool,
             "PostConfirmation_ConfirmForgotPassword",
             Some(call.client_id),
             &user.sub,

@@ -114,16 +114,17 @@ impl Directory {
 
     /// PostConfirmation, after the change is stored: as in Cognito, a failing handler fails the
     /// request but does not undo the confirmation.
+    #[allow(clippy::too_many_arguments)] // The event's fields, each of them needed.
     pub(crate) async fn post_confirmation(
         &self,
         pool_id: &str,
+        pool: &Json,
         source: &str,
         client_id: Option<&str>,
         username: &str,
         client_metadata: &Json,
     ) -> CognitoResult<()> {
-        let pool = self.load_pool(pool_id).await?;
-        let Some(target) = trigger_target(&pool, "PostConfirmation") else {
+        let Some(target) = trigger_target(pool, "PostConfirmation") else {
             return Ok(());
         };
         let user = self.find_user(pool_id, username).await?;

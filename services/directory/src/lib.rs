@@ -552,6 +552,7 @@ impl idp::directory_server::Directory for Directory {
         self.admin_confirm_sign_up(pool_id, username).await?;
         self.post_confirmation(
             pool_id,
+            &self.load_pool(pool_id).await?,
             "PostConfirmation_ConfirmSignUp",
             None,
             username,
