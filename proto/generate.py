@@ -49,8 +49,7 @@ AUTH = """InitiateAuth AdminInitiateAuth RespondToAuthChallenge AdminRespondToAu
     AdminGetDevice ListDevices AdminListDevices UpdateDeviceStatus AdminUpdateDeviceStatus
     GetSigningCertificate GetUserAuthFactors StartWebAuthnRegistration
     CompleteWebAuthnRegistration ListWebAuthnCredentials DeleteWebAuthnCredential
-    AdminListUserAuthEvents AdminUpdateAuthEventFeedback UpdateAuthEventFeedback
-    SetRiskConfiguration DescribeRiskConfiguration""".split()
+    AdminListUserAuthEvents AdminUpdateAuthEventFeedback UpdateAuthEventFeedback""".split()
 
 # (botocore service, api version, short name, [(grpc service, operations or None = the rest)])
 SERVICES = [

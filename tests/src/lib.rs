@@ -443,6 +443,25 @@ pub async fn create_pool(
         .expect("pool id")
 }
 
+/// USER_PASSWORD_AUTH; the tokens, or the error code.
+pub async fn password_sign_in(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<aws_sdk_cognitoidentityprovider::types::AuthenticationResultType, String> {
+    idp.initiate_auth()
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .map_err(|error| error_code(&error))?
+        .authentication_result
+        .ok_or_else(|| "a challenge instead of tokens".to_owned())
+}
+
 /// Sends a CreateUserPoolClient and returns the new client's id.
 pub async fn create_client(
     request: aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder,

@@ -68,15 +68,9 @@ async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<(), String> {
-    idp.initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(client_id)
-        .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", password)
-        .send()
+    cognate_tests::password_sign_in(idp, client_id, username, password)
         .await
         .map(|_| ())
-        .map_err(|error| error_code(&error))
 }
 
 fn user_attribute(

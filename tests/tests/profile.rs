@@ -5,10 +5,10 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AliasAttributeType, AuthFlowType, ExplicitAuthFlowsType, UserAttributeUpdateSettingsType,
+    AliasAttributeType, ExplicitAuthFlowsType, UserAttributeUpdateSettingsType,
     VerifiedAttributeType,
 };
-use cognate_tests::{Sandbox, attribute, both_topologies, error_code};
+use cognate_tests::{Sandbox, attribute, both_topologies, error_code, password_sign_in};
 
 const PASSWORD: &str = "Correct-Horse-1";
 
@@ -40,21 +40,8 @@ async fn pool(idp: &Client, verify_first: bool) -> (String, String) {
 }
 
 async fn sign_in(idp: &Client, client_id: &str, name: &str) -> Result<String, String> {
-    idp.initiate_auth()
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .client_id(client_id)
-        .auth_parameters("USERNAME", name)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .map(|output| {
-            output
-                .authentication_result()
-                .and_then(|result| result.access_token())
-                .expect("tokens")
-                .to_owned()
-        })
-        .map_err(|error| error_code(&error))
+    let tokens = password_sign_in(idp, client_id, name, PASSWORD).await?;
+    Ok(tokens.access_token().expect("access token").to_owned())
 }
 
 /// Signs `username` up with `email`, confirms with the code and returns an access token.

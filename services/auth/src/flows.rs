@@ -323,12 +323,50 @@ impl Auth {
         let correct = password::verify(
             &pool_id,
             &user.username,
-            password,
+            password.clone(),
             user.password_hash.clone(),
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
+        self.screen_sign_in(&pool, &client, &user, password).await?;
         self.authenticated(&pool, &client, &user).await
+    }
+
+    /// Compromised-credentials detection on a proven password, for pools with threat
+    /// protection (SRP sign-in never shows the password, so, as in Cognito, it isn't checked).
+    async fn screen_sign_in(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        password: String,
+    ) -> CognitoResult<()> {
+        let mode = pool
+            .user_pool_add_ons
+            .as_ref()
+            .and_then(|add_ons| add_ons.advanced_security_mode.as_deref());
+        if mode.is_none_or(|mode| mode == "OFF") {
+            return Ok(());
+        }
+        let screened = self
+            .directory
+            .clone()
+            .screen_sign_in(internal::ScreenSignInRequest {
+                user_pool_id: pool.id.clone().unwrap_or_default(),
+                client_id: client.client_id.clone().unwrap_or_default(),
+                username: user.username.clone(),
+                password,
+            })
+            .await
+            .map_err(CognitoError::from)?
+            .into_inner();
+        if screened.blocked {
+            return Err(CognitoError::new(
+                "PasswordResetRequiredException",
+                "Password reset required for the user",
+            ));
+        }
+        Ok(())
     }
 
     /// Ends a password check begun with `lockout::begin`: a success resets the count.
@@ -585,6 +623,7 @@ impl Auth {
                 username: user.username.clone(),
                 password: new_password.to_owned(),
                 permanent: true,
+                client_id: client.client_id.clone().unwrap_or_default(),
             })
             .await;
         if let Err(status) = set {

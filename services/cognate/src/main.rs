@@ -100,6 +100,9 @@ struct Options {
         hide_env_values = true
     )]
     sender_keys: Option<Vec<String>>,
+    /// A Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords.
+    #[arg(long, env = "COGNATE_BREACHED_PASSWORDS_FILE", global = true)]
+    breached_passwords_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -160,6 +163,9 @@ impl Options {
         if let Some(keys) = self.sender_keys {
             config.sender_keys = parse_sender_keys(&keys)?;
         }
+        config.breached_passwords_file = self
+            .breached_passwords_file
+            .or(config.breached_passwords_file);
         Ok(config)
     }
 
@@ -184,6 +190,9 @@ impl Options {
             email_from: self.email_from.or(outer.email_from),
             sms_sender: self.sms_sender.or(outer.sms_sender),
             sender_keys: self.sender_keys.or(outer.sender_keys),
+            breached_passwords_file: self
+                .breached_passwords_file
+                .or(outer.breached_passwords_file),
         }
     }
 }

@@ -154,6 +154,9 @@ pub struct Config {
     /// Keys for the CustomEmailSender and CustomSMSSender triggers: a pool's `KMSKeyID` → a
     /// base64 AES-256 key the code is encrypted with.
     pub sender_keys: BTreeMap<String, Secret>,
+    /// A Have-I-Been-Pwned-format file (`SHA1HEX:count` lines sorted by hash) checked beside the
+    /// bundled list of common passwords where a pool's risk configuration asks for it.
+    pub breached_passwords_file: Option<PathBuf>,
 }
 
 mod seconds {
@@ -186,6 +189,7 @@ impl Default for Config {
             email_from: "no-reply@verificationemail.com".to_owned(),
             sms_sender: None,
             sender_keys: BTreeMap::new(),
+            breached_passwords_file: None,
         }
     }
 }

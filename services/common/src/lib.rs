@@ -1,6 +1,7 @@
 //! What Cognate's services share: configuration, errors, the durable and ephemeral stores,
 //! inter-service channels, telemetry and time. No service logic lives here.
 
+pub mod breached;
 pub mod clock;
 pub mod config;
 pub mod ephemeral;

@@ -13,6 +13,7 @@ use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
 use crate::hiding::hides_existence;
 use crate::outbox::{self, Channel, MessageKind, MessageRequest};
+use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
 use crate::users::{CONFIRMED, Naming, User, check_attributes};
 
@@ -268,6 +269,18 @@ impl Directory {
         crate::profile::refuse_unwritable(&client, &names)?;
         let password = text(request, "Password");
         password_policy(&pool).check(password)?;
+        let verdict = self
+            .screen_compromised(
+                &pool_id,
+                &pool,
+                Some(call.client_id),
+                RiskEvent::SignUp,
+                password,
+            )
+            .await?;
+        if verdict == Verdict::Block {
+            return Err(compromised());
+        }
 
         let sub = uuid::Uuid::new_v4().to_string();
         let username_attributes = string_list(pool.get("UsernameAttributes"));
@@ -665,27 +678,24 @@ impl Directory {
         password_policy(&pool)
             .check(new_password)
             .map_err(policy_wording)?;
-        self.redeem_code(
-            &pool_id,
-            &user.sub,
-            Purpose::Reset,
-            code,
-            codes::expired_code,
-        )
-        .await?;
-        let password_hash =
-            password::stored_form(&pool_id, &user.username, new_password.to_owned()).await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, status = $2, updated_at = $3 WHERE user_pool_id = $4 AND sub = $5",
-        )
-        .bind(password_hash)
-        .bind(CONFIRMED)
-        .bind(unix_millis(self.clock.now()))
-        .bind(&pool_id)
-        .bind(&user.sub)
-        .execute(&self.db)
-        .await
-        .map_err(store_error)?;
+        // The code is checked first (so timing tells nothing to whoever lacks it) and spent
+        // last (so a password the history or breach check refuses leaves it usable).
+        let checked = self
+            .check_code(
+                &pool_id,
+                &user.sub,
+                Purpose::Reset,
+                code,
+                codes::expired_code,
+            )
+            .await?;
+        let stored = self
+            .screened_password(&pool_id, &pool, &user, Some(call.client_id), new_password)
+            .await?;
+        self.spend_code(&pool_id, &user.sub, Purpose::Reset, checked)
+            .await?;
+        self.replace_password(&pool_id, &pool, &user, &stored, CONFIRMED)
+            .await?;
         self.post_confirmation(
             &pool_id,
             &pool,

@@ -112,6 +112,7 @@ impl Directory {
             "DELETE FROM user_codes WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM user_aliases WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM group_members WHERE user_pool_id = $1 AND sub = $2",
+            "DELETE FROM password_history WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM users WHERE user_pool_id = $1 AND sub = $2",
         ] {
             sqlx::query(statement)

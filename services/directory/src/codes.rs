@@ -63,6 +63,13 @@ pub struct Redeemed {
     pub attribute_value: String,
 }
 
+/// A code that matched and may be spent.
+#[derive(Debug)]
+pub(crate) struct CheckedCode {
+    hash: String,
+    redeemed: Redeemed,
+}
+
 pub fn code_mismatch() -> CognitoError {
     CognitoError::new(
         "CodeMismatchException",
@@ -164,6 +171,23 @@ impl Directory {
         code: &str,
         missing: fn() -> CognitoError,
     ) -> CognitoResult<Redeemed> {
+        let checked = self
+            .check_code(pool_id, sub, purpose, code, missing)
+            .await?;
+        self.spend_code(pool_id, sub, purpose, checked).await
+    }
+
+    /// Checks a code without spending it; a wrong one counts as an attempt. Callers that must
+    /// refuse a request after the code (a reset password the history forbids) check first and
+    /// spend last, so the code stays usable.
+    pub(crate) async fn check_code(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+        code: &str,
+        missing: fn() -> CognitoError,
+    ) -> CognitoResult<CheckedCode> {
         let row = sqlx::query(
             "SELECT code_hash, attribute_name, attribute_value, attempts, used, expires_at FROM user_codes \
              WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3",
@@ -181,8 +205,7 @@ impl Directory {
         if row.get::<i64, _>("used") != 0 {
             return Err(expired_code());
         }
-        let now = unix_millis(self.clock.now());
-        if row.get::<i64, _>("expires_at") <= now {
+        if row.get::<i64, _>("expires_at") <= unix_millis(self.clock.now()) {
             return Err(expired_code());
         }
         let stored: String = row.get("code_hash");
@@ -202,8 +225,24 @@ impl Directory {
             .map_err(store_error)?;
             return Err(code_mismatch());
         }
-        // The conditional update is what makes the code single-use: of concurrent redemptions
-        // exactly one changes the row.
+        Ok(CheckedCode {
+            hash: given,
+            redeemed: Redeemed {
+                attribute_name: row.get("attribute_name"),
+                attribute_value: row.get("attribute_value"),
+            },
+        })
+    }
+
+    /// Spends a checked code. The conditional update is what makes the code single-use: of
+    /// concurrent redemptions exactly one changes the row.
+    pub(crate) async fn spend_code(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+        checked: CheckedCode,
+    ) -> CognitoResult<Redeemed> {
         let claimed = sqlx::query(
             "UPDATE user_codes SET used = 1 WHERE user_pool_id = $1 AND sub = $2 AND purpose = $3 \
              AND code_hash = $4 AND used = 0 AND attempts < $5 AND expires_at > $6",
@@ -211,9 +250,9 @@ impl Directory {
         .bind(pool_id)
         .bind(sub)
         .bind(purpose.as_str())
-        .bind(&given)
+        .bind(&checked.hash)
         .bind(MAX_ATTEMPTS)
-        .bind(now)
+        .bind(unix_millis(self.clock.now()))
         .execute(&self.db)
         .await
         .map_err(store_error)?
@@ -221,10 +260,7 @@ impl Directory {
         if claimed != 1 {
             return Err(expired_code());
         }
-        Ok(Redeemed {
-            attribute_name: row.get("attribute_name"),
-            attribute_value: row.get("attribute_value"),
-        })
+        Ok(checked.redeemed)
     }
 }
 

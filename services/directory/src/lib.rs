@@ -10,6 +10,7 @@ mod groups;
 mod hiding;
 mod hooks;
 mod outbox;
+mod passwords;
 mod pool_admin;
 mod pools;
 mod profile;
@@ -44,6 +45,8 @@ pub struct Directory {
     senders: delivery::Senders,
     /// Loaded from the store at first use; see `hiding`.
     hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Compromised-credentials detection's list (and the operator's file, if any).
+    breached: cognate_common::breached::BreachedPasswords,
 }
 
 impl Directory {
@@ -55,7 +58,13 @@ impl Directory {
             peers: None,
             senders: delivery::Senders::none(),
             hiding_secret: Arc::default(),
+            breached: cognate_common::breached::BreachedPasswords::default(),
         }
+    }
+
+    fn with_breached(mut self, breached: cognate_common::breached::BreachedPasswords) -> Self {
+        self.breached = breached;
+        self
     }
 
     fn with_senders(mut self, senders: delivery::Senders) -> Self {
@@ -78,9 +87,13 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     )
     .await?;
     let senders = delivery::Senders::from_config(&context.config)?;
+    let breached = cognate_common::breached::BreachedPasswords::new(
+        context.config.breached_passwords_file.as_deref(),
+    )?;
     let directory = Directory::new(db, context.clock.clone(), context.config.clone())
         .with_peers(context.peers.clone())
-        .with_senders(senders);
+        .with_senders(senders)
+        .with_breached(breached);
     routes
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
@@ -237,6 +250,29 @@ impl idp::directory_server::Directory for Directory {
         Ok(Response::new(idp::ConfirmForgotPasswordResponse::default()))
     }
 
+    async fn set_risk_configuration(
+        &self,
+        request: Request<idp::SetRiskConfigurationRequest>,
+    ) -> Result<Response<idp::SetRiskConfigurationResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        reply(
+            self.set_risk_configuration(&object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn describe_risk_configuration(
+        &self,
+        request: Request<idp::DescribeRiskConfigurationRequest>,
+    ) -> Result<Response<idp::DescribeRiskConfigurationResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        reply(
+            self.describe_risk_configuration(pool_id, request.client_id.as_deref())
+                .await?,
+        )
+    }
+
     async fn create_user_pool(
         &self,
         request: Request<idp::CreateUserPoolRequest>,
@@ -381,6 +417,7 @@ impl idp::directory_server::Directory for Directory {
             username,
             password,
             request.permanent.unwrap_or(false),
+            None,
         )
         .await?;
         Ok(Response::new(idp::AdminSetUserPasswordResponse::default()))
@@ -846,8 +883,25 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             &request.username,
             &request.password,
             request.permanent,
+            Some(request.client_id.as_str()).filter(|id| !id.is_empty()),
         )
         .await?;
         Ok(Response::new(internal::SetPasswordResponse {}))
+    }
+
+    async fn screen_sign_in(
+        &self,
+        request: Request<internal::ScreenSignInRequest>,
+    ) -> Result<Response<internal::ScreenSignInResponse>, Status> {
+        let request = request.get_ref();
+        let blocked = self
+            .screen_sign_in(
+                &request.user_pool_id,
+                &request.client_id,
+                &request.username,
+                &request.password,
+            )
+            .await?;
+        Ok(Response::new(internal::ScreenSignInResponse { blocked }))
     }
 }

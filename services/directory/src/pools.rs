@@ -337,6 +337,8 @@ impl Directory {
             "DELETE FROM group_members WHERE user_pool_id = $1",
             "DELETE FROM user_groups WHERE user_pool_id = $1",
             "DELETE FROM user_aliases WHERE user_pool_id = $1",
+            "DELETE FROM password_history WHERE user_pool_id = $1",
+            "DELETE FROM risk_configurations WHERE user_pool_id = $1",
             "DELETE FROM users WHERE user_pool_id = $1",
             "DELETE FROM app_clients WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
@@ -474,12 +476,18 @@ impl Directory {
         client_id: &str,
     ) -> CognitoResult<()> {
         self.load_client(Some(pool_id), client_id).await?;
-        sqlx::query("DELETE FROM app_clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        let mut transaction = self.db.begin().await.map_err(store_error)?;
+        for statement in [
+            "DELETE FROM risk_configurations WHERE client_id = $1",
+            "DELETE FROM app_clients WHERE client_id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(client_id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(store_error)?;
+        }
+        transaction.commit().await.map_err(store_error)
     }
 }
 

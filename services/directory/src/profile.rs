@@ -4,8 +4,6 @@
 
 use serde_json::{Value as Json, json};
 
-use cognate_common::clock::unix_millis;
-use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ServiceKind, password};
 use cognate_proto::internal::v1 as internal;
 use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
@@ -102,7 +100,11 @@ impl Directory {
         previous: &str,
         proposed: &str,
     ) -> CognitoResult<()> {
-        let TokenUser { pool_id, user, .. } = self.token_user(access_token).await?;
+        let TokenUser {
+            pool_id,
+            client_id,
+            user,
+        } = self.token_user(access_token).await?;
         let pool = self.load_pool(&pool_id).await?;
         let matches = password::verify(
             &pool_id,
@@ -119,19 +121,11 @@ impl Directory {
         password_policy(&pool)
             .check(proposed)
             .map_err(policy_wording)?;
-        let password_hash =
-            password::stored_form(&pool_id, &user.username, proposed.to_owned()).await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE user_pool_id = $3 AND sub = $4",
-        )
-        .bind(password_hash)
-        .bind(unix_millis(self.clock.now()))
-        .bind(&pool_id)
-        .bind(&user.sub)
-        .execute(&self.db)
-        .await
-        .map_err(store_error)?;
-        Ok(())
+        let stored = self
+            .screened_password(&pool_id, &pool, &user, Some(&client_id), proposed)
+            .await?;
+        self.replace_password(&pool_id, &pool, &user, &stored, &user.status)
+            .await
     }
 
     /// UpdateUserAttributes: the app client must be allowed to write every attribute; returns

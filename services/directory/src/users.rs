@@ -15,6 +15,7 @@ use crate::{Directory, schema};
 
 pub const FORCE_CHANGE_PASSWORD: &str = "FORCE_CHANGE_PASSWORD";
 pub const CONFIRMED: &str = "CONFIRMED";
+pub const RESET_REQUIRED: &str = "RESET_REQUIRED";
 
 /// A stored user.
 #[derive(Debug, Clone)]
@@ -523,50 +524,39 @@ impl Directory {
             None => policy.temporary_password(),
         };
         let invitation = self.invitation_channels(pool, &user.attributes, request)?;
-        user.password_hash =
-            password::stored_form(pool_id, &user.username, temporary.clone()).await?;
+        let stored = password::stored_form(pool_id, &user.username, temporary.clone()).await?;
+        self.replace_password(pool_id, pool, &user, &stored, &user.status)
+            .await?;
+        user.password_hash = stored;
         user.updated_at = unix_millis(self.clock.now());
-        self.store_password(pool_id, &user).await?;
         self.send_invitation(pool_id, pool, &user, &invitation, &temporary, request)
             .await?;
         Ok(user)
     }
 
-    async fn store_password(&self, pool_id: &str, user: &User) -> CognitoResult<()> {
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, status = $2, updated_at = $3 WHERE user_pool_id = $4 AND sub = $5",
-        )
-        .bind(&user.password_hash)
-        .bind(&user.status)
-        .bind(user.updated_at)
-        .bind(pool_id)
-        .bind(&user.sub)
-        .execute(&self.db)
-        .await
-        .map_err(store_error)?;
-        Ok(())
-    }
-
+    /// AdminSetUserPassword, and the new password of NEW_PASSWORD_REQUIRED (`client_id` set: the
+    /// end user chose it, so compromised-credentials detection applies).
     pub async fn admin_set_user_password(
         &self,
         pool_id: &str,
         name: &str,
         new_password: &str,
         permanent: bool,
+        client_id: Option<&str>,
     ) -> CognitoResult<()> {
         let pool = self.load_pool(pool_id).await?;
-        let mut user = self.find_user(pool_id, name).await?;
+        let user = self.find_user(pool_id, name).await?;
         password_policy(&pool).check(new_password)?;
-        user.password_hash =
-            password::stored_form(pool_id, &user.username, new_password.to_owned()).await?;
-        user.status = if permanent {
+        let stored = self
+            .screened_password(pool_id, &pool, &user, client_id, new_password)
+            .await?;
+        let status = if permanent {
             CONFIRMED
         } else {
             FORCE_CHANGE_PASSWORD
-        }
-        .to_owned();
-        user.updated_at = unix_millis(self.clock.now());
-        self.store_password(pool_id, &user).await
+        };
+        self.replace_password(pool_id, &pool, &user, &stored, status)
+            .await
     }
 
     /// A page of users in username order; the token is the last username key of the page, so
