@@ -878,3 +878,121 @@ both_topologies!(
     users_read_themselves_and_change_their_password,
     start_dev
 );
+
+/// The href of the first link in an HTML message.
+fn first_link(body: &str) -> Option<String> {
+    let start = body.find("href=\"")? + "href=\"".len();
+    let length = body[start..].find('"')?;
+    Some(body[start..start + length].to_owned())
+}
+
+async fn confirm_with_link(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("links")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .verification_message_template(
+                VerificationMessageTemplateType::builder()
+                    .default_email_option(
+                        aws_sdk_cognitoidentityprovider::types::DefaultEmailOptionType::ConfirmWithLink,
+                    )
+                    .email_subject_by_link("Welcome {username}")
+                    .email_message_by_link("Hello {username}, {##Confirm my account##}.")
+                    .build(),
+            ),
+    )
+    .await;
+    // A client with a secret: the link needs none.
+    let (client_id, secret) = password_client(&idp, &pool_id, true).await;
+    let secret = secret.expect("a secret");
+    let secret_hash = |username: &str| secret_hash(&secret, username, &client_id);
+    idp.sign_up()
+        .client_id(&client_id)
+        .secret_hash(secret_hash("linda+j"))
+        .username("linda+j")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "linda@example.com"))
+        .send()
+        .await
+        .expect("signed up");
+    let message = outbox(sandbox, &pool_id, "linda+j").await[0].clone();
+    assert_eq!(message["subject"], "Welcome linda+j");
+    let body = message["body"].as_str().expect("body");
+    assert!(body.starts_with("Hello linda+j, <a href=\""), "{body}");
+    assert!(body.ends_with("\">Confirm my account</a>."), "{body}");
+    let link = first_link(body).expect("a link");
+    assert!(
+        link.starts_with(&format!(
+            "{}/confirmUser?client_id={client_id}&user_name=linda%2Bj&confirmation_code=",
+            sandbox.endpoint
+        )),
+        "{link}"
+    );
+
+    let http = reqwest::Client::new();
+    let tampered = http
+        .get(format!("{}0", link))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(tampered.status().as_u16(), 400);
+    assert!(
+        tampered
+            .text()
+            .await
+            .expect("page")
+            .contains("Invalid verification code")
+    );
+
+    let confirmed = http.get(&link).send().await.expect("answers");
+    assert_eq!(confirmed.status().as_u16(), 200);
+    assert!(
+        confirmed
+            .text()
+            .await
+            .expect("page")
+            .contains("Your registration has been confirmed!")
+    );
+    let user = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("linda+j")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(user.user_status(), Some(&UserStatusType::Confirmed));
+    assert_eq!(
+        user_attribute(&user, "email_verified").as_deref(),
+        Some("true")
+    );
+
+    // The link works once.
+    let again = http.get(&link).send().await.expect("answers");
+    assert_eq!(again.status().as_u16(), 400);
+    let incomplete = http
+        .get(format!(
+            "{}/confirmUser?client_id={client_id}",
+            sandbox.endpoint
+        ))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(incomplete.status().as_u16(), 400);
+
+    // Codes for other purposes still go out as codes.
+    idp.forgot_password()
+        .client_id(&client_id)
+        .secret_hash(secret_hash("linda+j"))
+        .username("linda+j")
+        .send()
+        .await
+        .expect("reset code");
+    let reset = outbox(sandbox, &pool_id, "linda+j").await[0].clone();
+    assert!(
+        cognate_tests::six_digits(reset["body"].as_str().expect("body")).is_some(),
+        "{reset}"
+    );
+}
+
+both_topologies!(confirm_with_link_tests, confirm_with_link, start_dev);

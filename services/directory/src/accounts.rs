@@ -12,7 +12,7 @@ use crate::Directory;
 use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
 use crate::hiding::hides_existence;
-use crate::outbox::{self, Channel, MessageKind, MessageRequest};
+use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
 use crate::users::{CONFIRMED, Naming, User, check_attributes};
@@ -32,6 +32,8 @@ pub struct ClientCall<'a> {
     pub secret_hash: Option<&'a str>,
     /// `ClientMetadata`, for the triggers.
     pub client_metadata: Json,
+    /// The call comes from a confirmation link, whose code is the proof: no `SECRET_HASH`.
+    pub from_link: bool,
 }
 
 fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
@@ -161,7 +163,9 @@ impl Directory {
         let client = self.load_client(None, call.client_id).await?;
         let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
         let pool = self.load_pool(&pool_id).await?;
-        check_secret_hash(&client, call.username, call.secret_hash)?;
+        if !call.from_link {
+            check_secret_hash(&client, call.username, call.secret_hash)?;
+        }
         Ok((pool_id, pool, client))
     }
 
@@ -208,6 +212,33 @@ impl Directory {
     }
 
     /// Sends a new code of `purpose` to `attribute` and returns Cognito's CodeDeliveryDetails.
+    /// The message a code goes out in: the pool's verification template, or, for a sign-up
+    /// confirmed by email in a pool that says CONFIRM_WITH_LINK, its link message pointing at the
+    /// edge's `/confirmUser`.
+    pub(crate) fn code_template(
+        &self,
+        pool: &Json,
+        purpose: Purpose,
+        channel: Channel,
+        username: &str,
+        code: &str,
+        request: MessageRequest<'_>,
+    ) -> Template {
+        let by_link = match (purpose, channel, request.client_id) {
+            (Purpose::SignUp, Channel::Email, Some(client_id)) => {
+                let query = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("client_id", client_id)
+                    .append_pair("user_name", username)
+                    .append_pair("confirmation_code", code)
+                    .finish();
+                let link = format!("{}/confirmUser?{query}", self.config.public_url());
+                outbox::link_template(pool, link)
+            }
+            _ => None,
+        };
+        by_link.unwrap_or_else(|| outbox::verification_template(pool, channel))
+    }
+
     pub(crate) async fn send_code(
         &self,
         pool_id: &str,
@@ -227,7 +258,7 @@ impl Directory {
                 user,
                 channel,
                 destination,
-                outbox::verification_template(pool, channel),
+                self.code_template(pool, purpose, channel, &user.username, &code, request),
                 &code,
                 request,
             )

@@ -243,10 +243,12 @@ impl Directory {
             Channel::Email => Template {
                 subject: answered("emailSubject").unwrap_or(template.subject),
                 body: answered("emailMessage").unwrap_or(template.body),
+                link: template.link,
             },
             Channel::Sms => Template {
                 subject: template.subject,
                 body: answered("smsMessage").unwrap_or(template.body),
+                link: template.link,
             },
         })
     }

@@ -162,7 +162,13 @@ impl Directory {
             request.client_id.map(str::to_owned),
         );
         tokio::spawn(async move {
-            let template = outbox::verification_template(&pool, channel);
+            let request = MessageRequest {
+                kind,
+                client_metadata: &client_metadata,
+                client_id: client_id.as_deref(),
+            };
+            let template =
+                directory.code_template(&pool, purpose, channel, &user.username, &code, request);
             let sent = directory
                 .deliver_code(
                     &pool_id,
@@ -172,11 +178,7 @@ impl Directory {
                     &destination,
                     template,
                     &code,
-                    MessageRequest {
-                        kind,
-                        client_metadata: &client_metadata,
-                        client_id: client_id.as_deref(),
-                    },
+                    request,
                 )
                 .await;
             if let Err(error) = sent {

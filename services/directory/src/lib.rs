@@ -131,6 +131,7 @@ fn client_call<'a>(
         username: required(username, "Username")?,
         secret_hash: secret_hash.as_deref(),
         client_metadata: json!(client_metadata),
+        from_link: false,
     })
 }
 
@@ -887,6 +888,23 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         )
         .await?;
         Ok(Response::new(internal::SetPasswordResponse {}))
+    }
+
+    async fn confirm_sign_up_by_link(
+        &self,
+        request: Request<internal::ConfirmSignUpByLinkRequest>,
+    ) -> Result<Response<internal::ConfirmSignUpByLinkResponse>, Status> {
+        let request = request.get_ref();
+        let call = accounts::ClientCall {
+            client_id: &request.client_id,
+            username: &request.username,
+            secret_hash: None,
+            client_metadata: json!({}),
+            from_link: true,
+        };
+        self.confirm_sign_up(call, &request.confirmation_code, false)
+            .await?;
+        Ok(Response::new(internal::ConfirmSignUpByLinkResponse {}))
     }
 
     async fn screen_sign_in(

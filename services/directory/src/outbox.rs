@@ -14,6 +14,10 @@ use crate::Directory;
 /// Cognito's default verification message and subject.
 pub const DEFAULT_MESSAGE: &str = "Your verification code is {####}. ";
 pub const DEFAULT_SUBJECT: &str = "Your verification code";
+/// Cognito's defaults for CONFIRM_WITH_LINK.
+const DEFAULT_LINK_MESSAGE: &str =
+    "Please click the link below to verify your email address. {##Verify Email##} ";
+const DEFAULT_LINK_SUBJECT: &str = "Your verification link";
 
 /// Cognito's default invitation and its subject.
 pub const DEFAULT_INVITATION: &str =
@@ -100,11 +104,14 @@ fn text<'a>(pool: &'a Json, candidates: &[&[&str]]) -> Option<&'a str> {
     })
 }
 
-/// A message before its placeholders (`{####}`, `{username}`) are filled in.
+/// A message before its placeholders (`{####}`, `{username}`, and `{##link text##}` in link
+/// messages) are filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub subject: String,
     pub body: String,
+    /// Where `{##link text##}` points (CONFIRM_WITH_LINK).
+    pub link: Option<String>,
 }
 
 impl Template {
@@ -116,7 +123,13 @@ impl Template {
         code: &str,
         username: &str,
     ) -> Message {
-        let fill = |text: &str| text.replace("{####}", code).replace("{username}", username);
+        let fill = |text: &str| {
+            let filled = text.replace("{####}", code).replace("{username}", username);
+            match &self.link {
+                Some(link) => fill_links(&filled, link),
+                None => filled,
+            }
+        };
         Message {
             channel,
             destination: destination.to_owned(),
@@ -160,7 +173,46 @@ pub fn verification_template(pool: &Json, channel: Channel) -> Template {
     Template {
         subject: subject.to_owned(),
         body: body.unwrap_or(DEFAULT_MESSAGE).to_owned(),
+        link: None,
     }
+}
+
+/// The pool's email for confirming a sign-up by link when its `VerificationMessageTemplate`
+/// says `CONFIRM_WITH_LINK`, pointing at `link`; `None` when the pool confirms with codes.
+pub fn link_template(pool: &Json, link: String) -> Option<Template> {
+    let template = &pool["VerificationMessageTemplate"];
+    if template["DefaultEmailOption"] != "CONFIRM_WITH_LINK" {
+        return None;
+    }
+    let member = |name: &str, default: &str| {
+        template[name]
+            .as_str()
+            .filter(|text| !text.is_empty())
+            .unwrap_or(default)
+            .to_owned()
+    };
+    Some(Template {
+        subject: member("EmailSubjectByLink", DEFAULT_LINK_SUBJECT),
+        body: member("EmailMessageByLink", DEFAULT_LINK_MESSAGE),
+        link: Some(link),
+    })
+}
+
+/// `{##text##}` becomes a link to `link` that reads `text`.
+fn fill_links(text: &str, link: &str) -> String {
+    let mut filled = String::with_capacity(text.len() + link.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{##") {
+        let Some(length) = rest[start + 3..].find("##}") else {
+            break;
+        };
+        let label = &rest[start + 3..start + 3 + length];
+        filled.push_str(&rest[..start]);
+        filled.push_str(&format!("<a href=\"{link}\">{label}</a>"));
+        rest = &rest[start + 3 + length + 3..];
+    }
+    filled.push_str(rest);
+    filled
 }
 
 /// The pool's invitation template (AdminCreateUser) for `channel`, or Cognito's default. The
@@ -180,6 +232,7 @@ pub fn invitation_template(pool: &Json, channel: Channel) -> Template {
     Template {
         subject: member("EmailSubject").unwrap_or_else(|| DEFAULT_INVITATION_SUBJECT.to_owned()),
         body: body.unwrap_or_else(|| DEFAULT_INVITATION.to_owned()),
+        link: None,
     }
 }
 

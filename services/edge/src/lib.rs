@@ -4,6 +4,7 @@
 
 mod aws;
 mod codec;
+mod confirm;
 mod metrics;
 mod outbox;
 mod sigv4;
@@ -44,6 +45,7 @@ pub fn router(state: EdgeState) -> Router {
     Router::new()
         .route("/", post(aws::handle))
         .route("/_dev/outbox", get(outbox::dev_outbox))
+        .route("/confirmUser", get(confirm::confirm_user))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route(
             "/{pool_id}/.well-known/openid-configuration",
