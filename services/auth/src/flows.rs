@@ -157,6 +157,9 @@ pub(crate) struct Session {
     /// CUSTOM_CHALLENGE: the challenge history, private parameters and client metadata.
     #[serde(default)]
     pub custom: Option<Json>,
+    /// SMS_MFA, EMAIL_OTP: the hash of the code sent.
+    #[serde(default)]
+    pub otp: Option<String>,
 }
 
 impl Session {
@@ -177,6 +180,7 @@ impl Session {
             srp_big_b: String::new(),
             decoy: None,
             custom: None,
+            otp: None,
         }
     }
 }
@@ -506,6 +510,7 @@ impl Auth {
             srp_big_b: challenge.big_b.clone(),
             decoy,
             custom: None,
+            otp: None,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -527,12 +532,16 @@ impl Auth {
         let pool_id = pool.id.clone().unwrap_or_default();
         let key = match request.challenge {
             "PASSWORD_VERIFIER" => parameter(request.responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
-            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "MFA_SETUP" | "CUSTOM_CHALLENGE" => {
-                request
-                    .session
-                    .filter(|session| !session.is_empty())
-                    .ok_or_else(expired_session)?
-            }
+            "NEW_PASSWORD_REQUIRED"
+            | "SOFTWARE_TOKEN_MFA"
+            | "SMS_MFA"
+            | "EMAIL_OTP"
+            | "SELECT_MFA_TYPE"
+            | "MFA_SETUP"
+            | "CUSTOM_CHALLENGE" => request
+                .session
+                .filter(|session| !session.is_empty())
+                .ok_or_else(expired_session)?,
             other => {
                 return Err(CognitoError::invalid_parameter(format!(
                     "Cognate does not support the {other} challenge yet."
@@ -599,11 +608,20 @@ impl Auth {
             return self.authenticated(&pool, &client, &user).await;
         }
         match request.challenge {
-            "SOFTWARE_TOKEN_MFA" => {
-                let code = parameter(request.responses, "SOFTWARE_TOKEN_MFA_CODE")?;
+            "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+                let member = match request.challenge {
+                    "SOFTWARE_TOKEN_MFA" => "SOFTWARE_TOKEN_MFA_CODE",
+                    "SMS_MFA" => "SMS_MFA_CODE",
+                    _ => "EMAIL_OTP_CODE",
+                };
+                let code = parameter(request.responses, member)?;
                 return self
-                    .answer_software_token(&pool, &client, &user, code, key, &stored)
+                    .answer_mfa_code(&pool, &client, &user, &session, code, key, &stored)
                     .await;
+            }
+            "SELECT_MFA_TYPE" => {
+                let answer = parameter(request.responses, "ANSWER")?;
+                return self.select_mfa_type(&pool, &client, &user, answer).await;
             }
             "MFA_SETUP" => return self.finish_mfa_setup(&pool, &client, &user).await,
             "CUSTOM_CHALLENGE" => {

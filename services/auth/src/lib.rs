@@ -3,6 +3,7 @@
 
 mod custom;
 mod events;
+mod factors;
 mod flows;
 mod keys;
 mod lockout;
@@ -68,24 +69,67 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
 
 impl Auth {
     /// SetUserMFAPreference and its Admin variant: the software token's settings, when given.
+    /// SetUserMFAPreference and its Admin twin: each factor given is enabled or disabled, and
+    /// at most one stays preferred. SMS and email need the attribute their codes go to.
     async fn set_mfa_preference(
         &self,
         pool_id: &str,
-        sub: &str,
-        settings: Option<&idp::SoftwareTokenMfaSettingsType>,
+        user: &internal::UserRecord,
+        [sms, software_token, email]: [Option<(bool, bool)>; 3],
     ) -> CognitoResult<()> {
-        let Some(settings) = settings else {
-            return Ok(());
-        };
-        let enabled = settings.enabled.unwrap_or(false);
-        totp::set_preference(
-            &self.db,
-            pool_id,
-            sub,
-            enabled,
-            settings.preferred_mfa.unwrap_or(false),
-        )
-        .await
+        for (factor, settings, attribute) in [
+            (factors::SMS, sms, "phone_number"),
+            (factors::EMAIL, email, "email"),
+        ] {
+            let Some((enabled, preferred)) = settings else {
+                continue;
+            };
+            let reachable = user.attributes.iter().any(|a| {
+                a.name.as_deref() == Some(attribute)
+                    && a.value.as_deref().is_some_and(|v| !v.is_empty())
+            });
+            if enabled && !reachable {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "User does not have delivery config set to turn on {factor}"
+                )));
+            }
+            factors::set_otp(&self.db, pool_id, &user.sub, factor, enabled, preferred).await?;
+        }
+        if let Some((enabled, preferred)) = software_token {
+            totp::set_preference(&self.db, pool_id, &user.sub, enabled, preferred).await?;
+        }
+        let preferred = [
+            (factors::SMS, sms),
+            (factors::SOFTWARE_TOKEN, software_token),
+            (factors::EMAIL, email),
+        ]
+        .into_iter()
+        .find(|(_, settings)| settings.is_some_and(|(enabled, preferred)| enabled && preferred));
+        if let Some((factor, _)) = preferred {
+            factors::prefer_only(&self.db, pool_id, &user.sub, factor).await?;
+        }
+        Ok(())
+    }
+
+    /// SetUserSettings and its Admin twin, the legacy form of SMS MFA: an SMS option to
+    /// `phone_number` enables SMS_MFA, an empty list disables it.
+    async fn set_user_settings(
+        &self,
+        pool_id: &str,
+        user: &internal::UserRecord,
+        options: &[idp::MfaOptionType],
+    ) -> CognitoResult<()> {
+        if options.iter().any(|option| {
+            option.delivery_medium.as_deref() != Some("SMS")
+                || option.attribute_name.as_deref() != Some("phone_number")
+        }) {
+            return Err(CognitoError::invalid_parameter(
+                "Only SMS delivery to phone_number can be set with MFAOptions.",
+            ));
+        }
+        let enabled = !options.is_empty();
+        self.set_mfa_preference(pool_id, user, [Some((enabled, false)), None, None])
+            .await
     }
 
     pub(crate) fn issuer(&self, pool_id: &str) -> String {
@@ -126,6 +170,22 @@ impl Auth {
             .map_err(CognitoError::from)?;
         Ok(())
     }
+}
+
+/// SetUserMFAPreference's SMS, software-token and email settings as (enabled, preferred).
+fn choices(
+    sms: Option<&idp::SmsMfaSettingsType>,
+    software_token: Option<&idp::SoftwareTokenMfaSettingsType>,
+    email: Option<&idp::EmailMfaSettingsType>,
+) -> [Option<(bool, bool)>; 3] {
+    let pair = |enabled: Option<bool>, preferred: Option<bool>| {
+        (enabled.unwrap_or(false), preferred.unwrap_or(false))
+    };
+    [
+        sms.map(|s| pair(s.enabled, s.preferred_mfa)),
+        software_token.map(|s| pair(s.enabled, s.preferred_mfa)),
+        email.map(|s| pair(s.enabled, s.preferred_mfa)),
+    ]
 }
 
 fn reply<M: prost::Message + prost::Name + Default>(json: Json) -> Result<Response<M>, Status> {
@@ -252,10 +312,15 @@ impl idp::auth_server::Auth for Auth {
         let claims = self
             .verify_access_token(request.access_token.as_deref().unwrap_or_default())
             .await?;
+        let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         self.set_mfa_preference(
             &claims.user_pool_id,
-            &claims.sub,
-            request.software_token_mfa_settings.as_ref(),
+            &user,
+            choices(
+                request.sms_mfa_settings.as_ref(),
+                request.software_token_mfa_settings.as_ref(),
+                request.email_mfa_settings.as_ref(),
+            ),
         )
         .await?;
         Ok(Response::new(idp::SetUserMfaPreferenceResponse {}))
@@ -272,11 +337,43 @@ impl idp::auth_server::Auth for Auth {
             .await?;
         self.set_mfa_preference(
             &pool_id,
-            &user.sub,
-            request.software_token_mfa_settings.as_ref(),
+            &user,
+            choices(
+                request.sms_mfa_settings.as_ref(),
+                request.software_token_mfa_settings.as_ref(),
+                request.email_mfa_settings.as_ref(),
+            ),
         )
         .await?;
         Ok(Response::new(idp::AdminSetUserMfaPreferenceResponse {}))
+    }
+
+    async fn set_user_settings(
+        &self,
+        request: Request<idp::SetUserSettingsRequest>,
+    ) -> Result<Response<idp::SetUserSettingsResponse>, Status> {
+        let request = request.get_ref();
+        let claims = self
+            .verify_access_token(request.access_token.as_deref().unwrap_or_default())
+            .await?;
+        let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
+        self.set_user_settings(&claims.user_pool_id, &user, &request.mfa_options)
+            .await?;
+        Ok(Response::new(idp::SetUserSettingsResponse {}))
+    }
+
+    async fn admin_set_user_settings(
+        &self,
+        request: Request<idp::AdminSetUserSettingsRequest>,
+    ) -> Result<Response<idp::AdminSetUserSettingsResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = request.user_pool_id.clone().unwrap_or_default();
+        let user = self
+            .find_user(&pool_id, request.username.as_deref().unwrap_or_default())
+            .await?;
+        self.set_user_settings(&pool_id, &user, &request.mfa_options)
+            .await?;
+        Ok(Response::new(idp::AdminSetUserSettingsResponse {}))
     }
 
     async fn get_user_auth_factors(
@@ -290,21 +387,15 @@ impl idp::auth_server::Auth for Auth {
             .unwrap_or_default();
         let claims = self.verify_access_token(token).await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
-        let software_token = totp::state(&self.db, &claims.user_pool_id, &claims.sub).await?;
-        let enabled = software_token.is_some_and(|(enabled, _)| enabled);
-        let preferred = software_token.is_some_and(|(enabled, preferred)| enabled && preferred);
+        let mfa = factors::load(&self.db, &claims.user_pool_id, &claims.sub).await?;
         let mut factors = Vec::new();
         if cognate_common::password::srp_verifier(&user.password_hash).is_some() {
             factors.push("PASSWORD".to_owned());
         }
         Ok(Response::new(idp::GetUserAuthFactorsResponse {
             username: Some(user.username),
-            preferred_mfa_setting: preferred.then(|| "SOFTWARE_TOKEN_MFA".to_owned()),
-            user_mfa_setting_list: if enabled {
-                vec!["SOFTWARE_TOKEN_MFA".to_owned()]
-            } else {
-                Vec::new()
-            },
+            preferred_mfa_setting: mfa.preferred.map(str::to_owned),
+            user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),
             configured_user_auth_factors: factors,
         }))
     }
@@ -412,19 +503,10 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         request: Request<internal::UserRef>,
     ) -> Result<Response<internal::MfaSettings>, Status> {
         let request = request.get_ref();
-        let state = totp::state(&self.db, &request.user_pool_id, &request.sub).await?;
-        let (enabled, preferred) = state.unwrap_or_default();
+        let mfa = factors::load(&self.db, &request.user_pool_id, &request.sub).await?;
         Ok(Response::new(internal::MfaSettings {
-            preferred_mfa_setting: if enabled && preferred {
-                "SOFTWARE_TOKEN_MFA".into()
-            } else {
-                String::new()
-            },
-            user_mfa_setting_list: if enabled {
-                vec!["SOFTWARE_TOKEN_MFA".into()]
-            } else {
-                Vec::new()
-            },
+            preferred_mfa_setting: mfa.preferred.unwrap_or_default().to_owned(),
+            user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),
         }))
     }
 

@@ -1,7 +1,8 @@
-//! Multi-factor sign-in with TOTP authenticators: the SOFTWARE_TOKEN_MFA and MFA_SETUP
-//! challenges, AssociateSoftwareToken, VerifySoftwareToken and the MFA preferences. The pool's
-//! MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled an authenticator,
-//! ON asks everyone and makes users without one set it up during sign-in.
+//! Multi-factor sign-in: the SOFTWARE_TOKEN_MFA, SMS_MFA, EMAIL_OTP, SELECT_MFA_TYPE and
+//! MFA_SETUP challenges, AssociateSoftwareToken and VerifySoftwareToken. The pool's
+//! MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled a factor, ON asks
+//! everyone and makes users without one set up an authenticator during sign-in. A user's
+//! preferred factor is asked for; with several enabled and none preferred, the user chooses.
 
 use std::time::Duration;
 
@@ -14,7 +15,10 @@ use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
 use crate::flows::{Session, expired_session, random_token};
-use crate::{Auth, lockout, totp};
+use crate::{Auth, factors, lockout, totp};
+
+/// How many digits an SMS or email sign-in code has.
+const OTP_DIGITS: usize = 6;
 
 /// Whoever an MFA-management call is about: from an access token, or from an MFA_SETUP session.
 pub(crate) struct Subject {
@@ -37,10 +41,20 @@ impl Auth {
             return Ok(None);
         }
         let pool_id = pool.id.as_deref().unwrap_or_default();
-        let challenge = if totp::enabled(&self.db, pool_id, &user.sub).await? {
-            "SOFTWARE_TOKEN_MFA"
+        let factors = factors::load(&self.db, pool_id, &user.sub).await?;
+        let chosen = factors
+            .preferred
+            .or_else(|| (factors.enabled.len() == 1).then(|| factors.enabled[0]));
+        if let Some(factor) = chosen {
+            return self
+                .start_factor(pool, client, user, factor)
+                .await
+                .map(Some);
+        }
+        let (challenge, parameter, offered) = if factors.enabled.len() > 1 {
+            ("SELECT_MFA_TYPE", "MFAS_CAN_CHOOSE", factors.enabled)
         } else if mode == "ON" {
-            "MFA_SETUP"
+            ("MFA_SETUP", "MFAS_CAN_SETUP", vec![factors::SOFTWARE_TOKEN])
         } else {
             return Ok(None);
         };
@@ -52,21 +66,81 @@ impl Auth {
         )
         .await?;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
-        if challenge == "MFA_SETUP" {
-            parameters["MFAS_CAN_SETUP"] = json!("[\"SOFTWARE_TOKEN_MFA\"]");
-        }
+        parameters[parameter] = json!(json!(offered).to_string());
         Ok(Some(
             json!({ "ChallengeName": challenge, "Session": token, "ChallengeParameters": parameters }),
         ))
     }
 
-    /// SOFTWARE_TOKEN_MFA: the authenticator's code. A wrong code counts toward the lockout and
-    /// leaves the session usable for another try.
-    pub(crate) async fn answer_software_token(
+    /// SELECT_MFA_TYPE answered: the challenge of the chosen factor, which must be enabled.
+    pub(crate) async fn select_mfa_type(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        answer: &str,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let factors = factors::load(&self.db, pool_id, &user.sub).await?;
+        let Some(factor) = factors.enabled.into_iter().find(|factor| *factor == answer) else {
+            return Err(CognitoError::invalid_parameter(format!(
+                "The MFA type {answer} is not enabled for this user."
+            )));
+        };
+        self.start_factor(pool, client, user, factor).await
+    }
+
+    /// The challenge for one factor; for SMS and email the code goes out now and its hash
+    /// stays in the session.
+    async fn start_factor(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        factor: &'static str,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let mut session = Session::for_challenge(pool_id, client, &user.username, factor);
+        let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
+        if factor != factors::SOFTWARE_TOKEN {
+            let code = otp_code();
+            let delivery = self
+                .directory
+                .clone()
+                .send_authentication_code(internal::SendAuthenticationCodeRequest {
+                    user_pool_id: pool_id.to_owned(),
+                    username: user.username.clone(),
+                    medium: if factor == factors::SMS {
+                        "SMS"
+                    } else {
+                        "EMAIL"
+                    }
+                    .to_owned(),
+                    code: code.clone(),
+                    client_id: client.client_id.clone().unwrap_or_default(),
+                    client_metadata_json: "{}".to_owned(),
+                })
+                .await
+                .map_err(CognitoError::from)?
+                .into_inner();
+            session.otp = Some(otp_hash(&session.client_id, &user.sub, &code));
+            parameters["CODE_DELIVERY_DELIVERY_MEDIUM"] = json!(delivery.delivery_medium);
+            parameters["CODE_DELIVERY_DESTINATION"] = json!(delivery.destination);
+        }
+        let token = random_token(48);
+        self.save_session(client, &session, &token).await?;
+        Ok(json!({ "ChallengeName": factor, "Session": token, "ChallengeParameters": parameters }))
+    }
+
+    /// SOFTWARE_TOKEN_MFA, SMS_MFA or EMAIL_OTP: the code. A wrong code counts toward the
+    /// lockout and leaves the session usable for another try.
+    #[allow(clippy::too_many_arguments)] // The challenge's parts, each of them needed.
+    pub(crate) async fn answer_mfa_code(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        session: &Session,
         code: &str,
         session_key: &str,
         stored_session: &str,
@@ -74,7 +148,20 @@ impl Auth {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
         lockout::begin(&self.db, pool_id, &user.sub, now).await?;
-        if let Err(error) = totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await {
+        let checked = match &session.otp {
+            None => totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await,
+            Some(expected) => {
+                let given = otp_hash(&session.client_id, &user.sub, code);
+                aws_lc_rs::constant_time::verify_slices_are_equal(
+                    given.as_bytes(),
+                    expected.as_bytes(),
+                )
+                .map_err(|_| {
+                    CognitoError::new("CodeMismatchException", "Invalid code received for user")
+                })
+            }
+        };
+        if let Err(error) = checked {
             let minutes = u64::try_from(client.auth_session_validity.unwrap_or(3)).unwrap_or(3);
             self.ephemeral
                 .put(
@@ -155,4 +242,23 @@ impl Auth {
         self.save_session(client, session, &token).await?;
         Ok(Some(token))
     }
+}
+
+/// A random six-digit code.
+fn otp_code() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..OTP_DIGITS)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+/// What a session keeps of an SMS or email code: a hash bound to the client and user, so the
+/// session store never holds the code itself.
+fn otp_hash(client_id: &str, sub: &str, code: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{client_id}\n{sub}\n{code}").as_bytes(),
+    );
+    hex::encode(digest.as_ref())
 }

@@ -239,6 +239,52 @@ impl Directory {
         by_link.unwrap_or_else(|| outbox::verification_template(pool, channel))
     }
 
+    /// An SMS_MFA or EMAIL_OTP code for a sign-in the auth service is running.
+    pub(crate) async fn send_authentication_code(
+        &self,
+        request: &cognate_proto::internal::v1::SendAuthenticationCodeRequest,
+    ) -> CognitoResult<Json> {
+        let pool_id = &request.user_pool_id;
+        let pool = self.load_pool(pool_id).await?;
+        let user = self.find_user(pool_id, &request.username).await?;
+        let (channel, attribute) = match request.medium.as_str() {
+            "SMS" => (Channel::Sms, "phone_number"),
+            _ => (Channel::Email, "email"),
+        };
+        let destination = attribute_value(&user.attributes, attribute)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                CognitoError::invalid_parameter(format!(
+                    "User does not have delivery config set to turn on {}",
+                    if channel == Channel::Sms {
+                        "SMS_MFA"
+                    } else {
+                        "EMAIL_OTP"
+                    }
+                ))
+            })?;
+        self.ensure_deliverable(&pool, channel)?;
+        let client_metadata: Json =
+            serde_json::from_str(&request.client_metadata_json).unwrap_or_else(|_| json!({}));
+        let message = self
+            .deliver_code(
+                pool_id,
+                &pool,
+                &user,
+                channel,
+                &destination,
+                outbox::authentication_template(&pool, channel),
+                &request.code,
+                MessageRequest {
+                    kind: MessageKind::Authentication,
+                    client_metadata: &client_metadata,
+                    client_id: Some(request.client_id.as_str()).filter(|id| !id.is_empty()),
+                },
+            )
+            .await?;
+        Ok(outbox::delivery_details(&message, attribute))
+    }
+
     pub(crate) async fn send_code(
         &self,
         pool_id: &str,

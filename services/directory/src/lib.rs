@@ -393,16 +393,16 @@ impl idp::directory_server::Directory for Directory {
         let username = required(&request.username, "Username")?;
         let user = self.find_user(pool_id, username).await?;
         let mfa = self.mfa_settings(pool_id, &user.sub).await?;
-        reply(json!({
+        let mut shown = json!({
             "Username": user.username,
             "UserAttributes": user.attributes,
             "UserCreateDate": cognate_common::clock::epoch_seconds(user.created_at),
             "UserLastModifiedDate": cognate_common::clock::epoch_seconds(user.updated_at),
             "Enabled": user.enabled,
             "UserStatus": user.status,
-            "PreferredMfaSetting": Some(mfa.preferred_mfa_setting).filter(|setting| !setting.is_empty()),
-            "UserMFASettingList": mfa.user_mfa_setting_list,
-        }))
+        });
+        profile::add_mfa_members(&mut shown, mfa);
+        reply(shown)
     }
 
     async fn admin_set_user_password(
@@ -888,6 +888,20 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         )
         .await?;
         Ok(Response::new(internal::SetPasswordResponse {}))
+    }
+
+    async fn send_authentication_code(
+        &self,
+        request: Request<internal::SendAuthenticationCodeRequest>,
+    ) -> Result<Response<internal::CodeDelivery>, Status> {
+        let request = request.get_ref();
+        let details = self.send_authentication_code(request).await?;
+        let member = |name: &str| details[name].as_str().unwrap_or_default().to_owned();
+        Ok(Response::new(internal::CodeDelivery {
+            destination: member("Destination"),
+            delivery_medium: member("DeliveryMedium"),
+            attribute_name: member("AttributeName"),
+        }))
     }
 
     async fn confirm_sign_up_by_link(

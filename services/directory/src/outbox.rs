@@ -14,6 +14,9 @@ use crate::Directory;
 /// Cognito's default verification message and subject.
 pub const DEFAULT_MESSAGE: &str = "Your verification code is {####}. ";
 pub const DEFAULT_SUBJECT: &str = "Your verification code";
+/// Cognito's defaults for MFA sign-in codes.
+const DEFAULT_AUTHENTICATION_MESSAGE: &str = "Your authentication code is {####}. ";
+const DEFAULT_AUTHENTICATION_SUBJECT: &str = "Your authentication code";
 /// Cognito's defaults for CONFIRM_WITH_LINK.
 const DEFAULT_LINK_MESSAGE: &str =
     "Please click the link below to verify your email address. {##Verify Email##} ";
@@ -60,6 +63,7 @@ pub enum MessageKind {
     UpdateUserAttribute,
     VerifyUserAttribute,
     AdminCreateUser,
+    Authentication,
 }
 
 impl MessageKind {
@@ -72,6 +76,7 @@ impl MessageKind {
             MessageKind::UpdateUserAttribute => "UpdateUserAttribute",
             MessageKind::VerifyUserAttribute => "VerifyUserAttribute",
             MessageKind::AdminCreateUser => "AdminCreateUser",
+            MessageKind::Authentication => "Authentication",
         }
     }
 }
@@ -173,6 +178,23 @@ pub fn verification_template(pool: &Json, channel: Channel) -> Template {
     Template {
         subject: subject.to_owned(),
         body: body.unwrap_or(DEFAULT_MESSAGE).to_owned(),
+        link: None,
+    }
+}
+
+/// The pool's message for an MFA sign-in code (`SmsAuthenticationMessage`,
+/// `EmailMfaConfiguration`), or Cognito's default.
+pub fn authentication_template(pool: &Json, channel: Channel) -> Template {
+    let (body, subject) = match channel {
+        Channel::Sms => (text(pool, &[&["SmsAuthenticationMessage"]]), None),
+        Channel::Email => (
+            text(pool, &[&["EmailMfaConfiguration", "Message"]]),
+            text(pool, &[&["EmailMfaConfiguration", "Subject"]]),
+        ),
+    };
+    Template {
+        subject: subject.unwrap_or(DEFAULT_AUTHENTICATION_SUBJECT).to_owned(),
+        body: body.unwrap_or(DEFAULT_AUTHENTICATION_MESSAGE).to_owned(),
         link: None,
     }
 }

@@ -85,12 +85,12 @@ impl Directory {
     pub async fn get_user(&self, access_token: &str) -> CognitoResult<Json> {
         let TokenUser { pool_id, user, .. } = self.token_user(access_token).await?;
         let mfa = self.mfa_settings(&pool_id, &user.sub).await?;
-        Ok(json!({
+        let mut shown = json!({
             "Username": user.username,
             "UserAttributes": user.attributes,
-            "PreferredMfaSetting": Some(mfa.preferred_mfa_setting).filter(|setting| !setting.is_empty()),
-            "UserMFASettingList": mfa.user_mfa_setting_list,
-        }))
+        });
+        add_mfa_members(&mut shown, mfa);
+        Ok(shown)
     }
 
     /// ChangePassword: the previous password must match; the new one must meet the policy.
@@ -279,6 +279,22 @@ fn verification_purpose(attribute: &str) -> CognitoResult<Purpose> {
 }
 
 /// An app client writes only the attributes in its `WriteAttributes` (all, when unset).
+/// GetUser's and AdminGetUser's MFA members; an enabled SMS_MFA also shows in the legacy
+/// `MFAOptions`, as SetUserSettings sets it.
+pub(crate) fn add_mfa_members(user: &mut Json, mfa: internal::MfaSettings) {
+    if mfa
+        .user_mfa_setting_list
+        .iter()
+        .any(|factor| factor == "SMS_MFA")
+    {
+        user["MFAOptions"] = json!([{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}]);
+    }
+    if !mfa.preferred_mfa_setting.is_empty() {
+        user["PreferredMfaSetting"] = json!(mfa.preferred_mfa_setting);
+    }
+    user["UserMFASettingList"] = json!(mfa.user_mfa_setting_list);
+}
+
 pub(crate) fn refuse_unwritable(client: &Json, names: &[&str]) -> CognitoResult<()> {
     let Some(writable) = client["WriteAttributes"].as_array() else {
         return Ok(());
