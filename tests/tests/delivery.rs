@@ -1,7 +1,8 @@
 //! Message delivery and the directory's triggers, through the AWS SDK for Rust in both
 //! topologies: codes by email through a real SMTP server (aiosmtpd, started by the test) and by
 //! SMS through a NATS sender; PreSignUp, CustomMessage and PostConfirmation handlers; the custom
-//! email sender receiving the code encrypted; AdminCreateUser's invitation.
+//! email sender receiving the code encrypted; AdminCreateUser's invitation; email over STARTTLS
+//! and implicit TLS with a login, certificates checked against a private CA.
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -26,19 +27,77 @@ struct SmtpServer {
     _process: tokio::process::Child,
 }
 
+/// An SMTP server that asks for TLS (STARTTLS, or from the first byte) and for a login.
+const SECURE_SMTP: &str = r#"
+import asyncio, ssl, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, maildir, cert, key, mode = sys.argv[1:]
+
+def authenticate(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"cognate", b"s3cret")
+    return AuthResult(success=ok, handled=False)
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(cert, key)
+# Implicit TLS is TLS from the first byte, so aiosmtpd's STARTTLS-only checks stay off there.
+if mode == "implicit":
+    tls = {"ssl_context": context, "auth_require_tls": False}
+else:
+    tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port),
+                        authenticator=authenticate, **tls)
+controller.start()
+asyncio.new_event_loop().run_forever()
+"#;
+
+/// How a test SMTP server is secured.
+enum Security<'a> {
+    None,
+    /// STARTTLS or implicit TLS with this certificate and key, and a login.
+    Tls {
+        implicit: bool,
+        certificate: &'a std::path::Path,
+        key: &'a std::path::Path,
+    },
+}
+
 impl SmtpServer {
     async fn start() -> Self {
+        Self::start_with(Security::None).await
+    }
+
+    async fn start_with(security: Security<'_>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
         let maildir = cognate_tests::ScratchDir::new();
         std::fs::create_dir_all(&maildir.0).expect("maildir parent");
-        let process = tokio::process::Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.0.join("mail"))
+        let mut command = tokio::process::Command::new("python3");
+        match security {
+            Security::None => {
+                command
+                    .args(["-m", "aiosmtpd", "-n", "-l"])
+                    .arg(format!("127.0.0.1:{port}"))
+                    .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                    .arg(maildir.0.join("mail"));
+            }
+            Security::Tls {
+                implicit,
+                certificate,
+                key,
+            } => {
+                command
+                    .args(["-c", SECURE_SMTP, &port.to_string()])
+                    .arg(maildir.0.join("mail"))
+                    .args([certificate, key])
+                    .arg(if implicit { "implicit" } else { "starttls" });
+            }
+        }
+        let process = command
             .kill_on_drop(true)
             .spawn()
             .expect("aiosmtpd starts (scripts/test installs it with pip)");
@@ -442,4 +501,161 @@ async fn custom_senders_get_the_code_encrypted(topology: Topology) {
 each_topology!(
     custom_senders_get_the_code_encrypted_tests,
     custom_senders_get_the_code_encrypted
+);
+
+/// A private CA and a certificate it signed for 127.0.0.1, made with the openssl command.
+struct Certificates {
+    dir: cognate_tests::ScratchDir,
+}
+
+impl Certificates {
+    fn make() -> Self {
+        let dir = cognate_tests::ScratchDir::new();
+        std::fs::create_dir_all(&dir.0).expect("certificate directory");
+        std::fs::write(dir.0.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("san");
+        let openssl = |arguments: &str| {
+            let status = std::process::Command::new("openssl")
+                .args(arguments.split_whitespace())
+                .current_dir(&dir.0)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl runs (scripts/test checks it is installed)");
+            assert!(status.success(), "openssl {arguments}");
+        };
+        openssl(
+            "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+             -out ca.pem -subj /CN=Cognate-test-CA -days 2 \
+             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+        );
+        openssl(
+            "req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
+             -out server.csr -subj /CN=127.0.0.1",
+        );
+        openssl(
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+             -days 2 -extfile san.cnf",
+        );
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.0.join(name)
+    }
+}
+
+/// Sends a sign-up code through a sandbox configured with `smtp_url` (and the test CA when
+/// `trust`); the code arrives, or SignUp fails with CodeDeliveryFailureException.
+async fn sign_up_through(
+    topology: Topology,
+    smtp_url: String,
+    ca: Option<std::path::PathBuf>,
+    email: &str,
+) -> Result<(), String> {
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        config.smtp_url = Some(cognate_common::config::Secret::new(smtp_url));
+        config.smtp_ca_file = ca;
+    })
+    .await
+    .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("secure-mail")
+            .auto_verified_attributes(VerifiedAttributeType::Email),
+    )
+    .await;
+    let client_id = client(&idp, &pool_id).await;
+    idp.sign_up()
+        .client_id(&client_id)
+        .username(email)
+        .password(PASSWORD)
+        .user_attributes(attribute("email", email))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| error_code(&error))
+}
+
+async fn email_goes_over_tls_with_a_login(topology: Topology) {
+    let certificates = Certificates::make();
+    let (certificate, key) = (
+        certificates.path("server.pem"),
+        certificates.path("server.key"),
+    );
+    let starttls = SmtpServer::start_with(Security::Tls {
+        implicit: false,
+        certificate: &certificate,
+        key: &key,
+    })
+    .await;
+    let implicit = SmtpServer::start_with(Security::Tls {
+        implicit: true,
+        certificate: &certificate,
+        key: &key,
+    })
+    .await;
+    let ca = Some(certificates.path("ca.pem"));
+    let url = |server: &SmtpServer, scheme: &str, password: &str, query: &str| {
+        format!(
+            "{scheme}://cognate:{password}@127.0.0.1:{}{query}",
+            server.port
+        )
+    };
+
+    // STARTTLS, required, with the right login: delivered.
+    sign_up_through(
+        topology,
+        url(&starttls, "smtp", "s3cret", "?tls=required"),
+        ca.clone(),
+        "a@example.com",
+    )
+    .await
+    .expect("sent over STARTTLS");
+    assert!(code_in_email(&starttls.message_to("a@example.com").await).len() == 6);
+    // Opportunistic STARTTLS (the default) and implicit TLS work too.
+    sign_up_through(
+        topology,
+        url(&starttls, "smtp", "s3cret", ""),
+        ca.clone(),
+        "b@example.com",
+    )
+    .await
+    .expect("sent with opportunistic STARTTLS");
+    starttls.message_to("b@example.com").await;
+    sign_up_through(
+        topology,
+        url(&implicit, "smtps", "s3cret", ""),
+        ca.clone(),
+        "c@example.com",
+    )
+    .await
+    .expect("sent over implicit TLS");
+    implicit.message_to("c@example.com").await;
+
+    // A wrong login, or a certificate nobody vouches for, is a delivery failure.
+    assert_eq!(
+        sign_up_through(
+            topology,
+            url(&implicit, "smtps", "wrong", ""),
+            ca.clone(),
+            "d@example.com"
+        )
+        .await,
+        Err("CodeDeliveryFailureException".to_owned())
+    );
+    assert_eq!(
+        sign_up_through(
+            topology,
+            url(&starttls, "smtp", "s3cret", "?tls=required"),
+            None,
+            "e@example.com"
+        )
+        .await,
+        Err("CodeDeliveryFailureException".to_owned())
+    );
+}
+
+each_topology!(
+    email_goes_over_tls_with_a_login_tests,
+    email_goes_over_tls_with_a_login
 );

@@ -85,6 +85,9 @@ struct Options {
     /// `smtp://user:password@host:587` or `smtps://...`: where emails go.
     #[arg(long, env = "COGNATE_SMTP_URL", global = true, hide_env_values = true)]
     smtp_url: Option<String>,
+    /// A PEM CA certificate trusted for the SMTP server (a private CA).
+    #[arg(long, env = "COGNATE_SMTP_CA_FILE", global = true)]
+    smtp_ca_file: Option<PathBuf>,
     /// The sender address of emails when a pool names none.
     #[arg(long, env = "COGNATE_EMAIL_FROM", global = true)]
     email_from: Option<String>,
@@ -156,6 +159,7 @@ impl Options {
         if let Some(url) = self.smtp_url {
             config.smtp_url = Some(Secret::new(url));
         }
+        config.smtp_ca_file = self.smtp_ca_file.or(config.smtp_ca_file);
         if let Some(from) = self.email_from {
             config.email_from = from;
         }
@@ -187,6 +191,7 @@ impl Options {
             trigger_subject_prefix: self.trigger_subject_prefix.or(outer.trigger_subject_prefix),
             shutdown_grace: self.shutdown_grace.or(outer.shutdown_grace),
             smtp_url: self.smtp_url.or(outer.smtp_url),
+            smtp_ca_file: self.smtp_ca_file.or(outer.smtp_ca_file),
             email_from: self.email_from.or(outer.email_from),
             sms_sender: self.sms_sender.or(outer.sms_sender),
             sender_keys: self.sender_keys.or(outer.sender_keys),

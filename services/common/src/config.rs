@@ -143,9 +143,11 @@ pub struct Config {
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
     /// Email delivery: `smtp://[user:password@]host[:port]` (STARTTLS when the server offers
-    /// it; `?tls=required` insists), or `smtps://...` (TLS from the first byte). Unset: no email
-    /// is sent (development mode still records it in the dev outbox).
+    /// it; `?tls=required` insists), or `smtps://...` (TLS from the first byte). Unset: no
+    /// email is sent (development mode still records it in the dev outbox).
     pub smtp_url: Option<Secret>,
+    /// A PEM CA certificate trusted for the SMTP server besides the web's roots (a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of emails from pools whose `EmailConfiguration` names no `From`.
     pub email_from: String,
     /// SMS delivery: `nats:<subject>`, a Lambda ARN or an `http(s)://` webhook, called like a
@@ -186,6 +188,7 @@ impl Default for Config {
             trigger_subject_prefix: "cognate.trigger".to_owned(),
             shutdown_grace: Duration::from_secs(30),
             smtp_url: None,
+            smtp_ca_file: None,
             email_from: "no-reply@verificationemail.com".to_owned(),
             sms_sender: None,
             sender_keys: BTreeMap::new(),

@@ -11,6 +11,7 @@ use anyhow::Context;
 use base64::Engine;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Map, Value as Json, json};
 
@@ -47,17 +48,58 @@ impl std::fmt::Debug for Senders {
     }
 }
 
+/// The SMTP transport for `url`: `smtps://` speaks TLS from the first byte; `smtp://` upgrades
+/// with STARTTLS when the server offers it and insists with `?tls=required`. Server certificates are checked against the web's roots and, when given, the
+/// operator's CA.
+fn smtp_transport(
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    const SHAPE: &str =
+        "the SMTP URL is not smtp://[user:password@]host[:port][?tls=required] or smtps://...";
+    let parsed = url::Url::parse(url).context(SHAPE)?;
+    let host = parsed.host_str().context(SHAPE)?.to_owned();
+    let tls_mode = parsed
+        .query_pairs()
+        .find(|(name, _)| name == "tls")
+        .map(|(_, value)| value.into_owned());
+    let mut parameters = TlsParameters::builder(host);
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read the SMTP CA file {}", path.display()))?;
+        let certificate = Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+        parameters = parameters.add_root_certificate(certificate);
+    }
+    let parameters = parameters.build_rustls().context("SMTP TLS settings")?;
+    let tls = match (parsed.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(parameters),
+        ("smtp", Some("required")) => Tls::Required(parameters),
+        ("smtp", None | Some("opportunistic")) => Tls::Opportunistic(parameters),
+        _ => anyhow::bail!(SHAPE),
+    };
+    // lettre's URL parser reads the port, credentials and HELO name; the TLS mode is ours.
+    Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .context(SHAPE)?
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT))
+        .build())
+}
+
+/// Cognito's messages may be HTML: anything with a tag goes out as HTML, the rest as text.
+fn looks_like_html(body: &str) -> bool {
+    body.as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || pair[1] == b'/'))
+}
+
 impl Senders {
     /// Checks and builds the senders; a bad URL or key stops the start.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let smtp = config
             .smtp_url
             .as_ref()
-            .map(|url| {
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
-                    .map(|builder| builder.timeout(Some(SMTP_TIMEOUT)).build())
-                    .context("the SMTP URL is not smtp://[user:password@]host[:port] or smtps://")
-            })
+            .map(|url| smtp_transport(url.expose(), config.smtp_ca_file.as_deref()))
             .transpose()?;
         config.email_from.parse::<Mailbox>().with_context(|| {
             format!("the email sender `{}` is not an address", config.email_from)
@@ -334,8 +376,7 @@ impl Directory {
         {
             builder = builder.reply_to(reply_to);
         }
-        // Cognito's templates are HTML-capable; plain text unless the body looks like markup.
-        let content_type = if message.body.trim_start().starts_with('<') {
+        let content_type = if looks_like_html(&message.body) {
             ContentType::TEXT_HTML
         } else {
             ContentType::TEXT_PLAIN
