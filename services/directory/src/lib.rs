@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod client_secrets;
 mod codes;
 mod delivery;
 mod filter;
@@ -335,6 +336,47 @@ impl idp::directory_server::Directory for Directory {
         self.load_pool(pool_id).await?;
         self.delete_user_pool_client(pool_id, client_id).await?;
         Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn add_user_pool_client_secret(
+        &self,
+        request: Request<idp::AddUserPoolClientSecretRequest>,
+    ) -> Result<Response<idp::AddUserPoolClientSecretResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let descriptor = self
+            .add_user_pool_client_secret(pool_id, client_id, request.client_secret.as_deref())
+            .await?;
+        reply(json!({ "ClientSecretDescriptor": descriptor }))
+    }
+
+    async fn list_user_pool_client_secrets(
+        &self,
+        request: Request<idp::ListUserPoolClientSecretsRequest>,
+    ) -> Result<Response<idp::ListUserPoolClientSecretsResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let secrets = self
+            .list_user_pool_client_secrets(pool_id, client_id)
+            .await?;
+        reply(json!({ "ClientSecrets": secrets }))
+    }
+
+    async fn delete_user_pool_client_secret(
+        &self,
+        request: Request<idp::DeleteUserPoolClientSecretRequest>,
+    ) -> Result<Response<idp::DeleteUserPoolClientSecretResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let secret_id = required(&request.client_secret_id, "ClientSecretId")?;
+        self.delete_user_pool_client_secret(pool_id, client_id, secret_id)
+            .await?;
+        Ok(Response::new(
+            idp::DeleteUserPoolClientSecretResponse::default(),
+        ))
     }
 
     async fn admin_create_user(
@@ -803,6 +845,7 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         Ok(Response::new(internal::ClientConfig {
             pool: Some(awsjson::from_json(&pool).map_err(convert)?),
             client: Some(awsjson::from_json(&client).map_err(convert)?),
+            client_secrets: client_secrets::values(&client),
         }))
     }
 

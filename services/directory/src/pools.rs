@@ -8,7 +8,7 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ids};
 
-use crate::{Directory, schema};
+use crate::{Directory, client_secrets, schema};
 
 /// Members of CreateUserPool/UpdateUserPool that UpdateUserPool may change. Cognito resets any
 /// of them an update leaves out to its default.
@@ -398,7 +398,7 @@ impl Directory {
         client.insert("ClientName".into(), json!(name));
         client.insert("ClientId".into(), json!(client_id));
         if request.get("GenerateSecret").and_then(Json::as_bool) == Some(true) {
-            client.insert("ClientSecret".into(), json!(ids::client_secret()));
+            client_secrets::add(&mut client, &client_id, ids::client_secret(), now);
         }
         client.insert("LastModifiedDate".into(), json!(epoch_seconds(now)));
         client.insert("CreationDate".into(), json!(epoch_seconds(now)));
@@ -419,6 +419,15 @@ impl Directory {
 
     /// The client, checked to belong to `pool_id` when one is given.
     pub async fn load_client(&self, pool_id: Option<&str>, client_id: &str) -> CognitoResult<Json> {
+        parse_stored(&self.load_client_text(pool_id, client_id).await?)
+    }
+
+    /// The client's stored JSON text, for writes that must not overwrite a concurrent one.
+    pub(crate) async fn load_client_text(
+        &self,
+        pool_id: Option<&str>,
+        client_id: &str,
+    ) -> CognitoResult<String> {
         let row =
             sqlx::query("SELECT user_pool_id, client_json FROM app_clients WHERE client_id = $1")
                 .bind(client_id)
@@ -431,7 +440,7 @@ impl Directory {
                 .ok_or_else(|| {
                     CognitoError::not_found(format!("User pool client {client_id} does not exist."))
                 })?;
-        parse_stored(row.get::<String, _>("client_json").as_str())
+        Ok(row.get("client_json"))
     }
 
     pub async fn list_user_pool_clients(

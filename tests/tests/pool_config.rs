@@ -1,0 +1,260 @@
+//! Pool and client configuration beyond the basics: client secret rotation, through the AWS SDK
+//! for Rust in both topologies.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ClientSecretDescriptorType, ExplicitAuthFlowsType,
+};
+use cognate_tests::{Sandbox, both_topologies, error_code, secret_hash};
+
+/// A pool with one confirmed user `jane` (password `Correct-horse-1`).
+async fn pool_with_jane(idp: &Client) -> String {
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("config")).await;
+    cognate_tests::confirmed_user(idp, &pool_id, "jane", "Correct-horse-1").await;
+    pool_id
+}
+
+/// AddUserPoolClientSecret, with a chosen secret or a generated one.
+async fn add_secret(
+    idp: &Client,
+    pool_id: &str,
+    client_id: &str,
+    chosen: Option<&str>,
+) -> Result<ClientSecretDescriptorType, String> {
+    idp.add_user_pool_client_secret()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .set_client_secret(chosen.map(str::to_owned))
+        .send()
+        .await
+        .map(|answer| answer.client_secret_descriptor.expect("descriptor"))
+        .map_err(|error| error_code(&error))
+}
+
+async fn delete_secret(
+    idp: &Client,
+    pool_id: &str,
+    client_id: &str,
+    secret_id: &str,
+) -> Result<(), String> {
+    idp.delete_user_pool_client_secret()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .client_secret_id(secret_id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| error_code(&error))
+}
+
+/// ListUserPoolClientSecrets.
+async fn list_secrets(
+    idp: &Client,
+    pool_id: &str,
+    client_id: &str,
+) -> Result<Vec<ClientSecretDescriptorType>, String> {
+    idp.list_user_pool_client_secrets()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .send()
+        .await
+        .map(|answer| answer.client_secrets.unwrap_or_default())
+        .map_err(|error| error_code(&error))
+}
+
+/// GetTokensFromRefreshToken with a client secret.
+async fn refresh_with_secret(
+    idp: &Client,
+    client_id: &str,
+    refresh_token: &str,
+    secret: &str,
+) -> Result<(), String> {
+    idp.get_tokens_from_refresh_token()
+        .client_id(client_id)
+        .refresh_token(refresh_token)
+        .client_secret(secret)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| error_code(&error))
+}
+
+/// USER_PASSWORD_AUTH as jane with a SECRET_HASH made from `secret`; the refresh token on success.
+async fn sign_in(idp: &Client, client_id: &str, secret: &str) -> Result<String, String> {
+    idp.initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .auth_parameters("SECRET_HASH", secret_hash(secret, "jane", client_id))
+        .send()
+        .await
+        .map(|answer| {
+            answer
+                .authentication_result
+                .and_then(|result| result.refresh_token)
+                .expect("tokens")
+        })
+        .map_err(|error| error_code(&error))
+}
+
+/// A client holds up to two secrets; SECRET_HASH (sign-in, refresh, SignUp) and the client secret
+/// (GetTokensFromRefreshToken) work with either, and a deleted one stops working at once.
+async fn client_secrets_rotate(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = pool_with_jane(&idp).await;
+    let client = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("confidential")
+        .generate_secret(true)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .expect("client");
+    let client_id = client.client_id().expect("id").to_owned();
+    let old_secret = client.client_secret().expect("secret").to_owned();
+
+    let listed = list_secrets(&idp, &pool_id, &client_id)
+        .await
+        .expect("listed");
+    let [original] = listed.as_slice() else {
+        panic!("one secret at first: {listed:?}");
+    };
+    let old_id = original.client_secret_id().expect("id").to_owned();
+    assert!(old_id.starts_with(&format!("{client_id}--")), "{old_id}");
+    assert!(
+        original.client_secret_value().is_none(),
+        "values never listed"
+    );
+    assert!(original.client_secret_create_date().is_some());
+    sign_in(&idp, &client_id, &old_secret)
+        .await
+        .expect("the original secret signs in");
+
+    let added = add_secret(&idp, &pool_id, &client_id, None)
+        .await
+        .expect("added");
+    let new_secret = added
+        .client_secret_value()
+        .expect("generated value")
+        .to_owned();
+    let new_id = added.client_secret_id().expect("id").to_owned();
+    assert_ne!(new_secret, old_secret);
+    assert_ne!(new_id, old_id);
+
+    let refresh_token = sign_in(&idp, &client_id, &new_secret)
+        .await
+        .expect("the new secret signs in");
+    sign_in(&idp, &client_id, &old_secret)
+        .await
+        .expect("the old secret still signs in");
+    idp.initiate_auth()
+        .client_id(&client_id)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", &refresh_token)
+        .auth_parameters("SECRET_HASH", secret_hash(&new_secret, "jane", &client_id))
+        .send()
+        .await
+        .expect("refresh with the new secret's hash");
+    refresh_with_secret(&idp, &client_id, &refresh_token, &new_secret)
+        .await
+        .expect("refresh with the new client secret");
+    assert_eq!(
+        add_secret(&idp, &pool_id, &client_id, None).await.err(),
+        Some("LimitExceededException".to_owned()),
+        "two secrets at most"
+    );
+
+    delete_secret(&idp, &pool_id, &client_id, &old_id)
+        .await
+        .expect("old secret deleted");
+    assert_eq!(
+        sign_in(&idp, &client_id, &old_secret).await,
+        Err("NotAuthorizedException".to_owned()),
+        "the deleted secret no longer signs in"
+    );
+    assert_eq!(
+        refresh_with_secret(&idp, &client_id, &refresh_token, &old_secret).await,
+        Err("NotAuthorizedException".to_owned()),
+        "the deleted secret no longer refreshes"
+    );
+    sign_in(&idp, &client_id, &new_secret)
+        .await
+        .expect("the new secret signs in");
+    let described = idp
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool_client
+        .expect("client");
+    assert_eq!(described.client_secret(), Some(new_secret.as_str()));
+    assert_eq!(
+        delete_secret(&idp, &pool_id, &client_id, &new_id).await,
+        Err("InvalidParameterException".to_owned()),
+        "the last secret stays"
+    );
+    assert_eq!(
+        delete_secret(&idp, &pool_id, &client_id, &old_id).await,
+        Err("ResourceNotFoundException".to_owned()),
+        "already gone"
+    );
+
+    // A secret the administrator chooses is not echoed back, and works where SECRET_HASH is
+    // checked by the directory too (SignUp).
+    let chosen = "Chosen_secret+0123456789abcdef";
+    assert_eq!(
+        add_secret(&idp, &pool_id, &client_id, Some("too-short"))
+            .await
+            .err(),
+        Some("InvalidParameterException".to_owned()),
+        "constraints checked"
+    );
+    let added = add_secret(&idp, &pool_id, &client_id, Some(chosen))
+        .await
+        .expect("chosen secret added");
+    assert!(added.client_secret_value().is_none());
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("john")
+        .password("Correct-horse-1")
+        .secret_hash(secret_hash(chosen, "john", &client_id))
+        .send()
+        .await
+        .expect("SignUp accepts the chosen secret's hash");
+    let listed = list_secrets(&idp, &pool_id, &client_id)
+        .await
+        .expect("listed");
+    let ids: Vec<_> = listed
+        .iter()
+        .filter_map(ClientSecretDescriptorType::client_secret_id)
+        .collect();
+    assert_eq!(
+        ids,
+        [new_id.as_str(), added.client_secret_id().expect("id")]
+    );
+
+    let public = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("public"),
+    )
+    .await;
+    assert_eq!(
+        add_secret(&idp, &pool_id, &public, None).await.err(),
+        Some("InvalidParameterException".to_owned()),
+        "public clients have no secret to rotate"
+    );
+    assert_eq!(
+        list_secrets(&idp, &pool_id, "nosuchclient").await.err(),
+        Some("ResourceNotFoundException".to_owned())
+    );
+}
+
+both_topologies!(client_secret_rotation, client_secrets_rotate);
