@@ -1,9 +1,10 @@
-//! Pool and client configuration beyond the basics: client secret rotation, through the AWS SDK
-//! for Rust in both topologies.
+//! Pool and client configuration beyond the basics: client secret rotation and user pool
+//! domains, through the AWS SDK for Rust in both topologies.
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ClientSecretDescriptorType, ExplicitAuthFlowsType,
+    AuthFlowType, ClientSecretDescriptorType, CustomDomainConfigType, DomainStatusType,
+    ExplicitAuthFlowsType,
 };
 use cognate_tests::{Sandbox, both_topologies, error_code, secret_hash};
 
@@ -258,3 +259,188 @@ async fn client_secrets_rotate(sandbox: &Sandbox) {
 }
 
 both_topologies!(client_secret_rotation, client_secrets_rotate);
+
+fn certificate(arn: &str) -> CustomDomainConfigType {
+    CustomDomainConfigType::builder()
+        .certificate_arn(arn)
+        .build()
+        .expect("valid")
+}
+
+async fn describe_pool(
+    idp: &Client,
+    pool_id: &str,
+) -> aws_sdk_cognitoidentityprovider::types::UserPoolType {
+    idp.describe_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool
+        .expect("pool")
+}
+
+/// DescribeUserPoolDomain's `DomainDescription`.
+async fn describe_domain(
+    idp: &Client,
+    domain: &str,
+) -> aws_sdk_cognitoidentityprovider::types::DomainDescriptionType {
+    idp.describe_user_pool_domain()
+        .domain(domain)
+        .send()
+        .await
+        .expect("described")
+        .domain_description
+        .expect("a description, empty for unknown domains")
+}
+
+/// CreateUserPoolDomain with a prefix (no certificate) or a custom domain; the error code on failure.
+async fn create_domain(
+    idp: &Client,
+    pool_id: &str,
+    domain: &str,
+    certificate_arn: Option<&str>,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::create_user_pool_domain::CreateUserPoolDomainOutput,
+    String,
+> {
+    idp.create_user_pool_domain()
+        .user_pool_id(pool_id)
+        .domain(domain)
+        .set_custom_domain_config(certificate_arn.map(certificate))
+        .send()
+        .await
+        .map_err(|error| error_code(&error))
+}
+
+/// A pool has one prefix and one custom domain at most, a name belongs to one pool, and the
+/// pool's description names its domains; a pool with a domain cannot be deleted.
+async fn pool_domains(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("domains")).await;
+    let other = cognate_tests::create_pool(idp.create_user_pool().pool_name("other")).await;
+
+    let created = create_domain(&idp, &pool_id, "my-app-login", None)
+        .await
+        .expect("prefix domain");
+    assert_eq!(created.managed_login_version(), Some(1));
+    assert_eq!(
+        created.cloud_front_domain(),
+        None,
+        "prefix domains have none"
+    );
+    let described = describe_domain(&idp, "my-app-login").await;
+    assert_eq!(described.user_pool_id(), Some(pool_id.as_str()));
+    assert_eq!(described.domain(), Some("my-app-login"));
+    assert_eq!(described.status(), Some(&DomainStatusType::Active));
+    assert!(described.aws_account_id().is_some_and(|id| !id.is_empty()));
+    assert!(described.custom_domain_config().is_none());
+
+    for (pool, domain, certificate_arn, why) in [
+        (
+            &pool_id,
+            "second-prefix",
+            None,
+            "one prefix domain per pool",
+        ),
+        (&other, "my-app-login", None, "the name is taken"),
+        (&other, "my-cognito-app", None, "reserved word"),
+        (&other, "My_App", None, "invalid characters"),
+        (
+            &other,
+            "localhost",
+            Some("arn:aws:acm:us-east-1:000000000000:certificate/x"),
+            "not fully qualified",
+        ),
+    ] {
+        assert_eq!(
+            create_domain(&idp, pool, domain, certificate_arn)
+                .await
+                .err(),
+            Some("InvalidParameterException".to_owned()),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        create_domain(&idp, "us-east-1_nosuch", "free-name", None)
+            .await
+            .err(),
+        Some("ResourceNotFoundException".to_owned())
+    );
+
+    let first_certificate = "arn:aws:acm:us-east-1:000000000000:certificate/first";
+    let custom = idp
+        .create_user_pool_domain()
+        .user_pool_id(&pool_id)
+        .domain("auth.example.com")
+        .custom_domain_config(certificate(first_certificate))
+        .managed_login_version(2)
+        .send()
+        .await
+        .expect("custom domain");
+    assert_eq!(custom.managed_login_version(), Some(2));
+    assert!(
+        custom.cloud_front_domain().is_some(),
+        "where to point the name"
+    );
+    let pool = describe_pool(&idp, &pool_id).await;
+    assert_eq!(pool.domain(), Some("my-app-login"));
+    assert_eq!(pool.custom_domain(), Some("auth.example.com"));
+
+    let second_certificate = "arn:aws:acm:us-east-1:000000000000:certificate/second";
+    let updated = idp
+        .update_user_pool_domain()
+        .user_pool_id(&pool_id)
+        .domain("auth.example.com")
+        .custom_domain_config(certificate(second_certificate))
+        .send()
+        .await
+        .expect("certificate replaced");
+    assert_eq!(updated.managed_login_version(), Some(2), "version kept");
+    let described = describe_domain(&idp, "auth.example.com").await;
+    assert_eq!(
+        described
+            .custom_domain_config()
+            .map(CustomDomainConfigType::certificate_arn),
+        Some(second_certificate)
+    );
+    let foreign = idp
+        .update_user_pool_domain()
+        .user_pool_id(&other)
+        .domain("auth.example.com")
+        .managed_login_version(1)
+        .send()
+        .await
+        .expect_err("another pool's domain");
+    assert_eq!(error_code(&foreign), "InvalidParameterException");
+
+    let blocked = idp
+        .delete_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect_err("domains first");
+    assert_eq!(error_code(&blocked), "InvalidParameterException");
+    for domain in ["my-app-login", "auth.example.com"] {
+        idp.delete_user_pool_domain()
+            .user_pool_id(&pool_id)
+            .domain(domain)
+            .send()
+            .await
+            .expect("domain deleted");
+    }
+    let gone = describe_domain(&idp, "my-app-login").await;
+    assert_eq!(gone.domain(), None);
+    let pool = describe_pool(&idp, &pool_id).await;
+    assert_eq!((pool.domain(), pool.custom_domain()), (None, None));
+    create_domain(&idp, &other, "my-app-login", None)
+        .await
+        .expect("a freed name can be taken");
+    idp.delete_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("a pool without domains can be deleted");
+}
+
+both_topologies!(user_pool_domains, pool_domains);

@@ -6,6 +6,7 @@ mod admin;
 mod client_secrets;
 mod codes;
 mod delivery;
+mod domains;
 mod filter;
 mod groups;
 mod hiding;
@@ -377,6 +378,50 @@ impl idp::directory_server::Directory for Directory {
         Ok(Response::new(
             idp::DeleteUserPoolClientSecretResponse::default(),
         ))
+    }
+
+    async fn create_user_pool_domain(
+        &self,
+        request: Request<idp::CreateUserPoolDomainRequest>,
+    ) -> Result<Response<idp::CreateUserPoolDomainResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().domain, "Domain")?;
+        reply(
+            self.create_user_pool_domain(&object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn describe_user_pool_domain(
+        &self,
+        request: Request<idp::DescribeUserPoolDomainRequest>,
+    ) -> Result<Response<idp::DescribeUserPoolDomainResponse>, Status> {
+        let domain = required(&request.get_ref().domain, "Domain")?;
+        let description = self.describe_user_pool_domain(domain).await?;
+        reply(json!({ "DomainDescription": description }))
+    }
+
+    async fn update_user_pool_domain(
+        &self,
+        request: Request<idp::UpdateUserPoolDomainRequest>,
+    ) -> Result<Response<idp::UpdateUserPoolDomainResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().domain, "Domain")?;
+        reply(
+            self.update_user_pool_domain(&object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn delete_user_pool_domain(
+        &self,
+        request: Request<idp::DeleteUserPoolDomainRequest>,
+    ) -> Result<Response<idp::DeleteUserPoolDomainResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let domain = required(&request.domain, "Domain")?;
+        self.delete_user_pool_domain(pool_id, domain).await?;
+        Ok(Response::new(idp::DeleteUserPoolDomainResponse::default()))
     }
 
     async fn admin_create_user(

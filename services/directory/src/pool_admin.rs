@@ -34,7 +34,7 @@ fn as_object(value: Json, what: &str) -> CognitoResult<Map<String, Json>> {
     }
 }
 
-fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
+pub(crate) fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
     request
         .get(member)
         .and_then(Json::as_str)

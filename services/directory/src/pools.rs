@@ -283,7 +283,11 @@ impl Directory {
             .await
             .map_err(store_error)?
             .get("n");
-        Ok(with_user_count(pool, count))
+        let mut pool = with_user_count(pool, count);
+        if let Some(pool) = pool.as_object_mut() {
+            pool.extend(self.pool_domains(pool_id).await?);
+        }
+        Ok(pool)
     }
 
     pub async fn update_user_pool(&self, request: Map<String, Json>) -> CognitoResult<()> {
@@ -330,6 +334,11 @@ impl Directory {
                 "The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.",
             ));
         }
+        if !self.pool_domains(pool_id).await?.is_empty() {
+            return Err(CognitoError::invalid_parameter(
+                "User pool cannot be deleted. It has a domain configured that should be deleted first.",
+            ));
+        }
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         for statement in [
             "DELETE FROM user_codes WHERE user_pool_id = $1",
@@ -339,6 +348,7 @@ impl Directory {
             "DELETE FROM user_aliases WHERE user_pool_id = $1",
             "DELETE FROM users WHERE user_pool_id = $1",
             "DELETE FROM app_clients WHERE user_pool_id = $1",
+            "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {
             sqlx::query(statement)
