@@ -1,10 +1,10 @@
-//! Pool and client configuration beyond the basics: client secret rotation and user pool
-//! domains, through the AWS SDK for Rust in both topologies.
+//! Pool and client configuration beyond the basics: client secret rotation, user pool domains,
+//! resource servers and custom scopes, through the AWS SDK for Rust in both topologies.
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ClientSecretDescriptorType, CustomDomainConfigType, DomainStatusType,
-    ExplicitAuthFlowsType,
+    ExplicitAuthFlowsType, OAuthFlowType, ResourceServerScopeType, ResourceServerType,
 };
 use cognate_tests::{Sandbox, both_topologies, error_code, secret_hash};
 
@@ -444,3 +444,213 @@ async fn pool_domains(sandbox: &Sandbox) {
 }
 
 both_topologies!(user_pool_domains, pool_domains);
+
+fn scope(name: &str) -> ResourceServerScopeType {
+    ResourceServerScopeType::builder()
+        .scope_name(name)
+        .scope_description(format!("{name} access"))
+        .build()
+        .expect("valid scope")
+}
+
+fn scope_names(server: &ResourceServerType) -> Vec<&str> {
+    server
+        .scopes()
+        .iter()
+        .map(ResourceServerScopeType::scope_name)
+        .collect()
+}
+
+/// CreateUserPoolClient allowing the client-credentials grant with `scopes`; the error code on
+/// failure.
+async fn client_with_scopes(
+    idp: &Client,
+    pool_id: &str,
+    scopes: &[&str],
+) -> Result<String, String> {
+    idp.create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name("machine")
+        .generate_secret(true)
+        .allowed_o_auth_flows_user_pool_client(true)
+        .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
+        .set_allowed_o_auth_scopes(Some(
+            scopes.iter().map(|scope| (*scope).to_owned()).collect(),
+        ))
+        .send()
+        .await
+        .map(|answer| {
+            answer
+                .user_pool_client
+                .and_then(|client| client.client_id)
+                .expect("client id")
+        })
+        .map_err(|error| error_code(&error))
+}
+
+/// Resource servers hold custom scopes; a client may allow the standard scopes and the custom
+/// scopes that exist, and nothing else (ScopeDoesNotExistException).
+async fn resource_servers_and_scopes(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("servers")).await;
+    let api = "https://api.example.com";
+    let created = idp
+        .create_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier(api)
+        .name("Example API")
+        .scopes(scope("read"))
+        .scopes(scope("write"))
+        .send()
+        .await
+        .expect("created")
+        .resource_server
+        .expect("server");
+    assert_eq!(created.identifier(), Some(api));
+    assert_eq!(created.user_pool_id(), Some(pool_id.as_str()));
+    assert_eq!(scope_names(&created), ["read", "write"]);
+    let duplicate = idp
+        .create_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier(api)
+        .name("Again")
+        .send()
+        .await
+        .expect_err("identifiers are unique in a pool");
+    assert_eq!(error_code(&duplicate), "InvalidParameterException");
+    let bad_identifier = idp
+        .create_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("has space")
+        .name("Bad")
+        .send()
+        .await
+        .expect_err("pattern checked");
+    assert_eq!(error_code(&bad_identifier), "InvalidParameterException");
+    idp.create_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("orders")
+        .name("Orders")
+        .send()
+        .await
+        .expect("a server without scopes");
+
+    let first = idp
+        .list_resource_servers()
+        .user_pool_id(&pool_id)
+        .max_results(1)
+        .send()
+        .await
+        .expect("first page");
+    let next = first.next_token().expect("a second page").to_owned();
+    let second = idp
+        .list_resource_servers()
+        .user_pool_id(&pool_id)
+        .max_results(1)
+        .next_token(next)
+        .send()
+        .await
+        .expect("second page");
+    assert!(second.next_token().is_none());
+    let listed: Vec<_> = first
+        .resource_servers()
+        .iter()
+        .chain(second.resource_servers())
+        .filter_map(ResourceServerType::identifier)
+        .collect();
+    assert_eq!(listed, [api, "orders"]);
+
+    let client_id = client_with_scopes(&idp, &pool_id, &["openid", "https://api.example.com/read"])
+        .await
+        .expect("existing scopes are allowed");
+    for missing in [
+        "https://api.example.com/delete",
+        "orders/read",
+        "nowhere/read",
+        "Cognito",
+    ] {
+        assert_eq!(
+            client_with_scopes(&idp, &pool_id, &[missing]).await.err(),
+            Some("ScopeDoesNotExistException".to_owned()),
+            "{missing}"
+        );
+    }
+
+    let updated = idp
+        .update_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier(api)
+        .name("Example API v2")
+        .scopes(scope("read"))
+        .scopes(scope("delete"))
+        .send()
+        .await
+        .expect("updated")
+        .resource_server
+        .expect("server");
+    assert_eq!(updated.name(), Some("Example API v2"));
+    let described = idp
+        .describe_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier(api)
+        .send()
+        .await
+        .expect("described")
+        .resource_server
+        .expect("server");
+    assert_eq!(
+        scope_names(&described),
+        ["read", "delete"],
+        "scopes replaced"
+    );
+    let update_client = |scopes: Vec<String>| {
+        idp.update_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_id(&client_id)
+            .allowed_o_auth_flows_user_pool_client(true)
+            .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
+            .set_allowed_o_auth_scopes(Some(scopes))
+            .send()
+    };
+    update_client(vec![format!("{api}/delete")])
+        .await
+        .expect("the new scope is allowed");
+    let removed = update_client(vec![format!("{api}/write")])
+        .await
+        .expect_err("the removed scope is gone");
+    assert_eq!(error_code(&removed), "ScopeDoesNotExistException");
+
+    let unknown = idp
+        .update_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("nowhere")
+        .name("Nowhere")
+        .send()
+        .await
+        .expect_err("unknown server");
+    assert_eq!(error_code(&unknown), "ResourceNotFoundException");
+    idp.delete_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("orders")
+        .send()
+        .await
+        .expect("deleted");
+    let gone = idp
+        .describe_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("orders")
+        .send()
+        .await
+        .expect_err("deleted server");
+    assert_eq!(error_code(&gone), "ResourceNotFoundException");
+    let again = idp
+        .delete_resource_server()
+        .user_pool_id(&pool_id)
+        .identifier("orders")
+        .send()
+        .await
+        .expect_err("already deleted");
+    assert_eq!(error_code(&again), "ResourceNotFoundException");
+}
+
+both_topologies!(resource_servers, resource_servers_and_scopes);

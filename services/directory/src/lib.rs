@@ -15,6 +15,7 @@ mod outbox;
 mod pool_admin;
 mod pools;
 mod profile;
+mod resource_servers;
 mod schema;
 mod users;
 
@@ -422,6 +423,66 @@ impl idp::directory_server::Directory for Directory {
         let domain = required(&request.domain, "Domain")?;
         self.delete_user_pool_domain(pool_id, domain).await?;
         Ok(Response::new(idp::DeleteUserPoolDomainResponse::default()))
+    }
+
+    async fn create_resource_server(
+        &self,
+        request: Request<idp::CreateResourceServerRequest>,
+    ) -> Result<Response<idp::CreateResourceServerResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let server = self
+            .create_resource_server(&object(request.get_ref()))
+            .await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn describe_resource_server(
+        &self,
+        request: Request<idp::DescribeResourceServerRequest>,
+    ) -> Result<Response<idp::DescribeResourceServerResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let identifier = required(&request.identifier, "Identifier")?;
+        let server = self.describe_resource_server(pool_id, identifier).await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn list_resource_servers(
+        &self,
+        request: Request<idp::ListResourceServersRequest>,
+    ) -> Result<Response<idp::ListResourceServersResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let (servers, next_token) = self
+            .list_resource_servers(
+                pool_id,
+                request.max_results.map(i64::from),
+                request.next_token.as_deref(),
+            )
+            .await?;
+        reply(json!({ "ResourceServers": servers, "NextToken": next_token }))
+    }
+
+    async fn update_resource_server(
+        &self,
+        request: Request<idp::UpdateResourceServerRequest>,
+    ) -> Result<Response<idp::UpdateResourceServerResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let server = self
+            .update_resource_server(&object(request.get_ref()))
+            .await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn delete_resource_server(
+        &self,
+        request: Request<idp::DeleteResourceServerRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let identifier = required(&request.identifier, "Identifier")?;
+        self.delete_resource_server(pool_id, identifier).await?;
+        Ok(Response::new(idp::Unit::default()))
     }
 
     async fn admin_create_user(

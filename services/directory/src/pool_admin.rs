@@ -98,6 +98,7 @@ impl Directory {
         let pool_id = text(&request, "UserPoolId");
         let client_id = text(&request, "ClientId");
         self.load_pool(pool_id).await?;
+        self.check_oauth_scopes(pool_id, &request).await?;
         let now = json!(epoch_seconds(unix_millis(self.clock.now())));
         let (client, ()) = self
             .modify_client(pool_id, client_id, |old| {

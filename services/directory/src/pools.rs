@@ -349,6 +349,7 @@ impl Directory {
             "DELETE FROM users WHERE user_pool_id = $1",
             "DELETE FROM app_clients WHERE user_pool_id = $1",
             "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
+            "DELETE FROM resource_servers WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {
             sqlx::query(statement)
@@ -401,6 +402,7 @@ impl Directory {
             .and_then(Json::as_str)
             .unwrap_or_default();
         check_client_request(name, &request)?;
+        self.check_oauth_scopes(&pool_id, &request).await?;
         let client_id = ids::client_id();
         let now = unix_millis(self.clock.now());
         let mut client = Map::new();
