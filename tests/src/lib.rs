@@ -97,6 +97,16 @@ impl Sandbox {
         six_digits(&text).expect("a six-digit code")
     }
 
+    /// The pool's `/.well-known/jwks.json`.
+    pub async fn jwks(&self, pool_id: &str) -> serde_json::Value {
+        reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", self.endpoint))
+            .await
+            .expect("jwks answers")
+            .json()
+            .await
+            .expect("jwks is JSON")
+    }
+
     /// The dev outbox (`GET /_dev/outbox`) for a pool and user: its status and JSON body.
     pub async fn dev_outbox(
         &self,

@@ -1,12 +1,13 @@
 //! Pool and client configuration beyond the basics: client secret rotation, user pool domains,
-//! resource servers and custom scopes, through the AWS SDK for Rust in both topologies.
+//! resource servers and custom scopes, and group roles in ID tokens, through the AWS SDK for Rust
+//! in both topologies.
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ClientSecretDescriptorType, CustomDomainConfigType, DomainStatusType,
     ExplicitAuthFlowsType, OAuthFlowType, ResourceServerScopeType, ResourceServerType,
 };
-use cognate_tests::{Sandbox, both_topologies, error_code, secret_hash};
+use cognate_tests::{Sandbox, both_topologies, error_code, secret_hash, verify_jwt};
 
 /// A pool with one confirmed user `jane` (password `Correct-horse-1`).
 async fn pool_with_jane(idp: &Client) -> String {
@@ -654,3 +655,110 @@ async fn resource_servers_and_scopes(sandbox: &Sandbox) {
 }
 
 both_topologies!(resource_servers, resource_servers_and_scopes);
+
+/// Jane's ID and access token claims after a password sign-in, verified against the pool's keys.
+async fn token_claims(
+    sandbox: &Sandbox,
+    pool_id: &str,
+    client_id: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let result = sandbox
+        .idp()
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect("signed in")
+        .authentication_result
+        .expect("tokens");
+    let jwks = sandbox.jwks(pool_id).await;
+    (
+        verify_jwt(result.id_token().expect("ID token"), &jwks).expect("valid ID token"),
+        verify_jwt(result.access_token().expect("access token"), &jwks)
+            .expect("valid access token"),
+    )
+}
+
+/// `cognito:roles` lists the roles of the user's groups and `cognito:preferred_role` is that of
+/// the group with the lowest precedence; a tie between different roles leaves it out.
+async fn group_roles_in_id_tokens(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = pool_with_jane(&idp).await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth),
+    )
+    .await;
+    let role = |name: &str| format!("arn:aws:iam::000000000000:role/{name}");
+    let join = |group: &str, role_arn: Option<String>, precedence: Option<i32>| {
+        let idp = idp.clone();
+        let pool_id = pool_id.clone();
+        let group = group.to_owned();
+        async move {
+            idp.create_group()
+                .user_pool_id(&pool_id)
+                .group_name(&group)
+                .set_role_arn(role_arn)
+                .set_precedence(precedence)
+                .send()
+                .await
+                .expect("group");
+            idp.admin_add_user_to_group()
+                .user_pool_id(&pool_id)
+                .username("jane")
+                .group_name(&group)
+                .send()
+                .await
+                .expect("member");
+        }
+    };
+
+    let (id, _) = token_claims(sandbox, &pool_id, &client_id).await;
+    assert!(id.get("cognito:roles").is_none(), "no groups, no roles");
+    join("readers", Some(role("Reader")), None).await;
+    join("staff", Some(role("Staff")), Some(5)).await;
+    join("admins", Some(role("Admin")), Some(1)).await;
+    join("plain", None, Some(0)).await;
+    let (id, access) = token_claims(sandbox, &pool_id, &client_id).await;
+    assert_eq!(
+        id["cognito:roles"],
+        serde_json::json!([role("Admin"), role("Staff"), role("Reader")]),
+        "every role, by precedence; a group without a role adds none"
+    );
+    assert_eq!(id["cognito:preferred_role"], role("Admin"));
+    assert_eq!(
+        id["cognito:groups"],
+        serde_json::json!(["plain", "admins", "staff", "readers"])
+    );
+    assert!(access.get("cognito:roles").is_none(), "ID tokens only");
+    assert!(access.get("cognito:preferred_role").is_none());
+
+    join("auditors", Some(role("Auditor")), Some(1)).await;
+    let (id, _) = token_claims(sandbox, &pool_id, &client_id).await;
+    assert!(
+        id.get("cognito:preferred_role").is_none(),
+        "two roles tied at precedence 1: no preferred role, {id}"
+    );
+    assert_eq!(id["cognito:roles"].as_array().map(Vec::len), Some(4));
+    idp.update_group()
+        .user_pool_id(&pool_id)
+        .group_name("auditors")
+        .role_arn(role("Admin"))
+        .precedence(1)
+        .send()
+        .await
+        .expect("same role as admins");
+    let (id, _) = token_claims(sandbox, &pool_id, &client_id).await;
+    assert_eq!(
+        id["cognito:preferred_role"],
+        role("Admin"),
+        "a tie on one role keeps it"
+    );
+}
+
+both_topologies!(group_roles, group_roles_in_id_tokens);

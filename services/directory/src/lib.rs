@@ -971,9 +971,22 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
                 value: attribute["Value"].as_str().map(str::to_owned),
             })
             .collect();
-        let groups = self
-            .group_names_of(&request.user_pool_id, &user.sub)
-            .await?;
+        let groups = self.groups_of(&request.user_pool_id, &user.sub).await?;
+        let group_roles = groups
+            .iter()
+            .filter_map(|group| {
+                Some(internal::GroupRole {
+                    role_arn: group["RoleArn"].as_str()?.to_owned(),
+                    precedence: group["Precedence"]
+                        .as_i64()
+                        .and_then(|precedence| i32::try_from(precedence).ok()),
+                })
+            })
+            .collect();
+        let groups = groups
+            .iter()
+            .filter_map(|group| group["GroupName"].as_str().map(str::to_owned))
+            .collect();
         Ok(Response::new(internal::UserRecord {
             username: user.username,
             sub: user.sub,
@@ -981,6 +994,7 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             enabled: user.enabled,
             attributes,
             groups,
+            group_roles,
             password_hash: user.password_hash,
         }))
     }
