@@ -261,6 +261,42 @@ async fn client_secrets_rotate(sandbox: &Sandbox) {
 
 both_topologies!(client_secret_rotation, client_secrets_rotate);
 
+/// Parallel AddUserPoolClientSecret calls on a client with one secret: exactly one wins, the
+/// others hit the limit, and the client ends with two secrets (no write undoes another).
+async fn parallel_secret_additions(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("race")).await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("confidential")
+            .generate_secret(true),
+    )
+    .await;
+    let attempts =
+        futures::future::join_all((0..8).map(|_| add_secret(&idp, &pool_id, &client_id, None)))
+            .await;
+    let added: Vec<_> = attempts
+        .iter()
+        .filter_map(|attempt| attempt.as_ref().ok())
+        .collect();
+    assert_eq!(added.len(), 1, "{attempts:?}");
+    assert!(
+        attempts
+            .iter()
+            .filter_map(|attempt| attempt.as_ref().err())
+            .all(|code| code == "LimitExceededException"),
+        "{attempts:?}"
+    );
+    let listed = list_secrets(&idp, &pool_id, &client_id)
+        .await
+        .expect("listed");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].client_secret_id(), added[0].client_secret_id());
+}
+
+both_topologies!(parallel_client_secrets, parallel_secret_additions);
+
 fn certificate(arn: &str) -> CustomDomainConfigType {
     CustomDomainConfigType::builder()
         .certificate_arn(arn)
