@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check with the real AWS CLI against a real `cognate` process on the embedded
 # default (SQLite, no NATS): the skeleton issue's exact create-user-pool command, its
-# --username-attributes variant, DescribeUserPool, and a clean exit on SIGTERM.
+# --username-attributes variant, DescribeUserPool, a pool's domains, resource servers and client
+# secret rotation as infrastructure code sets them up, and a clean exit on SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -59,6 +60,35 @@ for variant in alias username; do
   fi
   grep -q InvalidParameterException "$work/delete.err" || { cat "$work/delete.err"; exit 1; }
 done
+
+# Domains, a resource server with a custom scope, a client allowed that scope, and a second
+# client secret, as infrastructure code sets them up.
+$aws cognito-idp create-user-pool --pool-name Config >"$work/config.json"
+pool_id=$(json_field "$work/config.json" 'doc["UserPool"]["Id"]')
+$aws cognito-idp create-user-pool-domain --user-pool-id "$pool_id" --domain config-login >/dev/null
+$aws cognito-idp create-user-pool-domain --user-pool-id "$pool_id" --domain auth.example.com \
+  --custom-domain-config CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/example >"$work/custom.json"
+[[ -n $(json_field "$work/custom.json" 'doc["CloudFrontDomain"]') ]] || { echo "FAIL: no CloudFrontDomain"; exit 1; }
+$aws cognito-idp describe-user-pool --user-pool-id "$pool_id" >"$work/described.json"
+check "$work/described.json" 'pool["Domain"] == "config-login" and pool["CustomDomain"] == "auth.example.com"' "domains in describe-user-pool"
+$aws cognito-idp describe-user-pool-domain --domain auth.example.com >"$work/domain.json"
+[[ $(json_field "$work/domain.json" 'doc["DomainDescription"]["CustomDomainConfig"]["CertificateArn"]') == *certificate/example ]] \
+  || { echo "FAIL: describe-user-pool-domain"; cat "$work/domain.json"; exit 1; }
+$aws cognito-idp create-resource-server --user-pool-id "$pool_id" --identifier orders-api --name Orders \
+  --scopes ScopeName=read,ScopeDescription=Read >/dev/null
+$aws cognito-idp create-user-pool-client --user-pool-id "$pool_id" --client-name machine --generate-secret \
+  --allowed-o-auth-flows-user-pool-client --allowed-o-auth-flows client_credentials \
+  --allowed-o-auth-scopes orders-api/read >"$work/client.json"
+client_id=$(json_field "$work/client.json" 'doc["UserPoolClient"]["ClientId"]')
+if $aws cognito-idp update-user-pool-client --user-pool-id "$pool_id" --client-id "$client_id" \
+  --allowed-o-auth-scopes orders-api/write 2>"$work/scope.err"; then
+  echo "FAIL: a scope that does not exist was allowed"; exit 1
+fi
+grep -q ScopeDoesNotExistException "$work/scope.err" || { cat "$work/scope.err"; exit 1; }
+$aws cognito-idp add-user-pool-client-secret --user-pool-id "$pool_id" --client-id "$client_id" >"$work/secret.json"
+[[ -n $(json_field "$work/secret.json" 'doc["ClientSecretDescriptor"]["ClientSecretValue"]') ]] || { echo "FAIL: no new secret"; exit 1; }
+$aws cognito-idp list-user-pool-client-secrets --user-pool-id "$pool_id" --client-id "$client_id" >"$work/secrets.json"
+[[ $(json_field "$work/secrets.json" 'len(doc["ClientSecrets"])') == 2 ]] || { echo "FAIL: two secrets expected"; cat "$work/secrets.json"; exit 1; }
 
 "$binary" healthcheck --listen "127.0.0.1:$port" || { echo "FAIL: cognate healthcheck"; exit 1; }
 if "$binary" healthcheck --listen 127.0.0.1:1 2>/dev/null; then echo "FAIL: healthcheck of nothing passed"; exit 1; fi

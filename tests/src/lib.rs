@@ -97,6 +97,16 @@ impl Sandbox {
         six_digits(&text).expect("a six-digit code")
     }
 
+    /// The pool's `/.well-known/jwks.json`.
+    pub async fn jwks(&self, pool_id: &str) -> serde_json::Value {
+        reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", self.endpoint))
+            .await
+            .expect("jwks answers")
+            .json()
+            .await
+            .expect("jwks is JSON")
+    }
+
     /// The dev outbox (`GET /_dev/outbox`) for a pool and user: its status and JSON body.
     pub async fn dev_outbox(
         &self,
@@ -329,6 +339,14 @@ pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde
     Ok(serde_json::from_slice(&decode(payload)?)?)
 }
 
+/// `SECRET_HASH` as clients compute it: `Base64(HMAC-SHA256(secret, username ‖ client id))`.
+pub fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
+    use base64::Engine;
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
+}
+
 /// The current 30-second TOTP step.
 pub fn totp_step() -> i64 {
     let now = std::time::SystemTime::now()
@@ -473,4 +491,27 @@ pub async fn create_client(
         .user_pool_client
         .and_then(|client| client.client_id)
         .expect("client id")
+}
+
+/// Creates `username` with a permanent `password` (status CONFIRMED).
+pub async fn confirmed_user(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+    password: &str,
+) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .expect("user created");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password set");
 }

@@ -9,7 +9,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     DeliveryMediumType, ExplicitAuthFlowsType, RecoveryOptionNameType, RecoveryOptionType,
     UserStatusType, UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
 };
-use cognate_tests::{Sandbox, attribute, both_topologies, error_code};
+use cognate_tests::{Sandbox, attribute, both_topologies, error_code, secret_hash};
 
 const PASSWORD: &str = "Correct-Horse-1";
 
@@ -500,13 +500,6 @@ both_topologies!(
     forgotten_passwords_are_reset_with_a_code,
     start_dev
 );
-
-fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
-    use base64::Engine;
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
-    let tag = aws_lc_rs::hmac::sign(&key, format!("{username}{client_id}").as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(tag.as_ref())
-}
 
 async fn sign_up_honours_pool_and_client_settings(sandbox: &Sandbox) {
     let idp = sandbox.idp();

@@ -86,13 +86,13 @@ pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool
 
 /// `SECRET_HASH`, required from clients with a secret.
 pub(crate) fn check_secret_hash(
-    client: &idp::UserPoolClientType,
+    client: &crate::AppClient,
     username: &str,
     given: Option<&String>,
 ) -> CognitoResult<()> {
     cognate_common::secret_hash::check(
         client.client_id.as_deref().unwrap_or_default(),
-        client.client_secret.as_deref(),
+        &client.secrets,
         username,
         given.map(String::as_str),
     )
@@ -105,18 +105,22 @@ pub(crate) enum ClientProof<'a> {
     ClientSecret(Option<&'a str>),
 }
 
-/// The client secret, compared in constant time, for clients that have one.
+/// The client secret, compared in constant time with each active secret, for clients that have
+/// one.
 pub(crate) fn check_client_secret(
-    client: &idp::UserPoolClientType,
+    client: &crate::AppClient,
     given: Option<&str>,
 ) -> CognitoResult<()> {
-    let Some(secret) = client.client_secret.as_deref() else {
+    if client.secrets.is_empty() {
         return Ok(());
-    };
+    }
     let given = given.unwrap_or_default();
-    if aws_lc_rs::constant_time::verify_slices_are_equal(secret.as_bytes(), given.as_bytes())
-        .is_ok()
-    {
+    let matches = client.secrets.iter().fold(false, |matched, secret| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(secret.as_bytes(), given.as_bytes())
+            .is_ok()
+            | matched
+    });
+    if matches {
         Ok(())
     } else {
         Err(CognitoError::not_authorized(format!(
@@ -782,7 +786,7 @@ impl Auth {
     pub(crate) async fn refresh(
         &self,
         pool: &idp::UserPoolType,
-        client: &idp::UserPoolClientType,
+        client: &crate::AppClient,
         token: &str,
         proof: ClientProof<'_>,
         rotation_allowed: bool,

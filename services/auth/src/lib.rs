@@ -45,6 +45,27 @@ pub struct Auth {
     triggers: TriggersClient<PeerChannel>,
 }
 
+/// An app client's configuration and its active secrets: two while a secret is being rotated
+/// (AddUserPoolClientSecret), either of which proves the client. It reads as the client type.
+pub(crate) struct AppClient {
+    config: idp::UserPoolClientType,
+    secrets: Vec<String>,
+}
+
+impl AppClient {
+    pub(crate) fn into_config(self) -> idp::UserPoolClientType {
+        self.config
+    }
+}
+
+impl std::ops::Deref for AppClient {
+    type Target = idp::UserPoolClientType;
+
+    fn deref(&self) -> &idp::UserPoolClientType {
+        &self.config
+    }
+}
+
 /// Connects and migrates the store and adds the issuer's gRPC services to `routes`.
 pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyhow::Result<()> {
     let db =
@@ -140,7 +161,7 @@ impl Auth {
         &self,
         pool_id: Option<&str>,
         client_id: &str,
-    ) -> CognitoResult<(idp::UserPoolType, idp::UserPoolClientType)> {
+    ) -> CognitoResult<(idp::UserPoolType, AppClient)> {
         let reply = self
             .directory
             .clone()
@@ -152,7 +173,13 @@ impl Auth {
             .map_err(CognitoError::from)?
             .into_inner();
         match (reply.pool, reply.client) {
-            (Some(pool), Some(client)) => Ok((pool, client)),
+            (Some(pool), Some(config)) => Ok((
+                pool,
+                AppClient {
+                    config,
+                    secrets: reply.client_secrets,
+                },
+            )),
             _ => Err(cognate_common::error::internal(
                 "directory answered without pool or client",
                 client_id,

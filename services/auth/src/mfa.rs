@@ -229,7 +229,7 @@ impl Auth {
         Ok(Subject {
             pool_id: session.pool_id.clone(),
             sub: user.sub,
-            session: Some((session, client)),
+            session: Some((session, client.into_config())),
         })
     }
 

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_proto::idp::v1::UserPoolClientType;
-use cognate_proto::internal::v1::UserRecord;
+use cognate_proto::internal::v1::{GroupRole, UserRecord};
 
 use crate::keys::PoolKeys;
 use cognate_common::CognitoResult;
@@ -62,6 +62,29 @@ impl Lifetimes {
     }
 }
 
+/// `cognito:roles` (every role of the user's groups, by precedence) and `cognito:preferred_role`
+/// as Cognito makes them: the role of the group with the lowest precedence value, a group without
+/// precedence ranking after every group with one. Groups tied for first place give their role
+/// only if they all have the same one; otherwise there is no preferred role.
+fn role_claims(group_roles: &[GroupRole]) -> (Vec<&str>, Option<&str>) {
+    let mut roles: Vec<&str> = Vec::with_capacity(group_roles.len());
+    for group in group_roles {
+        if !roles.contains(&group.role_arn.as_str()) {
+            roles.push(&group.role_arn);
+        }
+    }
+    let rank = |group: &GroupRole| group.precedence.map_or(i64::MAX, i64::from);
+    let preferred = group_roles.iter().map(rank).min().and_then(|best| {
+        let mut first = group_roles
+            .iter()
+            .filter(|group| rank(group) == best)
+            .map(|group| group.role_arn.as_str());
+        let role = first.next()?;
+        first.all(|other| other == role).then_some(role)
+    });
+    (roles, preferred)
+}
+
 /// What one sign-in (or refresh) shares between its tokens.
 pub struct Grant<'a> {
     pub issuer: String,
@@ -98,6 +121,13 @@ impl Grant<'_> {
     pub fn id_claims(&self, lifetime: i64) -> Json {
         let mut claims = Map::new();
         self.common(&mut claims, lifetime);
+        let (roles, preferred_role) = role_claims(&self.user.group_roles);
+        if !roles.is_empty() {
+            claims.insert("cognito:roles".into(), json!(roles));
+        }
+        if let Some(role) = preferred_role {
+            claims.insert("cognito:preferred_role".into(), json!(role));
+        }
         claims.insert("cognito:username".into(), json!(self.user.username));
         claims.insert("aud".into(), json!(self.client.client_id));
         claims.insert("token_use".into(), json!("id"));
@@ -358,6 +388,46 @@ mod tests {
                 refresh: 3600
             }
         );
+    }
+
+    #[test]
+    fn preferred_roles_follow_precedence_and_ties_as_cognito_documents() {
+        let group = |role: &str, precedence: Option<i32>| GroupRole {
+            role_arn: role.to_owned(),
+            precedence,
+        };
+        let groups = [
+            group("arn:admin", Some(1)),
+            group("arn:staff", Some(5)),
+            group("arn:admin", None),
+        ];
+        let (roles, preferred) = role_claims(&groups);
+        assert_eq!(roles, ["arn:admin", "arn:staff"], "each role once");
+        assert_eq!(preferred, Some("arn:admin"));
+        let tie = [group("arn:a", Some(2)), group("arn:b", Some(2))];
+        assert_eq!(
+            role_claims(&tie).1,
+            None,
+            "a tie between roles prefers none"
+        );
+        let same = [
+            group("arn:a", Some(2)),
+            group("arn:a", Some(2)),
+            group("arn:b", Some(3)),
+        ];
+        assert_eq!(
+            role_claims(&same).1,
+            Some("arn:a"),
+            "a tie on one role keeps it"
+        );
+        let unranked = [group("arn:a", None), group("arn:b", Some(9))];
+        assert_eq!(
+            role_claims(&unranked).1,
+            Some("arn:b"),
+            "no precedence ranks last"
+        );
+        assert_eq!(role_claims(&[group("arn:a", None)]).1, Some("arn:a"));
+        assert_eq!(role_claims(&[]), (Vec::<&str>::new(), None));
     }
 
     #[test]

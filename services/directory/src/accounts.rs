@@ -79,11 +79,11 @@ fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
     }
 }
 
-/// `SECRET_HASH`, required from clients with a secret.
+/// `SECRET_HASH`, required from clients with a secret (made with any of their active secrets).
 pub fn check_secret_hash(client: &Json, username: &str, given: Option<&str>) -> CognitoResult<()> {
     cognate_common::secret_hash::check(
         client["ClientId"].as_str().unwrap_or_default(),
-        client["ClientSecret"].as_str(),
+        &crate::client_secrets::values(client),
         username,
         given,
     )

@@ -268,8 +268,9 @@ impl Directory {
         page_of_groups(&rows, limit)
     }
 
-    /// Every group of the user (by `sub`), ordered by precedence then name, for tokens.
-    pub async fn group_names_of(&self, pool_id: &str, sub: &str) -> CognitoResult<Vec<String>> {
+    /// Every group of the user (by `sub`) as `GroupType`s, ordered by precedence then name, for
+    /// tokens.
+    pub async fn groups_of(&self, pool_id: &str, sub: &str) -> CognitoResult<Vec<Json>> {
         let rows = sqlx::query(
             "SELECT g.group_json AS group_json FROM group_members m \
              JOIN user_groups g ON g.user_pool_id = m.user_pool_id AND g.group_name = m.group_name \
@@ -285,10 +286,7 @@ impl Directory {
             .map(|row| parse_group(row.get::<String, _>("group_json").as_str()))
             .collect::<CognitoResult<Vec<_>>>()?;
         by_precedence(&mut groups);
-        Ok(groups
-            .iter()
-            .filter_map(|group| group["GroupName"].as_str().map(str::to_owned))
-            .collect())
+        Ok(groups)
     }
 
     /// A page of the group's users in username order; the token is the last username key.

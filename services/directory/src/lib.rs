@@ -3,8 +3,10 @@
 
 mod accounts;
 mod admin;
+mod client_secrets;
 mod codes;
 mod delivery;
+mod domains;
 mod filter;
 mod groups;
 mod hiding;
@@ -14,6 +16,7 @@ mod passwords;
 mod pool_admin;
 mod pools;
 mod profile;
+mod resource_servers;
 mod schema;
 mod users;
 
@@ -371,6 +374,151 @@ impl idp::directory_server::Directory for Directory {
         let client_id = required(&request.client_id, "ClientId")?;
         self.load_pool(pool_id).await?;
         self.delete_user_pool_client(pool_id, client_id).await?;
+        Ok(Response::new(idp::Unit::default()))
+    }
+
+    async fn add_user_pool_client_secret(
+        &self,
+        request: Request<idp::AddUserPoolClientSecretRequest>,
+    ) -> Result<Response<idp::AddUserPoolClientSecretResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let descriptor = self
+            .add_user_pool_client_secret(pool_id, client_id, request.client_secret.as_deref())
+            .await?;
+        reply(json!({ "ClientSecretDescriptor": descriptor }))
+    }
+
+    async fn list_user_pool_client_secrets(
+        &self,
+        request: Request<idp::ListUserPoolClientSecretsRequest>,
+    ) -> Result<Response<idp::ListUserPoolClientSecretsResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let secrets = self
+            .list_user_pool_client_secrets(pool_id, client_id)
+            .await?;
+        reply(json!({ "ClientSecrets": secrets }))
+    }
+
+    async fn delete_user_pool_client_secret(
+        &self,
+        request: Request<idp::DeleteUserPoolClientSecretRequest>,
+    ) -> Result<Response<idp::DeleteUserPoolClientSecretResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let client_id = required(&request.client_id, "ClientId")?;
+        let secret_id = required(&request.client_secret_id, "ClientSecretId")?;
+        self.delete_user_pool_client_secret(pool_id, client_id, secret_id)
+            .await?;
+        Ok(Response::new(
+            idp::DeleteUserPoolClientSecretResponse::default(),
+        ))
+    }
+
+    async fn create_user_pool_domain(
+        &self,
+        request: Request<idp::CreateUserPoolDomainRequest>,
+    ) -> Result<Response<idp::CreateUserPoolDomainResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().domain, "Domain")?;
+        reply(
+            self.create_user_pool_domain(&object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn describe_user_pool_domain(
+        &self,
+        request: Request<idp::DescribeUserPoolDomainRequest>,
+    ) -> Result<Response<idp::DescribeUserPoolDomainResponse>, Status> {
+        let domain = required(&request.get_ref().domain, "Domain")?;
+        let description = self.describe_user_pool_domain(domain).await?;
+        reply(json!({ "DomainDescription": description }))
+    }
+
+    async fn update_user_pool_domain(
+        &self,
+        request: Request<idp::UpdateUserPoolDomainRequest>,
+    ) -> Result<Response<idp::UpdateUserPoolDomainResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        required(&request.get_ref().domain, "Domain")?;
+        reply(
+            self.update_user_pool_domain(&object(request.get_ref()))
+                .await?,
+        )
+    }
+
+    async fn delete_user_pool_domain(
+        &self,
+        request: Request<idp::DeleteUserPoolDomainRequest>,
+    ) -> Result<Response<idp::DeleteUserPoolDomainResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let domain = required(&request.domain, "Domain")?;
+        self.delete_user_pool_domain(pool_id, domain).await?;
+        Ok(Response::new(idp::DeleteUserPoolDomainResponse::default()))
+    }
+
+    async fn create_resource_server(
+        &self,
+        request: Request<idp::CreateResourceServerRequest>,
+    ) -> Result<Response<idp::CreateResourceServerResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let server = self
+            .create_resource_server(&object(request.get_ref()))
+            .await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn describe_resource_server(
+        &self,
+        request: Request<idp::DescribeResourceServerRequest>,
+    ) -> Result<Response<idp::DescribeResourceServerResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let identifier = required(&request.identifier, "Identifier")?;
+        let server = self.describe_resource_server(pool_id, identifier).await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn list_resource_servers(
+        &self,
+        request: Request<idp::ListResourceServersRequest>,
+    ) -> Result<Response<idp::ListResourceServersResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let (servers, next_token) = self
+            .list_resource_servers(
+                pool_id,
+                request.max_results.map(i64::from),
+                request.next_token.as_deref(),
+            )
+            .await?;
+        reply(json!({ "ResourceServers": servers, "NextToken": next_token }))
+    }
+
+    async fn update_resource_server(
+        &self,
+        request: Request<idp::UpdateResourceServerRequest>,
+    ) -> Result<Response<idp::UpdateResourceServerResponse>, Status> {
+        required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let server = self
+            .update_resource_server(&object(request.get_ref()))
+            .await?;
+        reply(json!({ "ResourceServer": server }))
+    }
+
+    async fn delete_resource_server(
+        &self,
+        request: Request<idp::DeleteResourceServerRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let identifier = required(&request.identifier, "Identifier")?;
+        self.delete_resource_server(pool_id, identifier).await?;
         Ok(Response::new(idp::Unit::default()))
     }
 
@@ -841,6 +989,7 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         Ok(Response::new(internal::ClientConfig {
             pool: Some(awsjson::from_json(&pool).map_err(convert)?),
             client: Some(awsjson::from_json(&client).map_err(convert)?),
+            client_secrets: client_secrets::values(&client),
         }))
     }
 
@@ -860,9 +1009,22 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
                 value: attribute["Value"].as_str().map(str::to_owned),
             })
             .collect();
-        let groups = self
-            .group_names_of(&request.user_pool_id, &user.sub)
-            .await?;
+        let groups = self.groups_of(&request.user_pool_id, &user.sub).await?;
+        let group_roles = groups
+            .iter()
+            .filter_map(|group| {
+                Some(internal::GroupRole {
+                    role_arn: group["RoleArn"].as_str()?.to_owned(),
+                    precedence: group["Precedence"]
+                        .as_i64()
+                        .and_then(|precedence| i32::try_from(precedence).ok()),
+                })
+            })
+            .collect();
+        let groups = groups
+            .iter()
+            .filter_map(|group| group["GroupName"].as_str().map(str::to_owned))
+            .collect();
         Ok(Response::new(internal::UserRecord {
             username: user.username,
             sub: user.sub,
@@ -870,6 +1032,7 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             enabled: user.enabled,
             attributes,
             groups,
+            group_roles,
             password_hash: user.password_hash,
         }))
     }

@@ -8,7 +8,7 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 
-use crate::pools::{check_client_request, fill_client};
+use crate::pools::{check_client_request, fill_client, parse_stored};
 use crate::{Directory, schema};
 
 /// SetUserPoolMfaConfig's members, kept in the pool JSON under the same names (members that are
@@ -34,7 +34,7 @@ fn as_object(value: Json, what: &str) -> CognitoResult<Map<String, Json>> {
     }
 }
 
-fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
+pub(crate) fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
     request
         .get(member)
         .and_then(Json::as_str)
@@ -57,42 +57,78 @@ impl Directory {
         Ok(())
     }
 
+    /// Rewrites a client's stored JSON with `change`, only if nothing else wrote it since it was
+    /// read (a compare-and-set on the stored text), so concurrent changes never undo each
+    /// other; a lost race is retried on the fresh state. Answers the written client.
+    pub(crate) async fn modify_client<T>(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<T>,
+    ) -> CognitoResult<(Json, T)> {
+        const ATTEMPTS: usize = 5;
+        for _ in 0..ATTEMPTS {
+            let stored = self.load_client_text(Some(pool_id), client_id).await?;
+            let mut client = as_object(parse_stored(&stored)?, client_id)?;
+            let outcome = change(&mut client)?;
+            let client = Json::Object(client);
+            let written = sqlx::query(
+                "UPDATE app_clients SET client_json = $1 WHERE client_id = $2 AND client_json = $3",
+            )
+            .bind(client.to_string())
+            .bind(client_id)
+            .bind(&stored)
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+            if written == 1 {
+                return Ok((client, outcome));
+            }
+        }
+        Err(CognitoError::new(
+            "ConcurrentModificationException",
+            format!("User pool client {client_id} is being changed by another request; try again."),
+        ))
+    }
+
     /// Every setting of the request replaces the client's; those it leaves out go back to
-    /// Cognito's defaults. The id, secret, pool and creation date stay.
+    /// Cognito's defaults. The id, secrets, pool and creation date stay.
     pub async fn update_user_pool_client(&self, request: Map<String, Json>) -> CognitoResult<Json> {
         let pool_id = text(&request, "UserPoolId");
         let client_id = text(&request, "ClientId");
         self.load_pool(pool_id).await?;
-        let old = as_object(self.load_client(Some(pool_id), client_id).await?, client_id)?;
-        let name = request
-            .get("ClientName")
-            .and_then(Json::as_str)
-            .or_else(|| old.get("ClientName").and_then(Json::as_str))
-            .unwrap_or_default()
-            .to_owned();
-        check_client_request(&name, &request)?;
-        let mut client = Map::new();
-        for member in ["UserPoolId", "ClientName", "ClientId", "ClientSecret"] {
-            if let Some(value) = old.get(member) {
-                client.insert(member.into(), value.clone());
-            }
-        }
-        client.insert("ClientName".into(), json!(name));
-        client.insert(
-            "LastModifiedDate".into(),
-            json!(epoch_seconds(unix_millis(self.clock.now()))),
-        );
-        if let Some(created) = old.get("CreationDate") {
-            client.insert("CreationDate".into(), created.clone());
-        }
-        fill_client(&mut client, &request);
-        let client = Json::Object(client);
-        sqlx::query("UPDATE app_clients SET client_json = $1 WHERE client_id = $2")
-            .bind(client.to_string())
-            .bind(client_id)
-            .execute(&self.db)
-            .await
-            .map_err(store_error)?;
+        self.check_oauth_scopes(pool_id, &request).await?;
+        let now = json!(epoch_seconds(unix_millis(self.clock.now())));
+        let (client, ()) = self
+            .modify_client(pool_id, client_id, |old| {
+                let name = request
+                    .get("ClientName")
+                    .and_then(Json::as_str)
+                    .or_else(|| old.get("ClientName").and_then(Json::as_str))
+                    .unwrap_or_default()
+                    .to_owned();
+                check_client_request(&name, &request)?;
+                let mut client = Map::new();
+                for member in [
+                    "UserPoolId",
+                    "ClientName",
+                    "ClientId",
+                    "ClientSecret",
+                    "ClientSecrets",
+                    "CreationDate",
+                ] {
+                    if let Some(value) = old.get(member) {
+                        client.insert(member.into(), value.clone());
+                    }
+                }
+                client.insert("ClientName".into(), json!(name));
+                client.insert("LastModifiedDate".into(), now.clone());
+                fill_client(&mut client, &request);
+                *old = client;
+                Ok(())
+            })
+            .await?;
         Ok(client)
     }
 

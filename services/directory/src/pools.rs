@@ -8,7 +8,7 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ids};
 
-use crate::{Directory, schema};
+use crate::{Directory, client_secrets, schema};
 
 /// Members of CreateUserPool/UpdateUserPool that UpdateUserPool may change. Cognito resets any
 /// of them an update leaves out to its default.
@@ -283,7 +283,11 @@ impl Directory {
             .await
             .map_err(store_error)?
             .get("n");
-        Ok(with_user_count(pool, count))
+        let mut pool = with_user_count(pool, count);
+        if let Some(pool) = pool.as_object_mut() {
+            pool.extend(self.pool_domains(pool_id).await?);
+        }
+        Ok(pool)
     }
 
     pub async fn update_user_pool(&self, request: Map<String, Json>) -> CognitoResult<()> {
@@ -330,6 +334,11 @@ impl Directory {
                 "The user pool cannot be deleted because deletion protection is activated. Deletion protection must be inactivated first.",
             ));
         }
+        if !self.pool_domains(pool_id).await?.is_empty() {
+            return Err(CognitoError::invalid_parameter(
+                "User pool cannot be deleted. It has a domain configured that should be deleted first.",
+            ));
+        }
         let mut transaction = self.db.begin().await.map_err(store_error)?;
         for statement in [
             "DELETE FROM user_codes WHERE user_pool_id = $1",
@@ -341,6 +350,8 @@ impl Directory {
             "DELETE FROM risk_configurations WHERE user_pool_id = $1",
             "DELETE FROM users WHERE user_pool_id = $1",
             "DELETE FROM app_clients WHERE user_pool_id = $1",
+            "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
+            "DELETE FROM resource_servers WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {
             sqlx::query(statement)
@@ -393,6 +404,7 @@ impl Directory {
             .and_then(Json::as_str)
             .unwrap_or_default();
         check_client_request(name, &request)?;
+        self.check_oauth_scopes(&pool_id, &request).await?;
         let client_id = ids::client_id();
         let now = unix_millis(self.clock.now());
         let mut client = Map::new();
@@ -400,7 +412,7 @@ impl Directory {
         client.insert("ClientName".into(), json!(name));
         client.insert("ClientId".into(), json!(client_id));
         if request.get("GenerateSecret").and_then(Json::as_bool) == Some(true) {
-            client.insert("ClientSecret".into(), json!(ids::client_secret()));
+            client_secrets::add(&mut client, &client_id, ids::client_secret(), now);
         }
         client.insert("LastModifiedDate".into(), json!(epoch_seconds(now)));
         client.insert("CreationDate".into(), json!(epoch_seconds(now)));
@@ -421,6 +433,15 @@ impl Directory {
 
     /// The client, checked to belong to `pool_id` when one is given.
     pub async fn load_client(&self, pool_id: Option<&str>, client_id: &str) -> CognitoResult<Json> {
+        parse_stored(&self.load_client_text(pool_id, client_id).await?)
+    }
+
+    /// The client's stored JSON text, for writes that must not overwrite a concurrent one.
+    pub(crate) async fn load_client_text(
+        &self,
+        pool_id: Option<&str>,
+        client_id: &str,
+    ) -> CognitoResult<String> {
         let row =
             sqlx::query("SELECT user_pool_id, client_json FROM app_clients WHERE client_id = $1")
                 .bind(client_id)
@@ -433,7 +454,7 @@ impl Directory {
                 .ok_or_else(|| {
                     CognitoError::not_found(format!("User pool client {client_id} does not exist."))
                 })?;
-        parse_stored(row.get::<String, _>("client_json").as_str())
+        Ok(row.get("client_json"))
     }
 
     pub async fn list_user_pool_clients(
