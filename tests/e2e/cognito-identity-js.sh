@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check with the unmodified amazon-cognito-identity-js (Node): USER_SRP_AUTH sign-in,
 # a wrong password, an email-as-username pool, and the NEW_PASSWORD_REQUIRED challenge against a
-# real `cognate` process; pools and users are made with the AWS CLI.
+# real `cognate` process; pools and users are made with the AWS CLI. The tokens are verified with
+# aws-jwt-verify's generic verifier against cognate's JWKS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,6 +40,7 @@ for variant in username email; do
   expect 'doc["result"] == "success"' "$variant: SRP sign-in with the new password"
   expect 'doc["idToken"]["iss"] == "'"$endpoint/$pool_id"'" and doc["idToken"]["aud"] == "'"$client_id"'"' "$variant: issuer and audience"
   expect 'doc["accessToken"]["token_use"] == "access" and doc["idToken"]["token_use"] == "id"' "$variant: token use"
+  expect 'doc["verified"] and doc["forgeryRejected"]' "$variant: aws-jwt-verify accepts the tokens and rejects a forged signature"
   sign_in "$pool_id" "$client_id" "$name" 'Wrong-pass-3'
   expect 'doc["result"] == "failure" and doc["code"] == "NotAuthorizedException" and doc["message"] == "Incorrect username or password."' "$variant: wrong password"
 done
