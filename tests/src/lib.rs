@@ -455,3 +455,26 @@ pub async fn create_client(
         .and_then(|client| client.client_id)
         .expect("client id")
 }
+
+/// Creates a confirmed user with a permanent password.
+pub async fn create_user_with_password(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+    password: &str,
+) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .expect("user created");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password set");
+}

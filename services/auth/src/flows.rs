@@ -36,7 +36,10 @@ pub(crate) fn incorrect_credentials() -> CognitoError {
     CognitoError::not_authorized("Incorrect username or password.")
 }
 
-fn parameter<'a>(parameters: &'a HashMap<String, String>, name: &str) -> CognitoResult<&'a str> {
+pub(crate) fn parameter<'a>(
+    parameters: &'a HashMap<String, String>,
+    name: &str,
+) -> CognitoResult<&'a str> {
     parameters
         .get(name)
         .map(String::as_str)
@@ -145,11 +148,11 @@ pub(crate) struct Session {
     pub challenge: String,
     /// PASSWORD_VERIFIER: the client's A, and the server's secret b and public B.
     #[serde(default)]
-    srp_a: String,
+    pub srp_a: String,
     #[serde(default)]
-    srp_b_secret: String,
+    pub srp_b_secret: String,
     #[serde(default)]
-    srp_big_b: String,
+    pub srp_big_b: String,
     /// Set when the user does not exist and the client hides that: the simulated verifier, so
     /// the proof costs the same work and then fails.
     #[serde(default)]
@@ -157,6 +160,9 @@ pub(crate) struct Session {
     /// CUSTOM_CHALLENGE: the challenge history, private parameters and client metadata.
     #[serde(default)]
     pub custom: Option<Json>,
+    /// The DEVICE_KEY the client signed in with: device SRP follows the other factors.
+    #[serde(default)]
+    pub device_key: Option<String>,
 }
 
 impl Session {
@@ -177,19 +183,32 @@ impl Session {
             srp_big_b: String::new(),
             decoy: None,
             custom: None,
+            device_key: None,
         }
+    }
+
+    /// The server's SRP state of a PASSWORD_VERIFIER or DEVICE_PASSWORD_VERIFIER challenge.
+    pub(crate) fn server_challenge(&self) -> CognitoResult<srp::ServerChallenge> {
+        Ok(srp::ServerChallenge {
+            b: srp::ServerSecret::from_hex(&self.srp_b_secret)
+                .map_err(|error| cognate_common::error::internal("session secret", error))?,
+            big_b: self.srp_big_b.clone(),
+        })
     }
 }
 
-/// A client's PASSWORD_VERIFIER answer.
-struct Claim {
+/// A client's PASSWORD_VERIFIER (or DEVICE_PASSWORD_VERIFIER) answer.
+pub(crate) struct Claim {
     secret_block: String,
     timestamp: String,
     signature: String,
 }
 
 impl Claim {
-    fn from(responses: &HashMap<String, String>, secret_block: &str) -> CognitoResult<Self> {
+    pub(crate) fn from(
+        responses: &HashMap<String, String>,
+        secret_block: &str,
+    ) -> CognitoResult<Self> {
         Ok(Self {
             secret_block: secret_block.to_owned(),
             timestamp: parameter(responses, "TIMESTAMP")?.to_owned(),
@@ -199,19 +218,16 @@ impl Claim {
 }
 
 /// Checks an SRP proof on the blocking pool (3072-bit arithmetic is too slow for async threads).
-async fn check_claim(
-    pool_id: &str,
+/// `pool_name` is what the verifier was made with: the pool's name, or a device group key.
+pub(crate) async fn check_claim(
+    pool_name: &str,
     user_id: &str,
     verifier: srp::Verifier,
     challenge: srp::ServerChallenge,
     srp_a: &str,
     claim: Claim,
 ) -> CognitoResult<bool> {
-    let (pool_name, user_id, srp_a) = (
-        password::pool_name(pool_id).to_owned(),
-        user_id.to_owned(),
-        srp_a.to_owned(),
-    );
+    let (pool_name, user_id, srp_a) = (pool_name.to_owned(), user_id.to_owned(), srp_a.to_owned());
     tokio::task::spawn_blocking(move || {
         srp::verify_claim(
             &pool_name,
@@ -279,6 +295,9 @@ impl Auth {
                 .start_custom(&pool, &client, &user, request.client_metadata)
                 .await;
         }
+        let device_key = self
+            .device_in_pool(&pool, request.parameters.get("DEVICE_KEY"))
+            .await?;
         let srp_a = if request.flow == "USER_SRP_AUTH" {
             Some(parameter(request.parameters, "SRP_A")?.to_owned())
         } else {
@@ -317,7 +336,9 @@ impl Auth {
                 .await?;
         }
         if let Some(srp_a) = srp_a {
-            return self.start_srp(&pool_id, &client, &user, srp_a).await;
+            return self
+                .start_srp(&pool_id, &client, &user, srp_a, device_key)
+                .await;
         }
         lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
         let correct = password::verify(
@@ -328,7 +349,8 @@ impl Auth {
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
-        self.authenticated(&pool, &client, &user).await
+        self.authenticated(&pool, &client, &user, device_key.as_deref())
+            .await
     }
 
     /// Ends a password check begun with `lockout::begin`: a success resets the count.
@@ -382,6 +404,7 @@ impl Auth {
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         srp_a: String,
+        device_key: Option<String>,
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
@@ -400,6 +423,7 @@ impl Auth {
             challenge,
             srp_a,
             None,
+            device_key,
         )
         .await
     }
@@ -440,7 +464,7 @@ impl Auth {
         let (user_id, verifier, challenge) = decoy;
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
-            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy,
+            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None,
         )
         .await
     }
@@ -456,6 +480,7 @@ impl Auth {
         challenge: srp::ServerChallenge,
         srp_a: String,
         decoy: Option<(String, String)>,
+        device_key: Option<String>,
     ) -> CognitoResult<Json> {
         let secret_block = random_token(48);
         let session = Session {
@@ -468,6 +493,7 @@ impl Auth {
             srp_big_b: challenge.big_b.clone(),
             decoy,
             custom: None,
+            device_key,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -489,17 +515,28 @@ impl Auth {
         let pool_id = pool.id.clone().unwrap_or_default();
         let key = match request.challenge {
             "PASSWORD_VERIFIER" => parameter(request.responses, "PASSWORD_CLAIM_SECRET_BLOCK")?,
-            "NEW_PASSWORD_REQUIRED" | "SOFTWARE_TOKEN_MFA" | "MFA_SETUP" | "CUSTOM_CHALLENGE" => {
-                request
-                    .session
-                    .filter(|session| !session.is_empty())
-                    .ok_or_else(expired_session)?
-            }
+            "NEW_PASSWORD_REQUIRED"
+            | "SOFTWARE_TOKEN_MFA"
+            | "MFA_SETUP"
+            | "CUSTOM_CHALLENGE"
+            | "DEVICE_SRP_AUTH"
+            | "DEVICE_PASSWORD_VERIFIER" => request
+                .session
+                .filter(|session| !session.is_empty())
+                .ok_or_else(expired_session)?,
             other => {
                 return Err(CognitoError::invalid_parameter(format!(
                     "Cognate does not support the {other} challenge yet."
                 )));
             }
+        };
+        // An unknown device is refused before the session is used up: clients forget the device
+        // and send the same answer again without it.
+        let given_device = if request.challenge == "PASSWORD_VERIFIER" {
+            self.device_in_pool(&pool, request.responses.get("DEVICE_KEY"))
+                .await?
+        } else {
+            None
         };
         let stored = self
             .ephemeral
@@ -516,13 +553,7 @@ impl Auth {
         }
         let username = parameter(request.responses, "USERNAME")?;
         check_secret_hash(&client, username, request.responses.get("SECRET_HASH"))?;
-        let challenge = || -> CognitoResult<srp::ServerChallenge> {
-            Ok(srp::ServerChallenge {
-                b: srp::ServerSecret::from_hex(&session.srp_b_secret)
-                    .map_err(|error| cognate_common::error::internal("session secret", error))?,
-                big_b: session.srp_big_b.clone(),
-            })
-        };
+        let pool_name = password::pool_name(&pool_id);
         if let Some((salt, verifier)) = &session.decoy {
             // No such user: the same proof check against the simulated verifier, then refused.
             let decoy = srp::Verifier {
@@ -531,10 +562,10 @@ impl Auth {
             };
             let claim = Claim::from(request.responses, key)?;
             check_claim(
-                &pool_id,
+                pool_name,
                 &session.username,
                 decoy,
-                challenge()?,
+                session.server_challenge()?,
                 &session.srp_a,
                 claim,
             )
@@ -545,11 +576,11 @@ impl Auth {
         if request.challenge == "PASSWORD_VERIFIER" {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
-            let challenge = challenge()?;
+            let challenge = session.server_challenge()?;
             lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
             let claim = Claim::from(request.responses, key)?;
             let correct = check_claim(
-                &pool_id,
+                pool_name,
                 &user.username,
                 verifier,
                 challenge,
@@ -558,16 +589,33 @@ impl Auth {
             )
             .await?;
             self.count_attempt(&pool_id, &user.sub, correct).await?;
-            return self.authenticated(&pool, &client, &user).await;
+            let device_key = given_device.or_else(|| session.device_key.clone());
+            return self
+                .authenticated(&pool, &client, &user, device_key.as_deref())
+                .await;
         }
         match request.challenge {
             "SOFTWARE_TOKEN_MFA" => {
                 let code = parameter(request.responses, "SOFTWARE_TOKEN_MFA_CODE")?;
                 return self
-                    .answer_software_token(&pool, &client, &user, code, key, &stored)
+                    .answer_software_token(&pool, &client, &user, code, key, &session)
                     .await;
             }
-            "MFA_SETUP" => return self.finish_mfa_setup(&pool, &client, &user).await,
+            "MFA_SETUP" => {
+                return self
+                    .finish_mfa_setup(&pool, &client, &user, session.device_key.as_deref())
+                    .await;
+            }
+            "DEVICE_SRP_AUTH" => {
+                return self
+                    .device_password_verifier(&client, &user, &session, request.responses)
+                    .await;
+            }
+            "DEVICE_PASSWORD_VERIFIER" => {
+                return self
+                    .check_device_claim(&pool, &client, &user, &session, key, request.responses)
+                    .await;
+            }
             "CUSTOM_CHALLENGE" => {
                 let answer = parameter(request.responses, "ANSWER")?;
                 return self
@@ -602,16 +650,18 @@ impl Auth {
             });
         }
         let user = self.find_user(&pool_id, &user.username).await?;
-        self.authenticated(&pool, &client, &user).await
+        self.authenticated(&pool, &client, &user, session.device_key.as_deref())
+            .await
     }
 
     /// After the password (or SRP proof) checked out: the user's state decides between a
-    /// challenge and tokens.
+    /// challenge and tokens. `device_key` is a device of the pool the client signed in with.
     pub(crate) async fn authenticated(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         if !user.enabled {
@@ -635,18 +685,46 @@ impl Auth {
             }
             _ => {}
         }
-        if let Some(challenge) = self.mfa_challenge(pool, client, user).await? {
+        let device = match device_key {
+            Some(key) => Some(self.users_device(pool_id, &user.sub, key).await?),
+            None => None,
+        };
+        if let Some(device) = device.as_ref().filter(|device| device.skips_mfa(pool)) {
+            return self
+                .device_srp_auth(pool_id, client, user, &device.key)
+                .await;
+        }
+        if let Some(challenge) = self.mfa_challenge(pool, client, user, device_key).await? {
             return Ok(challenge);
         }
-        self.issue_tokens(pool, client, user).await
+        self.after_factors(pool, client, user, device_key).await
     }
 
-    /// Tokens for a user who has passed every check.
+    /// Every factor but the device's checked out: device SRP for a known device, else tokens.
+    pub(crate) async fn after_factors(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        device_key: Option<&str>,
+    ) -> CognitoResult<Json> {
+        match device_key {
+            Some(key) => {
+                let pool_id = pool.id.as_deref().unwrap_or_default();
+                self.device_srp_auth(pool_id, client, user, key).await
+            }
+            None => self.issue_tokens(pool, client, user, false).await,
+        }
+    }
+
+    /// Tokens for a user who has passed every check. A sign-in without a known device gets
+    /// `NewDeviceMetadata` when the pool tracks devices.
     pub(crate) async fn issue_tokens(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_used: bool,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let customization = self
@@ -680,7 +758,11 @@ impl Auth {
         .await
         .map_err(store_error)?;
         let keys = self.keys.for_pool(pool_id).await?;
-        let result = grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
+        let mut result =
+            grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
+        if pool.device_configuration.is_some() && !device_used {
+            result["NewDeviceMetadata"] = self.new_device(pool_id, &user.sub).await?;
+        }
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
 

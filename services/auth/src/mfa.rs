@@ -3,8 +3,6 @@
 //! MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled an authenticator,
 //! ON asks everyone and makes users without one set it up during sign-in.
 
-use std::time::Duration;
-
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
@@ -31,6 +29,7 @@ impl Auth {
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
     ) -> CognitoResult<Option<Json>> {
         let mode = pool.mfa_configuration.as_deref().unwrap_or("OFF");
         if mode == "OFF" {
@@ -45,12 +44,9 @@ impl Auth {
             return Ok(None);
         };
         let token = random_token(48);
-        self.save_session(
-            client,
-            &Session::for_challenge(pool_id, client, &user.username, challenge),
-            &token,
-        )
-        .await?;
+        let mut session = Session::for_challenge(pool_id, client, &user.username, challenge);
+        session.device_key = device_key.map(str::to_owned);
+        self.save_session(client, &session, &token).await?;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
         if challenge == "MFA_SETUP" {
             parameters["MFAS_CAN_SETUP"] = json!("[\"SOFTWARE_TOKEN_MFA\"]");
@@ -69,25 +65,18 @@ impl Auth {
         user: &internal::UserRecord,
         code: &str,
         session_key: &str,
-        stored_session: &str,
+        session: &Session,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
         lockout::begin(&self.db, pool_id, &user.sub, now).await?;
         if let Err(error) = totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await {
-            let minutes = u64::try_from(client.auth_session_validity.unwrap_or(3)).unwrap_or(3);
-            self.ephemeral
-                .put(
-                    Kind::AuthSession,
-                    session_key,
-                    stored_session,
-                    Duration::from_secs(minutes * 60),
-                )
-                .await?;
+            self.save_session(client, session, session_key).await?;
             return Err(error);
         }
         lockout::succeeded(&self.db, pool_id, &user.sub).await?;
-        self.issue_tokens(pool, client, user).await
+        self.after_factors(pool, client, user, session.device_key.as_deref())
+            .await
     }
 
     /// MFA_SETUP answered: the user must have verified an authenticator with this session.
@@ -96,6 +85,7 @@ impl Auth {
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         if !totp::enabled(&self.db, pool_id, &user.sub).await? {
@@ -103,7 +93,7 @@ impl Auth {
                 "No MFA has been set up for the user.",
             ));
         }
-        self.issue_tokens(pool, client, user).await
+        self.after_factors(pool, client, user, device_key).await
     }
 
     /// The user an MFA-management call is about.
