@@ -440,7 +440,7 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let keys = self.keys.for_pool(pool_id).await?;
-        let derive = |label: &str| hex::encode(keys.id.derive(&format!("{label}\0{username}")));
+        let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
         // A real user's USER_ID_FOR_SRP is their username, or their sub where email or phone
         // is the username: the decoy looks the same.
         let user_id = if pool.username_attributes.is_empty() {

@@ -51,7 +51,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR)
             .await?;
     let auth = Auth {
-        keys: KeyStore::new(db.clone(), context.clock.clone()),
+        keys: KeyStore::new(db.clone(), context.clock.clone(), &context.config),
         db,
         clock: context.clock.clone(),
         config: context.config.clone(),
@@ -528,7 +528,7 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         let pool_id = &request.get_ref().user_pool_id;
         self.pool_exists(pool_id).await?;
         let keys = self.keys.for_pool(pool_id).await?;
-        let document = json!({ "keys": [keys.id.jwk(), keys.access.jwk()] });
+        let document = json!({ "keys": keys.jwks() });
         Ok(Response::new(internal::JsonDocument {
             json: document.to_string(),
         }))

@@ -36,6 +36,10 @@ pub struct Lifetimes {
     pub refresh: i64,
 }
 
+/// Cognito's longest ID or access token lifetime, one day; signing keys stay published this long
+/// after they stop signing.
+pub const MAX_TOKEN_SECONDS: i64 = 86_400;
+
 impl Lifetimes {
     pub fn of(client: &UserPoolClientType) -> Self {
         let units = client.token_validity_units.clone().unwrap_or_default();
@@ -45,13 +49,15 @@ impl Lifetimes {
                 units.id_token.as_deref(),
                 "hours",
                 3600,
-            ),
+            )
+            .min(MAX_TOKEN_SECONDS),
             access: seconds(
                 client.access_token_validity,
                 units.access_token.as_deref(),
                 "hours",
                 3600,
-            ),
+            )
+            .min(MAX_TOKEN_SECONDS),
             refresh: seconds(
                 client.refresh_token_validity,
                 units.refresh_token.as_deref(),

@@ -100,6 +100,9 @@ struct Options {
         hide_env_values = true
     )]
     sender_keys: Option<Vec<String>>,
+    /// Days each signing key signs before it is replaced (0: never).
+    #[arg(long, env = "COGNATE_SIGNING_KEY_ROTATION_DAYS", global = true)]
+    signing_key_rotation_days: Option<u32>,
 }
 
 impl Options {
@@ -160,6 +163,9 @@ impl Options {
         if let Some(keys) = self.sender_keys {
             config.sender_keys = parse_sender_keys(&keys)?;
         }
+        if let Some(days) = self.signing_key_rotation_days {
+            config.signing_key_rotation_days = days;
+        }
         Ok(config)
     }
 
@@ -184,6 +190,9 @@ impl Options {
             email_from: self.email_from.or(outer.email_from),
             sms_sender: self.sms_sender.or(outer.sms_sender),
             sender_keys: self.sender_keys.or(outer.sender_keys),
+            signing_key_rotation_days: self
+                .signing_key_rotation_days
+                .or(outer.signing_key_rotation_days),
         }
     }
 }

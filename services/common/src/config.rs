@@ -154,6 +154,8 @@ pub struct Config {
     /// Keys for the CustomEmailSender and CustomSMSSender triggers: a pool's `KMSKeyID` → a
     /// base64 AES-256 key the code is encrypted with.
     pub sender_keys: BTreeMap<String, Secret>,
+    /// Days each signing key signs before its successor takes over; 0 never rotates.
+    pub signing_key_rotation_days: u32,
 }
 
 mod seconds {
@@ -186,6 +188,7 @@ impl Default for Config {
             email_from: "no-reply@verificationemail.com".to_owned(),
             sms_sender: None,
             sender_keys: BTreeMap::new(),
+            signing_key_rotation_days: 90,
         }
     }
 }
