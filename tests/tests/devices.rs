@@ -14,7 +14,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cognate_common::srp;
-use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step};
+use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step, verify_jwt};
 
 const PASSWORD: &str = "Correct-horse-1";
 
@@ -194,6 +194,13 @@ async fn remembered_devices_replace_mfa(sandbox: &Sandbox) {
         .expect("authenticator verified");
 
     let (device, necessary) = confirm(&idp, &tokens).await;
+    let jwks = sandbox.jwks(&pool_id).await;
+    let claims = verify_jwt(&access_token, &jwks).expect("verifies");
+    assert_eq!(
+        claims["device_key"],
+        device.key.as_str(),
+        "the device handed out"
+    );
     assert!(necessary, "DeviceOnlyRememberedOnUserPrompt asks the user");
     let listed = idp
         .list_devices()
@@ -246,6 +253,34 @@ async fn remembered_devices_replace_mfa(sandbox: &Sandbox) {
     assert!(
         tokens.new_device_metadata().is_none(),
         "a known device gets no new one"
+    );
+    let claims = verify_jwt(tokens.access_token().expect("access token"), &jwks).expect("verifies");
+    assert_eq!(
+        claims["device_key"],
+        device.key.as_str(),
+        "the device proved"
+    );
+    let refreshed = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters(
+            "REFRESH_TOKEN",
+            tokens.refresh_token().expect("refresh token"),
+        )
+        .auth_parameters("DEVICE_KEY", &device.key)
+        .send()
+        .await
+        .expect("refreshed");
+    let refreshed_access = refreshed
+        .authentication_result()
+        .and_then(|tokens| tokens.access_token())
+        .expect("access token");
+    let claims = verify_jwt(refreshed_access, &jwks).expect("verifies");
+    assert_eq!(
+        claims["device_key"],
+        device.key.as_str(),
+        "kept across refresh"
     );
 
     idp.update_device_status()

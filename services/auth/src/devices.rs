@@ -212,6 +212,16 @@ impl Auth {
             )
             .collect();
         let now = unix_millis(self.clock.now());
+        // Devices handed out and never confirmed go once no access token could confirm them.
+        sqlx::query(
+            "DELETE FROM devices WHERE user_pool_id = $1 AND sub = $2 AND confirmed = 0 AND created_at < $3",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(now - crate::tokens::MAX_TOKEN_SECONDS * 1000)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
         sqlx::query(
             "INSERT INTO devices (device_key, user_pool_id, sub, group_key, created_at, modified_at, authenticated_at) \
              VALUES ($1, $2, $3, $4, $5, $5, $5)",
@@ -332,7 +342,8 @@ impl Auth {
             .execute(&self.db)
             .await
             .map_err(store_error)?;
-        self.issue_tokens(pool, client, user, true).await
+        self.issue_tokens(pool, client, user, Some(&device.key))
+            .await
     }
 
     /// ConfirmDevice: stores the device's verifier. Answers `UserConfirmationNecessary`: whether

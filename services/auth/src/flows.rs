@@ -713,20 +713,31 @@ impl Auth {
                 let pool_id = pool.id.as_deref().unwrap_or_default();
                 self.device_srp_auth(pool_id, client, user, key).await
             }
-            None => self.issue_tokens(pool, client, user, false).await,
+            None => self.issue_tokens(pool, client, user, None).await,
         }
     }
 
-    /// Tokens for a user who has passed every check. A sign-in without a known device gets
-    /// `NewDeviceMetadata` when the pool tracks devices.
+    /// Tokens for a user who has passed every check, with `device` when the sign-in proved one.
+    /// A sign-in without a known device gets `NewDeviceMetadata` when the pool tracks devices.
     pub(crate) async fn issue_tokens(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
-        device_used: bool,
+        device: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
+        let new_device = match device {
+            None if pool.device_configuration.is_some() => {
+                Some(self.new_device(pool_id, &user.sub).await?)
+            }
+            _ => None,
+        };
+        let device_key = device.map(str::to_owned).or_else(|| {
+            new_device
+                .as_ref()
+                .and_then(|metadata| metadata["DeviceKey"].as_str().map(str::to_owned))
+        });
         let customization = self
             .token_customization(pool, client, user, "TokenGeneration_Authentication")
             .await?;
@@ -739,12 +750,13 @@ impl Auth {
             origin_jti: uuid::Uuid::new_v4().to_string(),
             auth_time: now,
             now,
+            device_key,
         };
         let refresh_token = tokens::new_refresh_token();
         let lifetimes = tokens::Lifetimes::of(client);
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at, device_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tokens::hash_refresh_token(&refresh_token))
         .bind(pool_id)
@@ -754,14 +766,15 @@ impl Auth {
         .bind(now)
         .bind(now)
         .bind(now + lifetimes.refresh)
+        .bind(grant.device_key.as_deref().unwrap_or_default())
         .execute(&self.db)
         .await
         .map_err(store_error)?;
         let keys = self.keys.for_pool(pool_id).await?;
         let mut result =
             grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
-        if pool.device_configuration.is_some() && !device_used {
-            result["NewDeviceMetadata"] = self.new_device(pool_id, &user.sub).await?;
+        if let Some(metadata) = new_device {
+            result["NewDeviceMetadata"] = metadata;
         }
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
@@ -817,7 +830,7 @@ impl Auth {
         let client_id = client.client_id.clone().unwrap_or_default();
         let token_hash = tokens::hash_refresh_token(token);
         let row = sqlx::query(
-            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at FROM refresh_tokens \
+            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at, device_key FROM refresh_tokens \
              WHERE token_hash = $1 AND user_pool_id = $2 AND client_id = $3",
         )
         .bind(&token_hash)
@@ -869,6 +882,7 @@ impl Auth {
             origin_jti: row.get("origin_jti"),
             auth_time: row.get("auth_time"),
             now,
+            device_key: Some(row.get::<String, _>("device_key")).filter(|key| !key.is_empty()),
         };
         let successor = if rotation_allowed && rotation.feature.as_deref() == Some("ENABLED") {
             let successor = tokens::new_refresh_token();
@@ -891,8 +905,8 @@ impl Auth {
             // The family keeps its origin_jti (RevokeToken on any member ends it) and its
             // absolute expiry.
             sqlx::query(
-                "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at, device_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(tokens::hash_refresh_token(&successor))
             .bind(&pool_id)
@@ -902,6 +916,7 @@ impl Auth {
             .bind(grant.auth_time)
             .bind(now)
             .bind(expires_at)
+            .bind(grant.device_key.as_deref().unwrap_or_default())
             .execute(&mut *transaction)
             .await
             .map_err(store_error)?;

@@ -76,6 +76,8 @@ pub struct Grant<'a> {
     pub origin_jti: String,
     pub auth_time: i64,
     pub now: i64,
+    /// The device the sign-in used or was handed, for the access token's `device_key`.
+    pub device_key: Option<String>,
 }
 
 impl Grant<'_> {
@@ -131,6 +133,9 @@ impl Grant<'_> {
         claims.insert("token_use".into(), json!("access"));
         claims.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
         claims.insert("username".into(), json!(self.user.username));
+        if let Some(device_key) = &self.device_key {
+            claims.insert("device_key".into(), json!(device_key));
+        }
         Json::Object(claims)
     }
 
@@ -170,6 +175,7 @@ const PROTECTED_CLAIMS: &[&str] = &[
     "azp",
     "c_hash",
     "client_id",
+    "device_key",
     "cognito:username",
     "event_id",
     "exp",
