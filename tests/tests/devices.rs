@@ -40,6 +40,7 @@ async fn pool(idp: &Client, devices: Option<DeviceConfigurationType>) -> (String
             .user_pool_id(&pool_id)
             .client_name("app")
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
     )
     .await;
@@ -382,6 +383,7 @@ async fn remembered_devices_replace_mfa(sandbox: &Sandbox) {
         .await
         .expect_err("a forgotten device");
     assert_eq!(gone, "ResourceNotFoundException");
+    forgotten_device_with_srp(&idp, &pool_id, &client_id, &device.key).await;
     let missing = idp
         .admin_forget_device()
         .user_pool_id(&pool_id)
@@ -394,6 +396,59 @@ async fn remembered_devices_replace_mfa(sandbox: &Sandbox) {
 }
 
 both_topologies!(devices, remembered_devices_replace_mfa);
+
+/// USER_SRP_AUTH with a device the pool no longer knows: the PASSWORD_VERIFIER answer naming it
+/// is refused before the session is used up, so the client answers again without it, as
+/// amazon-cognito-identity-js does.
+async fn forgotten_device_with_srp(idp: &Client, pool_id: &str, client_id: &str, device_key: &str) {
+    let pool_name = pool_id
+        .split_once('_')
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    let user = srp::client::Client::new(pool_name, "jane", PASSWORD);
+    let challenge = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserSrpAuth)
+        .client_id(client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("SRP_A", user.big_a())
+        .auth_parameters("DEVICE_KEY", device_key)
+        .send()
+        .await
+        .expect("the device is checked with the answer");
+    let values = challenge.challenge_parameters().expect("parameters");
+    let timestamp = srp::timestamp(time::OffsetDateTime::now_utc());
+    let signature = user.signature(
+        &values["SALT"],
+        &values["SRP_B"],
+        &values["SECRET_BLOCK"],
+        &timestamp,
+    );
+    let answer = |device: Option<&str>| {
+        let mut request = idp
+            .respond_to_auth_challenge()
+            .client_id(client_id)
+            .challenge_name(ChallengeNameType::PasswordVerifier)
+            .challenge_responses("USERNAME", "jane")
+            .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &values["SECRET_BLOCK"])
+            .challenge_responses("TIMESTAMP", &timestamp)
+            .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature);
+        if let Some(key) = device {
+            request = request.challenge_responses("DEVICE_KEY", key);
+        }
+        request.send()
+    };
+    let refused = answer(Some(device_key)).await.expect_err("unknown device");
+    assert_eq!(error_code(&refused), "ResourceNotFoundException");
+    let accepted = answer(None)
+        .await
+        .expect("the same answer without the device");
+    // Without a remembered device, jane's authenticator is asked for.
+    assert_eq!(
+        accepted.challenge_name(),
+        Some(&ChallengeNameType::SoftwareTokenMfa)
+    );
+}
 
 async fn pools_without_device_tracking_hand_out_no_devices(sandbox: &Sandbox) {
     let idp = sandbox.idp();

@@ -295,9 +295,20 @@ impl Auth {
                 .start_custom(&pool, &client, &user, request.client_metadata)
                 .await;
         }
-        let device_key = self
+        let device_key = match self
             .device_in_pool(&pool, request.parameters.get("DEVICE_KEY"))
-            .await?;
+            .await
+        {
+            // SRP refuses an unknown device with the PASSWORD_VERIFIER answer that names it,
+            // where clients that get "Device does not exist." answer again without it.
+            Err(error)
+                if request.flow == "USER_SRP_AUTH"
+                    && error.error_type == "ResourceNotFoundException" =>
+            {
+                None
+            }
+            checked => checked?,
+        };
         let srp_a = if request.flow == "USER_SRP_AUTH" {
             Some(parameter(request.parameters, "SRP_A")?.to_owned())
         } else {
