@@ -450,6 +450,51 @@ async fn forgotten_device_with_srp(idp: &Client, pool_id: &str, client_id: &str,
     );
 }
 
+async fn devices_are_listed_in_pages(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let tracking = DeviceConfigurationType::builder()
+        .challenge_required_on_new_device(false)
+        .build();
+    let (pool_id, client_id) = pool(&idp, Some(tracking)).await;
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let answer = sign_in(&idp, &client_id, None).await.expect("signed in");
+        let tokens = answer.authentication_result().expect("tokens");
+        let (device, necessary) = confirm(&idp, tokens).await;
+        assert!(!necessary, "remembered without asking");
+        keys.push(device.key);
+    }
+    keys.sort();
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = idp
+            .admin_list_devices()
+            .user_pool_id(&pool_id)
+            .username("jane")
+            .limit(2)
+            .set_pagination_token(token)
+            .send()
+            .await
+            .expect("page");
+        assert!(page.devices().len() <= 2);
+        for device in page.devices() {
+            assert_eq!(
+                attribute(device, "dev:device_remembered_status"),
+                Some("remembered")
+            );
+            listed.push(device.device_key().expect("key").to_owned());
+        }
+        token = page.pagination_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, keys, "every device once, in pages of two");
+}
+
+both_topologies!(device_pages, devices_are_listed_in_pages);
+
 async fn pools_without_device_tracking_hand_out_no_devices(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (_, client_id) = pool(&idp, None).await;
