@@ -221,6 +221,9 @@ pub struct KeyStore {
     /// `None`: keys never rotate.
     rotation_millis: Option<i64>,
     cache: Arc<RwLock<HashMap<String, Arc<PoolKeys>>>>,
+    /// Held while creating a key, so the requests that find a rotation due at the same moment
+    /// generate one key between them rather than one each.
+    creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl KeyStore {
@@ -231,6 +234,7 @@ impl KeyStore {
             rotation_millis: (config.signing_key_rotation_days > 0)
                 .then(|| i64::from(config.signing_key_rotation_days) * 86_400_000),
             cache: Arc::default(),
+            creating: Arc::default(),
         }
     }
 
@@ -351,6 +355,7 @@ impl KeyStore {
         purpose: Purpose,
         generation: i64,
     ) -> CognitoResult<()> {
+        let _creating = self.creating.lock().await;
         let exists = sqlx::query(
             "SELECT 1 AS hit FROM signing_keys WHERE user_pool_id = $1 AND purpose = $2 AND generation = $3",
         )
