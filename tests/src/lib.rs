@@ -3,9 +3,11 @@
 //! (one per service, talking gRPC over TCP) on a fresh Postgres database, Redis and NATS.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
 use cognate::Node;
+use cognate_common::clock::{SharedClock, SystemClock};
 use cognate_common::config::{AccessKey, Secret};
 use cognate_common::{Config, ServiceKind};
 
@@ -58,12 +60,19 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
 
 impl Sandbox {
     pub async fn start(topology: Topology) -> anyhow::Result<Self> {
+        Self::start_configured(topology, |_| {}).await
+    }
+
+    /// Like `start_dev`, with every node reading time from `clock`, which the test moves
+    /// (development mode, so SigV4 dates are not held against it).
+    pub async fn start_dev_with_clock(
+        topology: Topology,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let data_dir = ScratchDir::new();
-        let config = base_config(&data_dir);
-        match topology {
-            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
-            Topology::Split => Self::split(config, data_dir).await,
-        }
+        let mut config = base_config(&data_dir);
+        config.access_keys.clear();
+        Self::launch(topology, config, data_dir, clock).await
     }
 
     /// Like `start`, but without access keys: development mode (the nodes listen on loopback),
@@ -80,9 +89,18 @@ impl Sandbox {
         let data_dir = ScratchDir::new();
         let mut config = base_config(&data_dir);
         adjust(&mut config);
+        Self::launch(topology, config, data_dir, Arc::new(SystemClock)).await
+    }
+
+    async fn launch(
+        topology: Topology,
+        config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         match topology {
-            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
-            Topology::Split => Self::split(config, data_dir).await,
+            Topology::AllInOne => Self::all_in_one_with_clock(config, data_dir, clock).await,
+            Topology::Split => Self::split(config, data_dir, clock).await,
         }
     }
 
@@ -138,10 +156,18 @@ impl Sandbox {
     }
 
     /// Every service in one node, from `config` (tests may adjust it first).
-    pub async fn all_in_one(mut config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+    pub async fn all_in_one(config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+        Self::all_in_one_with_clock(config, data_dir, Arc::new(SystemClock)).await
+    }
+
+    async fn all_in_one_with_clock(
+        mut config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         config.listen = listener.local_addr()?;
-        let node = cognate::start(config, listener).await?;
+        let node = cognate::start_with_clock(config, listener, clock).await?;
         Ok(Self {
             topology: Topology::AllInOne,
             endpoint: format!("http://{}", node.address()),
@@ -151,7 +177,11 @@ impl Sandbox {
         })
     }
 
-    async fn split(config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+    async fn split(
+        config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let database = ScratchDatabase::create().await?;
         let mut listeners = Vec::new();
         for kind in ServiceKind::ALL {
@@ -181,7 +211,7 @@ impl Sandbox {
             if kind == ServiceKind::Edge {
                 endpoint = format!("http://{address}");
             }
-            nodes.push(cognate::start(node_config, listener).await?);
+            nodes.push(cognate::start_with_clock(node_config, listener, clock.clone()).await?);
         }
         Ok(Self {
             topology: Topology::Split,

@@ -48,18 +48,6 @@ async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -
     (pool_id, client_id)
 }
 
-async fn jwks(sandbox: &Sandbox, pool_id: &str) -> serde_json::Value {
-    reqwest::get(format!(
-        "{}/{pool_id}/.well-known/jwks.json",
-        sandbox.endpoint
-    ))
-    .await
-    .expect("jwks answers")
-    .json()
-    .await
-    .expect("jwks is JSON")
-}
-
 async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (pool_id, client_id) = pool_with_user(&idp, None).await;
@@ -75,7 +63,7 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
     let result = answer.authentication_result().expect("tokens");
     assert_eq!(result.token_type(), Some("Bearer"));
     assert_eq!(result.expires_in(), 3600);
-    let keys = jwks(sandbox, &pool_id).await;
+    let keys = sandbox.jwks(&pool_id).await;
     assert_eq!(keys["keys"].as_array().map(Vec::len), Some(2));
     let issuer = format!("{}/{pool_id}", sandbox.endpoint);
     let id = verify_jwt(result.id_token().expect("id token"), &keys).expect("id token verifies");
@@ -288,7 +276,7 @@ async fn tokens_verify_across_a_restart() {
     let restarted = Sandbox::all_in_one(config, data_dir)
         .await
         .expect("restarts");
-    let keys = jwks(&restarted, &pool_id).await;
+    let keys = restarted.jwks(&pool_id).await;
     let claims =
         verify_jwt(&before, &keys).expect("the old token verifies with the restarted node's keys");
     assert_eq!(claims["cognito:username"], "jane");

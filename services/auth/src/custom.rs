@@ -137,7 +137,7 @@ impl Auth {
             return Err(incorrect_credentials());
         }
         if decision["issueTokens"].as_bool() == Some(true) {
-            return self.authenticated(pool, client, user).await;
+            return self.authenticated(pool, client, user, None).await;
         }
         let challenge = decision["challengeName"]
             .as_str()
