@@ -916,7 +916,7 @@ async fn list_users_filters(sandbox: &Sandbox) {
         "email",
         r#"email == "x""#,
         "email = unquoted",
-        r#"custom:tenant = "x""#,
+        r#"custom:nothere = "x""#,
     ] {
         let refused = idp
             .list_users()
@@ -927,6 +927,31 @@ async fn list_users_filters(sandbox: &Sandbox) {
             .expect_err("invalid filter");
         assert_eq!(error_code(&refused), "InvalidParameterException", "{bad}");
     }
+
+    // Beyond Cognito: the pool's custom attributes can be searched too (not ones it lacks).
+    idp.add_custom_attributes()
+        .user_pool_id(&pool_id)
+        .custom_attributes(
+            SchemaAttributeType::builder()
+                .name("team")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("custom attribute added");
+    for (username, team) in [("ann", "acme-eu"), ("cat", "acme-us"), ("eve", "globex")] {
+        idp.admin_update_user_attributes()
+            .user_pool_id(&pool_id)
+            .username(username)
+            .user_attributes(attribute("custom:team", team))
+            .send()
+            .await
+            .expect("team set");
+    }
+    assert_eq!(list(r#"custom:team ^= "acme""#, 1).await, ["ann", "cat"]);
+    assert_eq!(list(r#"custom:team = "globex""#, 60).await, ["eve"]);
 }
 
 both_topologies!(list_users_filter, list_users_filters);
