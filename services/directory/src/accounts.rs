@@ -157,6 +157,21 @@ fn recovery_destination(
     }))
 }
 
+/// Where a user's reset code goes: refused for a user who still has a temporary password or
+/// has no verified destination the pool recovers by.
+fn reset_destination(pool: &Json, user: &User) -> CognitoResult<(String, String)> {
+    if user.status == crate::users::FORCE_CHANGE_PASSWORD {
+        return Err(CognitoError::not_authorized(
+            "User password cannot be reset in the current state.",
+        ));
+    }
+    recovery_destination(pool, &user.attributes)?.ok_or_else(|| {
+        CognitoError::invalid_parameter(
+            "Cannot reset password for the user as there is no registered/verified email or phone_number",
+        )
+    })
+}
+
 impl Directory {
     /// The client and its pool for an end user's call, with `SECRET_HASH` checked.
     async fn client_and_pool(&self, call: &ClientCall<'_>) -> CognitoResult<(String, Json, Json)> {
@@ -707,16 +722,7 @@ impl Directory {
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
-        if user.status == crate::users::FORCE_CHANGE_PASSWORD {
-            return Err(CognitoError::not_authorized(
-                "User password cannot be reset in the current state.",
-            ));
-        }
-        let Some((attribute, value)) = recovery_destination(&pool, &user.attributes)? else {
-            return Err(CognitoError::invalid_parameter(
-                "Cannot reset password for the user as there is no registered/verified email or phone_number",
-            ));
-        };
+        let (attribute, value) = reset_destination(&pool, &user)?;
         let request = MessageRequest {
             kind: MessageKind::ForgotPassword,
             client_metadata: &call.client_metadata,
@@ -730,6 +736,39 @@ impl Directory {
         }
         self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
             .await
+    }
+
+    /// AdminResetUserPassword: the user must reset their password (RESET_REQUIRED, so sign-in
+    /// answers PasswordResetRequiredException) and gets a reset code the way ForgotPassword
+    /// sends one, for ConfirmForgotPassword.
+    pub async fn admin_reset_user_password(
+        &self,
+        pool_id: &str,
+        name: &str,
+        client_metadata: &Json,
+    ) -> CognitoResult<()> {
+        let pool = self.load_pool(pool_id).await?;
+        let user = self.find_user(pool_id, name).await?;
+        let (attribute, value) = reset_destination(&pool, &user)?;
+        // A message that cannot go out fails the call before the user's state changes.
+        self.ensure_deliverable(&pool, Channel::of_attribute(&attribute))?;
+        self.set_status(pool_id, &user.sub, crate::users::RESET_REQUIRED)
+            .await?;
+        let request = MessageRequest {
+            kind: MessageKind::ForgotPassword,
+            client_metadata,
+            client_id: None,
+        };
+        self.send_code(
+            pool_id,
+            &pool,
+            &user,
+            Purpose::Reset,
+            (attribute.as_str(), value.as_str()),
+            request,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn confirm_forgot_password(

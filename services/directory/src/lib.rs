@@ -572,6 +572,18 @@ impl idp::directory_server::Directory for Directory {
         Ok(Response::new(idp::AdminSetUserPasswordResponse::default()))
     }
 
+    async fn admin_reset_user_password(
+        &self,
+        request: Request<idp::AdminResetUserPasswordRequest>,
+    ) -> Result<Response<idp::AdminResetUserPasswordResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_reset_user_password(pool_id, username, &json!(request.client_metadata))
+            .await?;
+        Ok(Response::new(idp::AdminResetUserPasswordResponse::default()))
+    }
+
     async fn list_users(
         &self,
         request: Request<idp::ListUsersRequest>,
