@@ -15,7 +15,7 @@ use crate::hiding::hides_existence;
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
-use crate::users::{CONFIRMED, Naming, User, check_attributes};
+use crate::users::{CONFIRMED, Naming, User, attribute_list, check_attributes};
 
 /// What SignUp answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +60,7 @@ fn looks_like_phone(text: &str) -> bool {
         .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
+pub(crate) fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
     attributes
         .iter()
         .find(|attribute| attribute["Name"] == name)
@@ -68,7 +68,7 @@ fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
+pub(crate) fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
     let entry = json!({"Name": name, "Value": value});
     match attributes
         .iter()
@@ -344,11 +344,7 @@ impl Directory {
                 "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
             ));
         }
-        let mut attributes: Vec<Json> = request
-            .get("UserAttributes")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let mut attributes = attribute_list(request, "UserAttributes");
         let schema = pool["SchemaAttributes"]
             .as_array()
             .cloned()
@@ -416,11 +412,7 @@ impl Directory {
                 )));
             }
         }
-        let validation_data: Vec<Json> = request
-            .get("ValidationData")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let validation_data = attribute_list(request, "ValidationData");
         let decided = self
             .pre_sign_up(
                 &pool_id,
@@ -433,14 +425,7 @@ impl Directory {
                 &call.client_metadata,
             )
             .await?;
-        for (wanted, attribute) in [
-            (decided.auto_verify_email, "email"),
-            (decided.auto_verify_phone, "phone_number"),
-        ] {
-            if wanted && attribute_value(&attributes, attribute).is_some() {
-                set_attribute(&mut attributes, &format!("{attribute}_verified"), "true");
-            }
-        }
+        decided.verify(&mut attributes);
         attributes.insert(0, json!({"Name": "sub", "Value": sub}));
         let destination = if decided.auto_confirm {
             None

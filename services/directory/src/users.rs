@@ -218,6 +218,15 @@ pub(crate) fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoR
     Ok(())
 }
 
+/// A list of attributes in a request (`UserAttributes`, `ValidationData`), empty when absent.
+pub(crate) fn attribute_list(request: &Map<String, Json>, member: &str) -> Vec<Json> {
+    request
+        .get(member)
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 impl Directory {
     /// Finds a user by username, then by sign-in alias, then by `sub`.
     pub async fn find_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
@@ -268,11 +277,7 @@ impl Directory {
                 .resend_invitation(pool_id, &pool, given_name, &request)
                 .await;
         }
-        let mut attributes: Vec<Json> = request
-            .get("UserAttributes")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let mut attributes = attribute_list(&request, "UserAttributes");
         let schema_attributes = pool["SchemaAttributes"]
             .as_array()
             .cloned()
@@ -331,8 +336,6 @@ impl Directory {
                 )));
             }
         }
-        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
-
         let policy = password_policy(&pool);
         let temporary = match request.get("TemporaryPassword").and_then(Json::as_str) {
             Some(given) => {
@@ -342,6 +345,24 @@ impl Directory {
             None => policy.temporary_password(),
         };
         let invitation = self.invitation_channels(&pool, &attributes, &request)?;
+        let validation_data = attribute_list(&request, "ValidationData");
+        let client_metadata = request.get("ClientMetadata").cloned().unwrap_or(json!({}));
+        // Before anything is stored: a refusal leaves no user behind. The user's status stays
+        // FORCE_CHANGE_PASSWORD whatever the handler says about confirming, as in Cognito.
+        self.pre_sign_up(
+            pool_id,
+            &pool,
+            "PreSignUp_AdminCreateUser",
+            &username,
+            None,
+            &attributes,
+            &validation_data,
+            &client_metadata,
+        )
+        .await?
+        .verify(&mut attributes);
+        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
+
         let password_hash = password::stored_form(pool_id, &username, temporary.clone()).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
