@@ -15,7 +15,7 @@ use crate::hiding::hides_existence;
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
-use crate::users::{CONFIRMED, Naming, User, attribute_list, check_attributes};
+use crate::users::{CONFIRMED, Naming, User, attribute_list, check_attributes, check_required};
 
 /// What SignUp answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,16 +48,6 @@ fn unknown_user() -> CognitoError {
         "UserNotFoundException",
         "Username/client id combination not found.",
     )
-}
-
-fn looks_like_email(text: &str) -> bool {
-    text.split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-}
-
-fn looks_like_phone(text: &str) -> bool {
-    text.strip_prefix('+')
-        .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
 }
 
 pub(crate) fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
@@ -371,47 +361,8 @@ impl Directory {
         }
 
         let sub = uuid::Uuid::new_v4().to_string();
-        let username_attributes = string_list(pool.get("UsernameAttributes"));
-        let alias_attributes = string_list(pool.get("AliasAttributes"));
-        let username = if username_attributes.is_empty() {
-            if alias_attributes.contains(&"email") && looks_like_email(given_name) {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of email format, since user pool is configured for email alias.",
-                ));
-            }
-            if alias_attributes.contains(&"phone_number") && looks_like_phone(given_name) {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
-                ));
-            }
-            given_name.to_owned()
-        } else {
-            let attribute = if looks_like_email(given_name)
-                && username_attributes.contains(&"email")
-            {
-                "email"
-            } else if looks_like_phone(given_name) && username_attributes.contains(&"phone_number")
-            {
-                "phone_number"
-            } else {
-                return Err(CognitoError::invalid_parameter(
-                    "Username should be either an email or a phone number.",
-                ));
-            };
-            set_attribute(&mut attributes, attribute, given_name);
-            sub.clone()
-        };
-        for entry in &schema {
-            let name = entry["Name"].as_str().unwrap_or_default();
-            if entry["Required"] == true
-                && name != "sub"
-                && attribute_value(&attributes, name).is_none()
-            {
-                return Err(CognitoError::invalid_parameter(format!(
-                    "Attributes did not conform to the schema: {name}: The attribute is required"
-                )));
-            }
-        }
+        let username = Naming::of(&pool).username_for(given_name, &mut attributes, &sub)?;
+        check_required(&schema, &attributes)?;
         let validation_data = attribute_list(request, "ValidationData");
         let decided = self
             .pre_sign_up(
