@@ -523,6 +523,22 @@ pub async fn create_client(
         .expect("client id")
 }
 
+/// Creates an app client allowing USER_PASSWORD_AUTH and refresh; its id.
+pub async fn password_auth_client(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+) -> String {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
+    )
+    .await
+}
+
 /// Creates `username` with a permanent `password` (status CONFIRMED).
 pub async fn confirmed_user(
     idp: &aws_sdk_cognitoidentityprovider::Client,

@@ -38,14 +38,7 @@ async fn pool(idp: &Client) -> (String, String) {
             ),
     )
     .await;
-    let client_id = cognate_tests::create_client(
-        idp.create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
-    )
-    .await;
+    let client_id = cognate_tests::password_auth_client(idp, &pool_id).await;
     (pool_id, client_id)
 }
 

@@ -338,6 +338,7 @@ impl Directory {
             "DELETE FROM app_clients WHERE user_pool_id = $1",
             "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
             "DELETE FROM resource_servers WHERE user_pool_id = $1",
+            "DELETE FROM user_import_jobs WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {
             sqlx::query(statement)
