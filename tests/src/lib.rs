@@ -523,6 +523,52 @@ pub async fn create_client(
         .expect("client id")
 }
 
+/// A six-digit code other than `code`, for a wrong answer.
+pub fn other_code(code: &str) -> String {
+    if code == "000000" { "000001" } else { "000000" }.to_owned()
+}
+
+/// Creates `username` with `attributes` and a permanent `password`, sending no invitation.
+pub async fn user_with_attributes(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+    attributes: Vec<aws_sdk_cognitoidentityprovider::types::AttributeType>,
+    password: &str,
+) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .set_user_attributes(Some(attributes))
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+}
+
+/// Creates `jane`, with a phone number and an email address, and `bob`, with neither, both with
+/// `password`: users for the code factors.
+pub async fn jane_and_bob(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    password: &str,
+) {
+    let jane = vec![
+        attribute("phone_number", "+15555550123"),
+        attribute("email", "jane@example.com"),
+    ];
+    user_with_attributes(idp, pool_id, "jane", jane, password).await;
+    user_with_attributes(idp, pool_id, "bob", Vec::new(), password).await;
+}
+
 /// Creates `username` with a permanent `password` (status CONFIRMED).
 pub async fn confirmed_user(
     idp: &aws_sdk_cognitoidentityprovider::Client,
