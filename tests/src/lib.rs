@@ -523,6 +523,36 @@ pub async fn create_client(
         .expect("client id")
 }
 
+/// Answers a PASSWORD_VERIFIER challenge, given its `parameters`, with `client`'s proof (re-keyed
+/// to USER_ID_FOR_SRP by the caller when it differs); the answer, or the error code.
+pub async fn answer_password_verifier(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    client: &cognate_common::srp::client::Client,
+    parameters: &std::collections::HashMap<String, String>,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput,
+    String,
+>{
+    let timestamp = cognate_common::srp::timestamp(time::OffsetDateTime::now_utc());
+    let signature = client.signature(
+        &parameters["SALT"],
+        &parameters["SRP_B"],
+        &parameters["SECRET_BLOCK"],
+        &timestamp,
+    );
+    idp.respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(aws_sdk_cognitoidentityprovider::types::ChallengeNameType::PasswordVerifier)
+        .challenge_responses("USERNAME", &parameters["USER_ID_FOR_SRP"])
+        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &parameters["SECRET_BLOCK"])
+        .challenge_responses("TIMESTAMP", &timestamp)
+        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature)
+        .send()
+        .await
+        .map_err(|error| error_code(&error))
+}
+
 /// A six-digit code other than `code`, for a wrong answer.
 pub fn other_code(code: &str) -> String {
     if code == "000000" { "000001" } else { "000000" }.to_owned()

@@ -89,32 +89,6 @@ fn signed_in(output: &RespondToAuthChallengeOutput) -> bool {
         .is_some()
 }
 
-/// Completes PASSWORD_VERIFIER from a challenge's parameters.
-async fn prove_srp(
-    idp: &Client,
-    client_id: &str,
-    client: &srp::client::Client,
-    parameters: &std::collections::HashMap<String, String>,
-) -> Result<RespondToAuthChallengeOutput, String> {
-    let timestamp = srp::timestamp(time::OffsetDateTime::now_utc());
-    let signature = client.signature(
-        &parameters["SALT"],
-        &parameters["SRP_B"],
-        &parameters["SECRET_BLOCK"],
-        &timestamp,
-    );
-    idp.respond_to_auth_challenge()
-        .client_id(client_id)
-        .challenge_name(ChallengeNameType::PasswordVerifier)
-        .challenge_responses("USERNAME", &parameters["USER_ID_FOR_SRP"])
-        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &parameters["SECRET_BLOCK"])
-        .challenge_responses("TIMESTAMP", &timestamp)
-        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature)
-        .send()
-        .await
-        .map_err(|error| error_code(&error))
-}
-
 async fn choice_based_sign_in(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let all = [
@@ -329,7 +303,7 @@ async fn choice_based_sign_in(sandbox: &Sandbox) {
         Some(&ChallengeNameType::PasswordVerifier)
     );
     let parameters = verifier.challenge_parameters().expect("parameters").clone();
-    let proven = prove_srp(&idp, &client_id, &client, &parameters)
+    let proven = cognate_tests::answer_password_verifier(&idp, &client_id, &client, &parameters)
         .await
         .expect("SRP proof");
     assert!(signed_in(&proven));
@@ -351,7 +325,7 @@ async fn choice_based_sign_in(sandbox: &Sandbox) {
     );
     let parameters = verifier.challenge_parameters().expect("parameters").clone();
     assert!(signed_in(
-        &prove_srp(&idp, &client_id, &client, &parameters)
+        &cognate_tests::answer_password_verifier(&idp, &client_id, &client, &parameters)
             .await
             .expect("SRP proof")
     ));

@@ -311,8 +311,13 @@ impl Auth {
                 }
                 found => found?,
             };
+            let srp_a = request
+                .parameters
+                .get("SRP_A")
+                .filter(|srp_a| !srp_a.is_empty())
+                .cloned();
             return self
-                .start_custom(&pool, &client, &user, request.client_metadata)
+                .start_custom(&pool, &client, &user, request.client_metadata, srp_a)
                 .await;
         }
         if request.flow == "USER_AUTH" {
@@ -393,7 +398,7 @@ impl Auth {
         let password = match secret {
             Secret::Srp(srp_a) => {
                 return self
-                    .start_srp(&pool_id, client, &user, srp_a, device_key)
+                    .start_srp(&pool_id, client, &user, srp_a, device_key, None)
                     .await;
             }
             Secret::Password(password) => password,
@@ -494,13 +499,15 @@ impl Auth {
     }
 
     /// USER_SRP_AUTH: the PASSWORD_VERIFIER challenge. The SECRET_BLOCK names the session.
-    async fn start_srp(
+    /// `custom`: the CUSTOM_AUTH state to go on with once the proof checks out.
+    pub(crate) async fn start_srp(
         &self,
         pool_id: &str,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         srp_a: String,
         device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
@@ -520,6 +527,7 @@ impl Auth {
             srp_a,
             None,
             device_key,
+            custom,
         )
         .await
     }
@@ -560,7 +568,7 @@ impl Auth {
         let (user_id, verifier, challenge) = decoy;
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
-            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None,
+            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None, None,
         )
         .await
     }
@@ -577,6 +585,7 @@ impl Auth {
         srp_a: String,
         decoy: Option<(String, String)>,
         device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let secret_block = random_token(48);
         let session = Session {
@@ -588,7 +597,7 @@ impl Auth {
             srp_b_secret: challenge.b.to_hex(),
             srp_big_b: challenge.big_b.clone(),
             decoy,
-            custom: None,
+            custom,
             otp: None,
             device_key,
             first_factor: false,
@@ -707,6 +716,11 @@ impl Auth {
             )
             .await?;
             self.count_attempt(&pool_id, &user.sub, correct).await?;
+            if let Some(state) = &session.custom {
+                return self
+                    .custom_after_password(&pool, &client, &user, state)
+                    .await;
+            }
             let device_key = given_device.or_else(|| session.device_key.clone());
             return self
                 .authenticated(&pool, &client, &user, device_key.as_deref())
