@@ -539,6 +539,82 @@ pub async fn password_auth_client(
     .await
 }
 
+/// Answers a PASSWORD_VERIFIER challenge, given its `parameters`, with `client`'s proof (re-keyed
+/// to USER_ID_FOR_SRP by the caller when it differs); the answer, or the error code.
+pub async fn answer_password_verifier(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    client: &cognate_common::srp::client::Client,
+    parameters: &std::collections::HashMap<String, String>,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput,
+    String,
+>{
+    let timestamp = cognate_common::srp::timestamp(time::OffsetDateTime::now_utc());
+    let signature = client.signature(
+        &parameters["SALT"],
+        &parameters["SRP_B"],
+        &parameters["SECRET_BLOCK"],
+        &timestamp,
+    );
+    idp.respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(aws_sdk_cognitoidentityprovider::types::ChallengeNameType::PasswordVerifier)
+        .challenge_responses("USERNAME", &parameters["USER_ID_FOR_SRP"])
+        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &parameters["SECRET_BLOCK"])
+        .challenge_responses("TIMESTAMP", &timestamp)
+        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature)
+        .send()
+        .await
+        .map_err(|error| error_code(&error))
+}
+
+/// A six-digit code other than `code`, for a wrong answer.
+pub fn other_code(code: &str) -> String {
+    if code == "000000" { "000001" } else { "000000" }.to_owned()
+}
+
+/// Creates `username` with `attributes` and a permanent `password`, sending no invitation.
+pub async fn user_with_attributes(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+    attributes: Vec<aws_sdk_cognitoidentityprovider::types::AttributeType>,
+    password: &str,
+) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .set_user_attributes(Some(attributes))
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+}
+
+/// Creates `jane`, with a phone number and an email address, and `bob`, with neither, both with
+/// `password`: users for the code factors.
+pub async fn jane_and_bob(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    password: &str,
+) {
+    let jane = vec![
+        attribute("phone_number", "+15555550123"),
+        attribute("email", "jane@example.com"),
+    ];
+    user_with_attributes(idp, pool_id, "jane", jane, password).await;
+    user_with_attributes(idp, pool_id, "bob", Vec::new(), password).await;
+}
+
 /// Creates `username` with a permanent `password` (status CONFIRMED).
 pub async fn confirmed_user(
     idp: &aws_sdk_cognitoidentityprovider::Client,

@@ -58,6 +58,7 @@ pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool
             &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"]
         }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => return true,
+        "USER_AUTH" => &["ALLOW_USER_AUTH"],
         "CUSTOM_AUTH" => {
             return client.explicit_auth_flows.is_empty()
                 || client.explicit_auth_flows.iter().any(|allowed| {
@@ -133,6 +134,12 @@ pub(crate) fn check_client_secret(
     }
 }
 
+/// What proves a password: the password itself, or SRP's `SRP_A` to start PASSWORD_VERIFIER.
+pub(crate) enum Secret {
+    Password(String),
+    Srp(String),
+}
+
 /// One RespondToAuthChallenge or AdminRespondToAuthChallenge request.
 pub(crate) struct Response<'a> {
     pub pool_id: Option<&'a str>,
@@ -170,6 +177,9 @@ pub(crate) struct Session {
     /// The DEVICE_KEY the client signed in with: device SRP follows the other factors.
     #[serde(default)]
     pub device_key: Option<String>,
+    /// EMAIL_OTP, SMS_OTP: the code is USER_AUTH's first factor, which replaces MFA.
+    #[serde(default)]
+    pub first_factor: bool,
 }
 
 impl Session {
@@ -192,6 +202,7 @@ impl Session {
             custom: None,
             otp: None,
             device_key: None,
+            first_factor: false,
         }
     }
 
@@ -274,6 +285,7 @@ impl Auth {
                 | "ADMIN_USER_PASSWORD_AUTH"
                 | "ADMIN_NO_SRP_AUTH"
                 | "USER_SRP_AUTH"
+                | "USER_AUTH"
                 | "CUSTOM_AUTH" => CognitoError::invalid_parameter(format!(
                     "{} flow not enabled for this client",
                     request.flow
@@ -299,43 +311,78 @@ impl Auth {
                 }
                 found => found?,
             };
+            let srp_a = request
+                .parameters
+                .get("SRP_A")
+                .filter(|srp_a| !srp_a.is_empty())
+                .cloned();
             return self
-                .start_custom(&pool, &client, &user, request.client_metadata)
+                .start_custom(&pool, &client, &user, request.client_metadata, srp_a)
                 .await;
         }
-        let device_key = match self
-            .device_in_pool(&pool, request.parameters.get("DEVICE_KEY"))
-            .await
-        {
+        if request.flow == "USER_AUTH" {
+            return self
+                .start_user_auth(
+                    &pool,
+                    &client,
+                    username,
+                    request.parameters,
+                    request.client_metadata,
+                )
+                .await;
+        }
+        let secret = if request.flow == "USER_SRP_AUTH" {
+            Secret::Srp(parameter(request.parameters, "SRP_A")?.to_owned())
+        } else {
+            Secret::Password(parameter(request.parameters, "PASSWORD")?.to_owned())
+        };
+        self.password_factor(
+            &pool,
+            &client,
+            username,
+            secret,
+            request.parameters.get("DEVICE_KEY"),
+            request.client_metadata,
+        )
+        .await
+    }
+
+    /// A password proven directly or by SRP: USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH,
+    /// USER_SRP_AUTH, and USER_AUTH's PASSWORD and PASSWORD_SRP. SRP answers PASSWORD_VERIFIER;
+    /// a password is checked now, then the user's state and MFA decide.
+    pub(crate) async fn password_factor(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        username: &str,
+        secret: Secret,
+        given_device: Option<&String>,
+        client_metadata: &HashMap<String, String>,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.clone().unwrap_or_default();
+        let device_key = match self.device_in_pool(pool, given_device).await {
             // SRP refuses an unknown device with the PASSWORD_VERIFIER answer that names it,
             // where clients that get "Device does not exist." answer again without it.
             Err(error)
-                if request.flow == "USER_SRP_AUTH"
+                if matches!(secret, Secret::Srp(_))
                     && error.error_type == "ResourceNotFoundException" =>
             {
                 None
             }
             checked => checked?,
         };
-        let srp_a = if request.flow == "USER_SRP_AUTH" {
-            Some(parameter(request.parameters, "SRP_A")?.to_owned())
-        } else {
-            None
-        };
-        let password = match &srp_a {
-            Some(_) => String::new(),
-            None => parameter(request.parameters, "PASSWORD")?.to_owned(),
-        };
         let user = match self.find_user(&pool_id, username).await {
             Ok(user) => user,
             Err(error) if error.error_type == "UserNotFoundException" => {
                 let hide_existence =
                     client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
-                if let (Some(srp_a), true) = (&srp_a, hide_existence) {
-                    return self
-                        .decoy_srp(&pool, &client, username, srp_a.clone())
-                        .await;
-                }
+                let password = match secret {
+                    Secret::Srp(srp_a) if hide_existence => {
+                        return self.decoy_srp(pool, client, username, srp_a).await;
+                    }
+                    Secret::Srp(_) => String::new(),
+                    Secret::Password(password) => password,
+                };
                 // The same work as for a real user, so timing doesn't tell them apart.
                 password::verify(&pool_id, username, password, String::new()).await?;
                 return Err(if hide_existence {
@@ -350,19 +397,16 @@ impl Auth {
         if user.status == "RESET_REQUIRED" && user.password_hash.is_empty() {
             return Err(password_reset_required());
         }
-        if let Some(target) = pool
-            .lambda_config
-            .as_ref()
-            .and_then(|config| config.pre_authentication.clone())
-        {
-            self.pre_authentication(&target, &pool_id, &client, &user, request.client_metadata)
-                .await?;
-        }
-        if let Some(srp_a) = srp_a {
-            return self
-                .start_srp(&pool_id, &client, &user, srp_a, device_key)
-                .await;
-        }
+        self.pre_authentication(pool, client, &user, client_metadata)
+            .await?;
+        let password = match secret {
+            Secret::Srp(srp_a) => {
+                return self
+                    .start_srp(&pool_id, client, &user, srp_a, device_key, None)
+                    .await;
+            }
+            Secret::Password(password) => password,
+        };
         lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
         let correct = password::verify(
             &pool_id,
@@ -372,8 +416,8 @@ impl Auth {
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
-        self.screen_sign_in(&pool, &client, &user, password).await?;
-        self.authenticated(&pool, &client, &user, device_key.as_deref())
+        self.screen_sign_in(pool, client, &user, password).await?;
+        self.authenticated(pool, client, &user, device_key.as_deref())
             .await
     }
 
@@ -456,13 +500,15 @@ impl Auth {
     }
 
     /// USER_SRP_AUTH: the PASSWORD_VERIFIER challenge. The SECRET_BLOCK names the session.
-    async fn start_srp(
+    /// `custom`: the CUSTOM_AUTH state to go on with once the proof checks out.
+    pub(crate) async fn start_srp(
         &self,
         pool_id: &str,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         srp_a: String,
         device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
@@ -482,6 +528,7 @@ impl Auth {
             srp_a,
             None,
             device_key,
+            custom,
         )
         .await
     }
@@ -522,7 +569,7 @@ impl Auth {
         let (user_id, verifier, challenge) = decoy;
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
-            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None,
+            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None, None,
         )
         .await
     }
@@ -539,6 +586,7 @@ impl Auth {
         srp_a: String,
         decoy: Option<(String, String)>,
         device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let secret_block = random_token(48);
         let session = Session {
@@ -550,9 +598,10 @@ impl Auth {
             srp_b_secret: challenge.b.to_hex(),
             srp_big_b: challenge.big_b.clone(),
             decoy,
-            custom: None,
+            custom,
             otp: None,
             device_key,
+            first_factor: false,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -578,6 +627,10 @@ impl Auth {
             | "SOFTWARE_TOKEN_MFA"
             | "SMS_MFA"
             | "EMAIL_OTP"
+            | "SMS_OTP"
+            | "SELECT_CHALLENGE"
+            | "PASSWORD"
+            | "PASSWORD_SRP"
             | "SELECT_MFA_TYPE"
             | "MFA_SETUP"
             | "CUSTOM_CHALLENGE"
@@ -607,14 +660,27 @@ impl Auth {
             .ok_or_else(expired_session)?;
         let session: Session = serde_json::from_str(&stored)
             .map_err(|error| cognate_common::error::internal("session decoding", error))?;
+        // PASSWORD and PASSWORD_SRP may be answered directly instead of through SELECT_CHALLENGE.
+        let selected = session.challenge == "SELECT_CHALLENGE"
+            && matches!(request.challenge, "PASSWORD" | "PASSWORD_SRP");
         if session.pool_id != pool_id
             || session.client_id != request.client_id
-            || session.challenge != request.challenge
+            || (session.challenge != request.challenge && !selected)
         {
             return Err(expired_session());
         }
         let username = parameter(request.responses, "USERNAME")?;
         check_secret_hash(&client, username, request.responses.get("SECRET_HASH"))?;
+        if session.challenge == "SELECT_CHALLENGE" {
+            let answer = if selected {
+                request.challenge
+            } else {
+                parameter(request.responses, "ANSWER")?
+            };
+            return self
+                .select_challenge(&pool, &client, &session, answer, request.responses)
+                .await;
+        }
         let pool_name = password::pool_name(&pool_id);
         if let Some((salt, verifier)) = &session.decoy {
             // No such user: the same proof check against the simulated verifier, then refused.
@@ -651,16 +717,22 @@ impl Auth {
             )
             .await?;
             self.count_attempt(&pool_id, &user.sub, correct).await?;
+            if let Some(state) = &session.custom {
+                return self
+                    .custom_after_password(&pool, &client, &user, state)
+                    .await;
+            }
             let device_key = given_device.or_else(|| session.device_key.clone());
             return self
                 .authenticated(&pool, &client, &user, device_key.as_deref())
                 .await;
         }
         match request.challenge {
-            "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+            "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SMS_OTP" => {
                 let member = match request.challenge {
                     "SOFTWARE_TOKEN_MFA" => "SOFTWARE_TOKEN_MFA_CODE",
                     "SMS_MFA" => "SMS_MFA_CODE",
+                    "SMS_OTP" => "SMS_OTP_CODE",
                     _ => "EMAIL_OTP_CODE",
                 };
                 let code = parameter(request.responses, member)?;
@@ -737,6 +809,20 @@ impl Auth {
         user: &internal::UserRecord,
         device_key: Option<&str>,
     ) -> CognitoResult<Json> {
+        self.first_factor_proven(pool, client, user, device_key, true)
+            .await
+    }
+
+    /// A first factor checked out: the user's state decides, then, when `ask_mfa` (not after a
+    /// passwordless factor), MFA or a device that replaces it.
+    pub(crate) async fn first_factor_proven(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        device_key: Option<&str>,
+        ask_mfa: bool,
+    ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
@@ -755,6 +841,9 @@ impl Auth {
                 return self.new_password_required(pool_id, client, user).await;
             }
             _ => {}
+        }
+        if !ask_mfa {
+            return self.after_factors(pool, client, user, device_key).await;
         }
         let device = match device_key {
             Some(key) => Some(self.users_device(pool_id, &user.sub, key).await?),

@@ -1,6 +1,7 @@
 //! Cognate's token issuer: sign-in flows, password checks, signing keys and refresh tokens.
 //! It reads pools, clients and users from the directory and never touches their tables.
 
+mod choice;
 mod custom;
 mod devices;
 mod events;
@@ -424,15 +425,13 @@ impl idp::auth_server::Auth for Auth {
         let claims = self.verify_access_token(token).await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         let mfa = factors::load(&self.db, &claims.user_pool_id, &claims.sub).await?;
-        let mut factors = Vec::new();
-        if cognate_common::password::srp_verifier(&user.password_hash).is_some() {
-            factors.push("PASSWORD".to_owned());
-        }
+        let pool = self.pool(&claims.user_pool_id).await?;
+        let first_factors = choice::first_factors(&pool, Some(&user));
         Ok(Response::new(idp::GetUserAuthFactorsResponse {
-            username: Some(user.username),
             preferred_mfa_setting: mfa.preferred.map(str::to_owned),
             user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),
-            configured_user_auth_factors: factors,
+            configured_user_auth_factors: first_factors.iter().map(|f| (*f).to_owned()).collect(),
+            username: Some(user.username),
         }))
     }
 

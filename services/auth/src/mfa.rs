@@ -1,6 +1,6 @@
 //! Multi-factor sign-in: the SOFTWARE_TOKEN_MFA, SMS_MFA, EMAIL_OTP, SELECT_MFA_TYPE and
-//! MFA_SETUP challenges, AssociateSoftwareToken and VerifySoftwareToken. The pool's
-//! MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled a factor, ON asks
+//! MFA_SETUP challenges, AssociateSoftwareToken and VerifySoftwareToken, and the codes of
+//! USER_AUTH's EMAIL_OTP and SMS_OTP first factors. The pool's MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled a factor, ON asks
 //! everyone and makes users without one set up an authenticator during sign-in. A user's
 //! preferred factor is asked for; with several enabled and none preferred, the user chooses.
 
@@ -46,7 +46,7 @@ impl Auth {
             .or_else(|| (factors.enabled.len() == 1).then(|| factors.enabled[0]));
         if let Some(factor) = chosen {
             return self
-                .start_factor(pool, client, user, factor, device_key)
+                .start_factor(pool, client, user, factor, device_key, false)
                 .await
                 .map(Some);
         }
@@ -84,23 +84,25 @@ impl Auth {
                 "The MFA type {answer} is not enabled for this user."
             )));
         };
-        self.start_factor(pool, client, user, factor, device_key)
+        self.start_factor(pool, client, user, factor, device_key, false)
             .await
     }
 
     /// The challenge for one factor; for SMS and email the code goes out now and its hash
-    /// stays in the session.
-    async fn start_factor(
+    /// stays in the session. `first_factor`: an EMAIL_OTP or SMS_OTP of USER_AUTH, not MFA.
+    pub(crate) async fn start_factor(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
-        factor: &'static str,
+        factor: &str,
         device_key: Option<&str>,
+        first_factor: bool,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let mut session = Session::for_challenge(pool_id, client, &user.username, factor);
         session.device_key = device_key.map(str::to_owned);
+        session.first_factor = first_factor;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
         if factor != factors::SOFTWARE_TOKEN {
             let code = otp_code();
@@ -110,7 +112,7 @@ impl Auth {
                 .send_authentication_code(internal::SendAuthenticationCodeRequest {
                     user_pool_id: pool_id.to_owned(),
                     username: user.username.clone(),
-                    medium: if factor == factors::SMS {
+                    medium: if factor == factors::SMS || factor == factors::SMS_OTP {
                         "SMS"
                     } else {
                         "EMAIL"
@@ -165,8 +167,13 @@ impl Auth {
             return Err(error);
         }
         lockout::succeeded(&self.db, pool_id, &user.sub).await?;
-        self.after_factors(pool, client, user, session.device_key.as_deref())
-            .await
+        let device_key = session.device_key.as_deref();
+        if session.first_factor {
+            return self
+                .first_factor_proven(pool, client, user, device_key, false)
+                .await;
+        }
+        self.after_factors(pool, client, user, device_key).await
     }
 
     /// MFA_SETUP answered: the user must have verified an authenticator with this session.

@@ -22,6 +22,16 @@ const MFA_MEMBERS: &[&str] = &[
 ];
 
 const MFA_MODES: &[&str] = &["OFF", "ON", "OPTIONAL"];
+/// How often a compare-and-set write is tried before ConcurrentModificationException.
+const WRITE_ATTEMPTS: u32 = 20;
+
+/// A random pause after a lost compare-and-set, growing with the attempt (at most ~16 ms), so
+/// writers that keep colliding spread out.
+async fn back_off(attempt: u32) {
+    let ceiling = 1u64 << attempt.min(4);
+    let millis = rand::Rng::random_range(&mut rand::rng(), 0..=ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
 const MAX_TAGS: usize = 50;
 
 fn as_object(value: Json, what: &str) -> CognitoResult<Map<String, Json>> {
@@ -51,8 +61,10 @@ impl Directory {
         pool_id: &str,
         mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<T>,
     ) -> CognitoResult<T> {
-        const ATTEMPTS: usize = 5;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let stored = self.load_pool_text(pool_id).await?;
             let mut pool = as_object(parse_stored(&stored)?, pool_id)?;
             let outcome = change(&mut pool)?;
@@ -91,8 +103,10 @@ impl Directory {
         client_id: &str,
         mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<T>,
     ) -> CognitoResult<(Json, T)> {
-        const ATTEMPTS: usize = 5;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let stored = self.load_client_text(Some(pool_id), client_id).await?;
             let mut client = as_object(parse_stored(&stored)?, client_id)?;
             let outcome = change(&mut client)?;
