@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod client_secrets;
 mod codes;
+mod config_cache;
 mod delivery;
 mod domains;
 mod filter;
@@ -51,6 +52,8 @@ pub struct Directory {
     hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Compromised-credentials detection's list (and the operator's file, if any).
     breached: cognate_common::breached::BreachedPasswords,
+    /// GetPool's and GetClient's conversions, kept while the stored text is unchanged.
+    config_cache: Arc<config_cache::ConfigCache>,
 }
 
 impl Directory {
@@ -63,6 +66,7 @@ impl Directory {
             senders: delivery::Senders::none(),
             hiding_secret: Arc::default(),
             breached: cognate_common::breached::BreachedPasswords::default(),
+            config_cache: Arc::default(),
         }
     }
 
@@ -1066,10 +1070,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         &self,
         request: Request<internal::GetPoolRequest>,
     ) -> Result<Response<internal::PoolConfig>, Status> {
-        let pool = self.load_pool(&request.get_ref().user_pool_id).await?;
-        let pool = awsjson::from_json::<idp::UserPoolType>(&pool).map_err(|error| {
-            cognate_common::error::internal("stored pool does not fit UserPoolType", error)
-        })?;
+        let pool_id = &request.get_ref().user_pool_id;
+        let text = self.load_pool_text(pool_id).await?;
+        let pool = self.config_cache.pool(pool_id, &text)?;
         Ok(Response::new(internal::PoolConfig { pool: Some(pool) }))
     }
 
@@ -1079,16 +1082,15 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
     ) -> Result<Response<internal::ClientConfig>, Status> {
         let request = request.get_ref();
         let wanted_pool = Some(request.user_pool_id.as_str()).filter(|id| !id.is_empty());
-        let client = self.load_client(wanted_pool, &request.client_id).await?;
-        let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
-        let pool = self.load_pool(&pool_id).await?;
-        let convert = |error| -> Status {
-            cognate_common::error::internal("stored config does not fit its type", error).into()
-        };
+        let text = self
+            .load_client_text(wanted_pool, &request.client_id)
+            .await?;
+        let view = self.config_cache.client(&request.client_id, &text)?;
+        let pool_text = self.load_pool_text(&view.pool_id).await?;
         Ok(Response::new(internal::ClientConfig {
-            pool: Some(awsjson::from_json(&pool).map_err(convert)?),
-            client: Some(awsjson::from_json(&client).map_err(convert)?),
-            client_secrets: client_secrets::values(&client),
+            pool: Some(self.config_cache.pool(&view.pool_id, &pool_text)?),
+            client: Some(view.client),
+            client_secrets: view.secrets,
         }))
     }
 
