@@ -119,6 +119,10 @@ url=$(json_field "$work/job.json" 'doc["UserImportJob"]["PreSignedUrl"]')
 [[ $url == "$endpoint/"* ]] || { echo "FAIL: the pre-signed URL is not Cognate's: $url"; exit 1; }
 [[ $(curl -s -o /dev/null -w '%{http_code}' -X PUT --upload-file "$work/users.csv" "${url/token=/token=x}") == 403 ]] \
   || { echo "FAIL: an upload with a wrong token was taken"; exit 1; }
+truncate -s 101M "$work/huge.csv"
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X PUT --upload-file "$work/huge.csv" "$url") == 413 ]] \
+  || { echo "FAIL: a file over 100 MB was not refused"; exit 1; }
+rm "$work/huge.csv"
 curl -fsS -X PUT --upload-file "$work/users.csv" "$url" || { echo "FAIL: upload to the pre-signed URL"; exit 1; }
 $aws cognito-idp start-user-import-job --user-pool-id "$pool_id" --job-id "$job_id" >/dev/null
 for _ in $(seq 1 100); do

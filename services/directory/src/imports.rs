@@ -634,6 +634,67 @@ fn encode_token_bytes(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// A job stopped while pending or importing ends Stopped at its next progress check, with
+    /// the rows done so far; a stop has nothing to act on once the job has ended.
+    async fn a_stopped_job_ends_stopped(db: &sqlx::AnyPool) {
+        use std::sync::Arc;
+        let directory = Directory::new(
+            db.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(cognate_common::Config::default()),
+        );
+        let request = json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]});
+        let pool = directory
+            .create_user_pool(request.as_object().cloned().unwrap_or_default())
+            .await
+            .expect("pool");
+        let pool_id = pool["Id"].as_str().expect("id");
+        let job = directory
+            .create_user_import_job(pool_id, "stopped", "arn:aws:iam::1:role/r")
+            .await
+            .expect("job");
+        let job_id = job["JobId"].as_str().expect("id");
+        let token = job["PreSignedUrl"]
+            .as_str()
+            .and_then(|url| url.split_once("token="))
+            .map(|(_, token)| token)
+            .expect("token");
+        let header = csv_header(&pool).join(",");
+        directory
+            .upload_user_import_csv(job_id, token, &format!("{header}\n"))
+            .await
+            .expect("uploaded");
+        assert!(
+            directory
+                .transition(job_id, &[CREATED], PENDING)
+                .await
+                .expect("pending")
+        );
+        let stopping = directory
+            .stop_user_import_job(pool_id, job_id)
+            .await
+            .expect("stopping");
+        assert_eq!(stopping["Status"], STOPPING);
+        directory.run_import(pool_id, job_id).await.expect("ran");
+        let stopped = directory
+            .describe_user_import_job(pool_id, job_id)
+            .await
+            .expect("job");
+        assert_eq!(stopped["Status"], STOPPED);
+        assert_eq!(stopped["CompletionMessage"], "Import Job Stopped.");
+        assert_eq!(stopped["ImportedUsers"], 0);
+        let again = directory
+            .stop_user_import_job(pool_id, job_id)
+            .await
+            .expect_err("nothing to stop");
+        assert_eq!(again.error_type, "PreconditionNotMetException");
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Directory, crate::MIGRATOR;
+        a_stopped_job_ends_stopped,
+    );
+
     #[test]
     fn csv_fields_quote_commas_quotes_and_line_breaks() {
         let text = "\u{feff}a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n,,\nlast,,\n";
