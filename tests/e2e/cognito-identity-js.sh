@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check with the unmodified amazon-cognito-identity-js (Node): USER_SRP_AUTH sign-in,
-# a wrong password, an email-as-username pool, and the NEW_PASSWORD_REQUIRED challenge against a
-# real `cognate` process; pools and users are made with the AWS CLI.
+# a wrong password, an email-as-username pool, the NEW_PASSWORD_REQUIRED challenge, and device
+# tracking (ConfirmDevice, a remembered device, DEVICE_SRP_AUTH) against a real `cognate` process;
+# pools and users are made with the AWS CLI. The tokens are verified with aws-jwt-verify's generic
+# verifier against cognate's JWKS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,7 +41,26 @@ for variant in username email; do
   expect 'doc["result"] == "success"' "$variant: SRP sign-in with the new password"
   expect 'doc["idToken"]["iss"] == "'"$endpoint/$pool_id"'" and doc["idToken"]["aud"] == "'"$client_id"'"' "$variant: issuer and audience"
   expect 'doc["accessToken"]["token_use"] == "access" and doc["idToken"]["token_use"] == "id"' "$variant: token use"
+  expect 'doc["verified"] and doc["forgeryRejected"]' "$variant: aws-jwt-verify accepts the tokens and rejects a forged signature"
   sign_in "$pool_id" "$client_id" "$name" 'Wrong-pass-3'
   expect 'doc["result"] == "failure" and doc["code"] == "NotAuthorizedException" and doc["message"] == "Incorrect username or password."' "$variant: wrong password"
 done
+
+# Device tracking: the library confirms the device after the first sign-in, and the second
+# sign-in goes through device SRP with the device it remembered.
+$aws cognito-idp create-user-pool --pool-name js-devices \
+  --device-configuration ChallengeRequiredOnNewDevice=true,DeviceOnlyRememberedOnUserPrompt=true >"$work/pool.json"
+pool_id=$(json_field "$work/pool.json" 'doc["UserPool"]["Id"]')
+$aws cognito-idp create-user-pool-client --user-pool-id "$pool_id" --client-name web >"$work/client.json"
+client_id=$(json_field "$work/client.json" 'doc["UserPoolClient"]["ClientId"]')
+$aws cognito-idp admin-create-user --user-pool-id "$pool_id" --username jane --message-action SUPPRESS >/dev/null
+$aws cognito-idp admin-set-user-password --user-pool-id "$pool_id" --username jane \
+  --password 'Device-pass-1' --permanent
+node tests/e2e/js/devices.mjs "$endpoint" "$pool_id" "$client_id" jane 'Device-pass-1' >"$work/sign-in.json"
+expect '"error" not in doc' "devices: every step succeeds"
+expect 'doc["first"]["sent"][-1] == "ConfirmDevice" and doc["first"]["userConfirmationNecessary"] is True' "devices: the new device is confirmed and the user is asked"
+expect 'doc["remembered"] == "SUCCESS" and doc["devices"][0]["dev:device_remembered_status"] == "remembered"' "devices: the device is remembered"
+expect 'doc["second"]["sent"][-2:] == ["RespondToAuthChallenge:DEVICE_SRP_AUTH", "RespondToAuthChallenge:DEVICE_PASSWORD_VERIFIER"]' "devices: the second sign-in goes through device SRP"
+expect 'doc["second"]["tokenUse"] == "access" and doc["forgotten"] == "SUCCESS"' "devices: tokens, and the device is forgotten"
+expect '"RespondToAuthChallenge:DEVICE_SRP_AUTH" not in doc["third"]["sent"] and doc["third"]["sent"][-1] == "ConfirmDevice"' "devices: after forgetting, a new device"
 echo "amazon-cognito-identity-js e2e: ok"

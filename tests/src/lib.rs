@@ -3,9 +3,11 @@
 //! (one per service, talking gRPC over TCP) on a fresh Postgres database, Redis and NATS.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
 use cognate::Node;
+use cognate_common::clock::{SharedClock, SystemClock};
 use cognate_common::config::{AccessKey, Secret};
 use cognate_common::{Config, ServiceKind};
 
@@ -58,12 +60,19 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
 
 impl Sandbox {
     pub async fn start(topology: Topology) -> anyhow::Result<Self> {
+        Self::start_configured(topology, |_| {}).await
+    }
+
+    /// Like `start_dev`, with every node reading time from `clock`, which the test moves
+    /// (development mode, so SigV4 dates are not held against it).
+    pub async fn start_dev_with_clock(
+        topology: Topology,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let data_dir = ScratchDir::new();
-        let config = base_config(&data_dir);
-        match topology {
-            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
-            Topology::Split => Self::split(config, data_dir).await,
-        }
+        let mut config = base_config(&data_dir);
+        config.access_keys.clear();
+        Self::launch(topology, config, data_dir, clock).await
     }
 
     /// Like `start`, but without access keys: development mode (the nodes listen on loopback),
@@ -80,9 +89,18 @@ impl Sandbox {
         let data_dir = ScratchDir::new();
         let mut config = base_config(&data_dir);
         adjust(&mut config);
+        Self::launch(topology, config, data_dir, Arc::new(SystemClock)).await
+    }
+
+    async fn launch(
+        topology: Topology,
+        config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         match topology {
-            Topology::AllInOne => Self::all_in_one(config, data_dir).await,
-            Topology::Split => Self::split(config, data_dir).await,
+            Topology::AllInOne => Self::all_in_one_with_clock(config, data_dir, clock).await,
+            Topology::Split => Self::split(config, data_dir, clock).await,
         }
     }
 
@@ -138,10 +156,18 @@ impl Sandbox {
     }
 
     /// Every service in one node, from `config` (tests may adjust it first).
-    pub async fn all_in_one(mut config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+    pub async fn all_in_one(config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+        Self::all_in_one_with_clock(config, data_dir, Arc::new(SystemClock)).await
+    }
+
+    async fn all_in_one_with_clock(
+        mut config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         config.listen = listener.local_addr()?;
-        let node = cognate::start(config, listener).await?;
+        let node = cognate::start_with_clock(config, listener, clock).await?;
         Ok(Self {
             topology: Topology::AllInOne,
             endpoint: format!("http://{}", node.address()),
@@ -151,7 +177,11 @@ impl Sandbox {
         })
     }
 
-    async fn split(config: Config, data_dir: ScratchDir) -> anyhow::Result<Self> {
+    async fn split(
+        config: Config,
+        data_dir: ScratchDir,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let database = ScratchDatabase::create().await?;
         let mut listeners = Vec::new();
         for kind in ServiceKind::ALL {
@@ -181,7 +211,7 @@ impl Sandbox {
             if kind == ServiceKind::Edge {
                 endpoint = format!("http://{address}");
             }
-            nodes.push(cognate::start(node_config, listener).await?);
+            nodes.push(cognate::start_with_clock(node_config, listener, clock.clone()).await?);
         }
         Ok(Self {
             topology: Topology::Split,
@@ -507,6 +537,82 @@ pub async fn password_auth_client(
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
     )
     .await
+}
+
+/// Answers a PASSWORD_VERIFIER challenge, given its `parameters`, with `client`'s proof (re-keyed
+/// to USER_ID_FOR_SRP by the caller when it differs); the answer, or the error code.
+pub async fn answer_password_verifier(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    client: &cognate_common::srp::client::Client,
+    parameters: &std::collections::HashMap<String, String>,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput,
+    String,
+>{
+    let timestamp = cognate_common::srp::timestamp(time::OffsetDateTime::now_utc());
+    let signature = client.signature(
+        &parameters["SALT"],
+        &parameters["SRP_B"],
+        &parameters["SECRET_BLOCK"],
+        &timestamp,
+    );
+    idp.respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(aws_sdk_cognitoidentityprovider::types::ChallengeNameType::PasswordVerifier)
+        .challenge_responses("USERNAME", &parameters["USER_ID_FOR_SRP"])
+        .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &parameters["SECRET_BLOCK"])
+        .challenge_responses("TIMESTAMP", &timestamp)
+        .challenge_responses("PASSWORD_CLAIM_SIGNATURE", &signature)
+        .send()
+        .await
+        .map_err(|error| error_code(&error))
+}
+
+/// A six-digit code other than `code`, for a wrong answer.
+pub fn other_code(code: &str) -> String {
+    if code == "000000" { "000001" } else { "000000" }.to_owned()
+}
+
+/// Creates `username` with `attributes` and a permanent `password`, sending no invitation.
+pub async fn user_with_attributes(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+    attributes: Vec<aws_sdk_cognitoidentityprovider::types::AttributeType>,
+    password: &str,
+) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .set_user_attributes(Some(attributes))
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+}
+
+/// Creates `jane`, with a phone number and an email address, and `bob`, with neither, both with
+/// `password`: users for the code factors.
+pub async fn jane_and_bob(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    password: &str,
+) {
+    let jane = vec![
+        attribute("phone_number", "+15555550123"),
+        attribute("email", "jane@example.com"),
+    ];
+    user_with_attributes(idp, pool_id, "jane", jane, password).await;
+    user_with_attributes(idp, pool_id, "bob", Vec::new(), password).await;
 }
 
 /// Creates `username` with a permanent `password` (status CONFIRMED).

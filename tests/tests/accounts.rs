@@ -10,7 +10,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     RecoveryOptionType, UserStatusType, UsernameAttributeType, VerificationMessageTemplateType,
     VerifiedAttributeType,
 };
-use cognate_tests::{Sandbox, attribute, both_topologies, error_code, secret_hash};
+use cognate_tests::{Sandbox, attribute, both_topologies, error_code, other_code, secret_hash};
 
 const PASSWORD: &str = "Correct-Horse-1";
 
@@ -57,10 +57,6 @@ async fn outbox(sandbox: &Sandbox, pool_id: &str, username: &str) -> Vec<serde_j
 /// The six-digit code in the newest message to the user.
 async fn latest_code(sandbox: &Sandbox, pool_id: &str, username: &str) -> String {
     sandbox.latest_code(pool_id, username).await
-}
-
-fn other_code(code: &str) -> String {
-    if code == "000000" { "000001" } else { "000000" }.to_owned()
 }
 
 async fn sign_in(

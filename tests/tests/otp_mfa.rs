@@ -7,7 +7,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ChallengeNameType, EmailMfaSettingsType, ExplicitAuthFlowsType, MfaOptionType,
     SmsMfaSettingsType, UserPoolMfaType,
 };
-use cognate_tests::{Sandbox, attribute, both_topologies, error_code};
+use cognate_tests::{Sandbox, both_topologies, error_code, other_code};
 
 const PASSWORD: &str = "Correct-horse-1";
 
@@ -28,33 +28,7 @@ async fn pool(idp: &Client) -> (String, String) {
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth),
     )
     .await;
-    for (name, attributes) in [
-        (
-            "jane",
-            vec![
-                attribute("phone_number", "+15555550123"),
-                attribute("email", "jane@example.com"),
-            ],
-        ),
-        ("bob", vec![]),
-    ] {
-        idp.admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(name)
-            .set_user_attributes(Some(attributes))
-            .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-            .send()
-            .await
-            .expect("user");
-        idp.admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("password");
-    }
+    cognate_tests::jane_and_bob(idp, &pool_id, PASSWORD).await;
     (pool_id, client_id)
 }
 
@@ -93,10 +67,6 @@ async fn answer(
         .send()
         .await
         .map_err(|error| error_code(&error))
-}
-
-fn other_code(code: &str) -> String {
-    if code == "000000" { "000001" } else { "000000" }.to_owned()
 }
 
 async fn mfa_state(idp: &Client, pool_id: &str) -> (Vec<String>, Option<String>, usize) {

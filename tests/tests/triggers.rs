@@ -366,6 +366,28 @@ async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
 
 both_topologies!(pre_token_generation, pre_token_generation_shapes_tokens);
 
+/// A pool whose three custom-auth triggers are `target`, and a CUSTOM_AUTH client.
+async fn custom_pool(idp: &Client, target: &str) -> (String, String) {
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool().pool_name("custom").lambda_config(
+            LambdaConfigType::builder()
+                .define_auth_challenge(target)
+                .create_auth_challenge(target)
+                .verify_auth_challenge_response(target)
+                .build(),
+        ),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth),
+    )
+    .await;
+    (pool_id, client_id)
+}
+
 /// CUSTOM_AUTH through DefineAuthChallenge, CreateAuthChallenge and VerifyAuthChallengeResponse
 /// (one webhook playing all three): a wrong answer gets another challenge, a right one tokens,
 /// three wrong ones fail the sign-in.
@@ -405,23 +427,7 @@ async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let idp = sandbox.idp();
-    let pool_id = cognate_tests::create_pool(
-        idp.create_user_pool().pool_name("custom").lambda_config(
-            LambdaConfigType::builder()
-                .define_auth_challenge(&url)
-                .create_auth_challenge(&url)
-                .verify_auth_challenge_response(&url)
-                .build(),
-        ),
-    )
-    .await;
-    let client_id = cognate_tests::create_client(
-        idp.create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth),
-    )
-    .await;
+    let (pool_id, client_id) = custom_pool(&idp, &url).await;
     idp.admin_create_user()
         .user_pool_id(&pool_id)
         .username("quiz")
@@ -494,3 +500,136 @@ async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
 }
 
 both_topologies!(custom_auth, custom_challenges_decide_sign_in);
+
+/// What one Lambda playing DefineAuthChallenge, CreateAuthChallenge and
+/// VerifyAuthChallengeResponse answers for CUSTOM_AUTH with SRP first: PASSWORD_VERIFIER after
+/// SRP_A, then one custom question, then tokens.
+fn srp_then_question(event: &serde_json::Value) -> serde_json::Value {
+    let history = event["request"]["session"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let steps: Vec<(&str, bool)> = history
+        .iter()
+        .map(|step| {
+            (
+                step["challengeName"].as_str().unwrap_or_default(),
+                step["challengeResult"] == true,
+            )
+        })
+        .collect();
+    let mut reply = event.clone();
+    reply["response"] = match event["triggerSource"].as_str().unwrap_or_default() {
+        "DefineAuthChallenge_Authentication" => match steps.as_slice() {
+            [("SRP_A", true)] => {
+                serde_json::json!({"challengeName": "PASSWORD_VERIFIER", "issueTokens": false, "failAuthentication": false})
+            }
+            [("SRP_A", true), ("PASSWORD_VERIFIER", true)] => {
+                serde_json::json!({"challengeName": "CUSTOM_CHALLENGE", "issueTokens": false, "failAuthentication": false})
+            }
+            [_, _, ("CUSTOM_CHALLENGE", true)] => {
+                serde_json::json!({"issueTokens": true, "failAuthentication": false})
+            }
+            _ => serde_json::json!({"issueTokens": false, "failAuthentication": true}),
+        },
+        "CreateAuthChallenge_Authentication" => serde_json::json!({
+            "publicChallengeParameters": {"question": "2 + 2"},
+            "privateChallengeParameters": {"answer": "4"},
+        }),
+        _ => serde_json::json!({
+            "answerCorrect": event["request"]["challengeAnswer"] == "4",
+        }),
+    };
+    reply
+}
+
+/// CUSTOM_AUTH with SRP first, the triggers over NATS: Define sees SRP_A, asks for
+/// PASSWORD_VERIFIER, sees it passed, asks its question and issues tokens; a wrong password
+/// ends the sign-in at the proof.
+async fn custom_auth_with_srp_first(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::ChallengeNameType;
+    use cognate_common::srp;
+    let function = format!("custom-{}", uuid::Uuid::new_v4().simple());
+    let events =
+        cognate_tests::nats_handler(&format!("cognate.trigger.{function}"), srp_then_question)
+            .await;
+    let target = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = custom_pool(&idp, &target).await;
+    cognate_tests::confirmed_user(&idp, &pool_id, "quiz", "Correct-horse-1").await;
+    let pool_name = pool_id
+        .split_once('_')
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    let prove = |password: &'static str| {
+        let idp = idp.clone();
+        let client_id = client_id.clone();
+        let client = srp::client::Client::new(pool_name, "quiz", password);
+        async move {
+            let verifier = idp
+                .initiate_auth()
+                .auth_flow(AuthFlowType::CustomAuth)
+                .client_id(&client_id)
+                .auth_parameters("USERNAME", "quiz")
+                .auth_parameters("CHALLENGE_NAME", "SRP_A")
+                .auth_parameters("SRP_A", client.big_a())
+                .send()
+                .await
+                .expect("SRP started");
+            assert_eq!(
+                verifier.challenge_name(),
+                Some(&ChallengeNameType::PasswordVerifier)
+            );
+            let values = verifier.challenge_parameters().expect("parameters");
+            cognate_tests::answer_password_verifier(&idp, &client_id, &client, values).await
+        }
+    };
+    let question = prove("Correct-horse-1").await.expect("password proven");
+    assert_eq!(
+        question.challenge_name(),
+        Some(&ChallengeNameType::CustomChallenge)
+    );
+    assert_eq!(
+        question.challenge_parameters().expect("parameters")["question"],
+        "2 + 2"
+    );
+    let done = idp
+        .respond_to_auth_challenge()
+        .client_id(&client_id)
+        .challenge_name(ChallengeNameType::CustomChallenge)
+        .session(question.session().expect("session"))
+        .challenge_responses("USERNAME", "quiz")
+        .challenge_responses("ANSWER", "4")
+        .send()
+        .await
+        .expect("answered");
+    assert!(done.authentication_result().is_some());
+    let defined: Vec<Vec<String>> = cognate_tests::wait_for_events(&events, 5)
+        .await
+        .iter()
+        .filter(|event| event["triggerSource"] == "DefineAuthChallenge_Authentication")
+        .map(|event| {
+            event["request"]["session"]
+                .as_array()
+                .expect("session list")
+                .iter()
+                .map(|step| step["challengeName"].as_str().expect("name").to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        defined,
+        [
+            vec!["SRP_A"],
+            vec!["SRP_A", "PASSWORD_VERIFIER"],
+            vec!["SRP_A", "PASSWORD_VERIFIER", "CUSTOM_CHALLENGE"],
+        ]
+    );
+
+    assert_eq!(
+        prove("Wrong-horse-1").await.expect_err("wrong password"),
+        "NotAuthorizedException"
+    );
+}
+
+both_topologies!(custom_auth_srp, custom_auth_with_srp_first);

@@ -2,7 +2,8 @@
 //! VerifyAuthChallengeResponse triggers, as Cognito runs them: Define sees the challenges so far
 //! and says what comes next (another challenge, tokens, or failure); Create makes a challenge;
 //! Verify judges the answer. The history and the private challenge parameters stay server-side
-//! in the session.
+//! in the session. With SRP first (`SRP_A` in the parameters), Define sees an SRP_A step and
+//! asks for PASSWORD_VERIFIER; once the proof checks out it decides with that step added.
 
 use std::collections::HashMap;
 
@@ -41,17 +42,54 @@ fn triggers(pool: &idp::UserPoolType) -> CognitoResult<Triggers> {
     }
 }
 
+/// A step of the history that the user passed: SRP_A, PASSWORD_VERIFIER.
+fn proven_step(challenge: &str) -> Json {
+    json!({ "challengeName": challenge, "challengeResult": true, "challengeMetadata": null })
+}
+
 impl Auth {
-    /// InitiateAuth with CUSTOM_AUTH: asks Define what to do with an empty history.
+    /// InitiateAuth with CUSTOM_AUTH: asks Define what to do with an empty history, or, with
+    /// `SRP_A` (SRP first), with an SRP_A step, to which Define answers PASSWORD_VERIFIER.
     pub(crate) async fn start_custom(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         client_metadata: &HashMap<String, String>,
+        srp_a: Option<String>,
     ) -> CognitoResult<Json> {
         let targets = triggers(pool)?;
-        self.next_custom_step(pool, client, user, &targets, Vec::new(), client_metadata)
+        let history = match srp_a {
+            Some(_) => vec![proven_step("SRP_A")],
+            None => Vec::new(),
+        };
+        self.next_custom_step(
+            pool,
+            client,
+            user,
+            &targets,
+            history,
+            client_metadata,
+            srp_a,
+        )
+        .await
+    }
+
+    /// The PASSWORD_VERIFIER of a CUSTOM_AUTH with SRP first checked out: Define decides again
+    /// with it added to the history.
+    pub(crate) async fn custom_after_password(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        state: &Json,
+    ) -> CognitoResult<Json> {
+        let targets = triggers(pool)?;
+        let metadata: HashMap<String, String> =
+            serde_json::from_value(state["clientMetadata"].clone()).unwrap_or_default();
+        let mut history: Vec<Json> = state["history"].as_array().cloned().unwrap_or_default();
+        history.push(proven_step("PASSWORD_VERIFIER"));
+        self.next_custom_step(pool, client, user, &targets, history, &metadata, None)
             .await
     }
 
@@ -98,10 +136,13 @@ impl Auth {
                     .unwrap_or(false)
             );
         }
-        self.next_custom_step(pool, client, user, &targets, history, &metadata)
+        self.next_custom_step(pool, client, user, &targets, history, &metadata, None)
             .await
     }
 
+    /// Asks Define what follows `history`. `srp_a`: the client's SRP_A, while Define may still
+    /// ask for PASSWORD_VERIFIER.
+    #[allow(clippy::too_many_arguments)] // The sign-in's parts, each of them needed.
     async fn next_custom_step(
         &self,
         pool: &idp::UserPoolType,
@@ -110,6 +151,7 @@ impl Auth {
         targets: &Triggers,
         mut history: Vec<Json>,
         client_metadata: &HashMap<String, String>,
+        srp_a: Option<String>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let attributes = user_attributes(user);
@@ -137,17 +179,23 @@ impl Auth {
             return Err(incorrect_credentials());
         }
         if decision["issueTokens"].as_bool() == Some(true) {
-            return self.authenticated(pool, client, user).await;
+            return self.authenticated(pool, client, user, None).await;
         }
         let challenge = decision["challengeName"]
             .as_str()
             .unwrap_or("CUSTOM_CHALLENGE")
             .to_owned();
+        if let ("PASSWORD_VERIFIER", Some(srp_a)) = (challenge.as_str(), srp_a) {
+            let state = json!({ "history": history, "clientMetadata": client_metadata });
+            return self
+                .start_srp(pool_id, client, user, srp_a, None, Some(state))
+                .await;
+        }
         if challenge != "CUSTOM_CHALLENGE" {
             return Err(CognitoError::new(
                 "InvalidLambdaResponseException",
                 format!(
-                    "Cognate supports only CUSTOM_CHALLENGE from DefineAuthChallenge, not {challenge}."
+                    "DefineAuthChallenge answered {challenge}, which Cognate cannot ask at this step."
                 ),
             ));
         }

@@ -63,15 +63,23 @@ impl Auth {
             .map_err(|error| cognate_common::error::internal("trigger reply is not JSON", error))
     }
 
-    /// Cognito's PreAuthentication event; a deny from the handler fails the sign-in.
+    /// Cognito's PreAuthentication event, when the pool has the trigger; a deny from the
+    /// handler fails the sign-in.
     pub(crate) async fn pre_authentication(
         &self,
-        target: &str,
-        pool_id: &str,
+        pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         client_metadata: &HashMap<String, String>,
     ) -> CognitoResult<()> {
+        let Some(target) = pool
+            .lambda_config
+            .as_ref()
+            .and_then(|config| config.pre_authentication.as_deref())
+        else {
+            return Ok(());
+        };
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         let mut request =
             json!({ "userAttributes": user_attributes(user), "validationData": client_metadata });
         if client.prevent_user_existence_errors.as_deref() == Some("ENABLED") {

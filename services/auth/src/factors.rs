@@ -12,6 +12,8 @@ use crate::totp;
 pub(crate) const SMS: &str = "SMS_MFA";
 pub(crate) const SOFTWARE_TOKEN: &str = "SOFTWARE_TOKEN_MFA";
 pub(crate) const EMAIL: &str = "EMAIL_OTP";
+/// USER_AUTH's first factor by SMS (as MFA, an SMS code is SMS_MFA).
+pub(crate) const SMS_OTP: &str = "SMS_OTP";
 
 /// A user's MFA factors, enabled ones in Cognito's order (SMS, TOTP, email).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -36,7 +36,10 @@ pub(crate) fn incorrect_credentials() -> CognitoError {
     CognitoError::not_authorized("Incorrect username or password.")
 }
 
-fn parameter<'a>(parameters: &'a HashMap<String, String>, name: &str) -> CognitoResult<&'a str> {
+pub(crate) fn parameter<'a>(
+    parameters: &'a HashMap<String, String>,
+    name: &str,
+) -> CognitoResult<&'a str> {
     parameters
         .get(name)
         .map(String::as_str)
@@ -55,6 +58,7 @@ pub(crate) fn flow_allowed(client: &idp::UserPoolClientType, flow: &str) -> bool
             &["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"]
         }
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => return true,
+        "USER_AUTH" => &["ALLOW_USER_AUTH"],
         "CUSTOM_AUTH" => {
             return client.explicit_auth_flows.is_empty()
                 || client.explicit_auth_flows.iter().any(|allowed| {
@@ -130,6 +134,12 @@ pub(crate) fn check_client_secret(
     }
 }
 
+/// What proves a password: the password itself, or SRP's `SRP_A` to start PASSWORD_VERIFIER.
+pub(crate) enum Secret {
+    Password(String),
+    Srp(String),
+}
+
 /// One RespondToAuthChallenge or AdminRespondToAuthChallenge request.
 pub(crate) struct Response<'a> {
     pub pool_id: Option<&'a str>,
@@ -149,11 +159,11 @@ pub(crate) struct Session {
     pub challenge: String,
     /// PASSWORD_VERIFIER: the client's A, and the server's secret b and public B.
     #[serde(default)]
-    srp_a: String,
+    pub srp_a: String,
     #[serde(default)]
-    srp_b_secret: String,
+    pub srp_b_secret: String,
     #[serde(default)]
-    srp_big_b: String,
+    pub srp_big_b: String,
     /// Set when the user does not exist and the client hides that: the simulated verifier, so
     /// the proof costs the same work and then fails.
     #[serde(default)]
@@ -164,6 +174,12 @@ pub(crate) struct Session {
     /// SMS_MFA, EMAIL_OTP: the hash of the code sent.
     #[serde(default)]
     pub otp: Option<String>,
+    /// The DEVICE_KEY the client signed in with: device SRP follows the other factors.
+    #[serde(default)]
+    pub device_key: Option<String>,
+    /// EMAIL_OTP, SMS_OTP: the code is USER_AUTH's first factor, which replaces MFA.
+    #[serde(default)]
+    pub first_factor: bool,
 }
 
 impl Session {
@@ -185,19 +201,33 @@ impl Session {
             decoy: None,
             custom: None,
             otp: None,
+            device_key: None,
+            first_factor: false,
         }
+    }
+
+    /// The server's SRP state of a PASSWORD_VERIFIER or DEVICE_PASSWORD_VERIFIER challenge.
+    pub(crate) fn server_challenge(&self) -> CognitoResult<srp::ServerChallenge> {
+        Ok(srp::ServerChallenge {
+            b: srp::ServerSecret::from_hex(&self.srp_b_secret)
+                .map_err(|error| cognate_common::error::internal("session secret", error))?,
+            big_b: self.srp_big_b.clone(),
+        })
     }
 }
 
-/// A client's PASSWORD_VERIFIER answer.
-struct Claim {
+/// A client's PASSWORD_VERIFIER (or DEVICE_PASSWORD_VERIFIER) answer.
+pub(crate) struct Claim {
     secret_block: String,
     timestamp: String,
     signature: String,
 }
 
 impl Claim {
-    fn from(responses: &HashMap<String, String>, secret_block: &str) -> CognitoResult<Self> {
+    pub(crate) fn from(
+        responses: &HashMap<String, String>,
+        secret_block: &str,
+    ) -> CognitoResult<Self> {
         Ok(Self {
             secret_block: secret_block.to_owned(),
             timestamp: parameter(responses, "TIMESTAMP")?.to_owned(),
@@ -207,19 +237,16 @@ impl Claim {
 }
 
 /// Checks an SRP proof on the blocking pool (3072-bit arithmetic is too slow for async threads).
-async fn check_claim(
-    pool_id: &str,
+/// `pool_name` is what the verifier was made with: the pool's name, or a device group key.
+pub(crate) async fn check_claim(
+    pool_name: &str,
     user_id: &str,
     verifier: srp::Verifier,
     challenge: srp::ServerChallenge,
     srp_a: &str,
     claim: Claim,
 ) -> CognitoResult<bool> {
-    let (pool_name, user_id, srp_a) = (
-        password::pool_name(pool_id).to_owned(),
-        user_id.to_owned(),
-        srp_a.to_owned(),
-    );
+    let (pool_name, user_id, srp_a) = (pool_name.to_owned(), user_id.to_owned(), srp_a.to_owned());
     tokio::task::spawn_blocking(move || {
         srp::verify_claim(
             &pool_name,
@@ -258,6 +285,7 @@ impl Auth {
                 | "ADMIN_USER_PASSWORD_AUTH"
                 | "ADMIN_NO_SRP_AUTH"
                 | "USER_SRP_AUTH"
+                | "USER_AUTH"
                 | "CUSTOM_AUTH" => CognitoError::invalid_parameter(format!(
                     "{} flow not enabled for this client",
                     request.flow
@@ -283,29 +311,78 @@ impl Auth {
                 }
                 found => found?,
             };
+            let srp_a = request
+                .parameters
+                .get("SRP_A")
+                .filter(|srp_a| !srp_a.is_empty())
+                .cloned();
             return self
-                .start_custom(&pool, &client, &user, request.client_metadata)
+                .start_custom(&pool, &client, &user, request.client_metadata, srp_a)
                 .await;
         }
-        let srp_a = if request.flow == "USER_SRP_AUTH" {
-            Some(parameter(request.parameters, "SRP_A")?.to_owned())
+        if request.flow == "USER_AUTH" {
+            return self
+                .start_user_auth(
+                    &pool,
+                    &client,
+                    username,
+                    request.parameters,
+                    request.client_metadata,
+                )
+                .await;
+        }
+        let secret = if request.flow == "USER_SRP_AUTH" {
+            Secret::Srp(parameter(request.parameters, "SRP_A")?.to_owned())
         } else {
-            None
+            Secret::Password(parameter(request.parameters, "PASSWORD")?.to_owned())
         };
-        let password = match &srp_a {
-            Some(_) => String::new(),
-            None => parameter(request.parameters, "PASSWORD")?.to_owned(),
+        self.password_factor(
+            &pool,
+            &client,
+            username,
+            secret,
+            request.parameters.get("DEVICE_KEY"),
+            request.client_metadata,
+        )
+        .await
+    }
+
+    /// A password proven directly or by SRP: USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH,
+    /// USER_SRP_AUTH, and USER_AUTH's PASSWORD and PASSWORD_SRP. SRP answers PASSWORD_VERIFIER;
+    /// a password is checked now, then the user's state and MFA decide.
+    pub(crate) async fn password_factor(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        username: &str,
+        secret: Secret,
+        given_device: Option<&String>,
+        client_metadata: &HashMap<String, String>,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.clone().unwrap_or_default();
+        let device_key = match self.device_in_pool(pool, given_device).await {
+            // SRP refuses an unknown device with the PASSWORD_VERIFIER answer that names it,
+            // where clients that get "Device does not exist." answer again without it.
+            Err(error)
+                if matches!(secret, Secret::Srp(_))
+                    && error.error_type == "ResourceNotFoundException" =>
+            {
+                None
+            }
+            checked => checked?,
         };
         let user = match self.find_user(&pool_id, username).await {
             Ok(user) => user,
             Err(error) if error.error_type == "UserNotFoundException" => {
                 let hide_existence =
                     client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
-                if let (Some(srp_a), true) = (&srp_a, hide_existence) {
-                    return self
-                        .decoy_srp(&pool, &client, username, srp_a.clone())
-                        .await;
-                }
+                let password = match secret {
+                    Secret::Srp(srp_a) if hide_existence => {
+                        return self.decoy_srp(pool, client, username, srp_a).await;
+                    }
+                    Secret::Srp(_) => String::new(),
+                    Secret::Password(password) => password,
+                };
                 // The same work as for a real user, so timing doesn't tell them apart.
                 password::verify(&pool_id, username, password, String::new()).await?;
                 return Err(if hide_existence {
@@ -320,17 +397,16 @@ impl Auth {
         if user.status == "RESET_REQUIRED" && user.password_hash.is_empty() {
             return Err(password_reset_required());
         }
-        if let Some(target) = pool
-            .lambda_config
-            .as_ref()
-            .and_then(|config| config.pre_authentication.clone())
-        {
-            self.pre_authentication(&target, &pool_id, &client, &user, request.client_metadata)
-                .await?;
-        }
-        if let Some(srp_a) = srp_a {
-            return self.start_srp(&pool_id, &client, &user, srp_a).await;
-        }
+        self.pre_authentication(pool, client, &user, client_metadata)
+            .await?;
+        let password = match secret {
+            Secret::Srp(srp_a) => {
+                return self
+                    .start_srp(&pool_id, client, &user, srp_a, device_key, None)
+                    .await;
+            }
+            Secret::Password(password) => password,
+        };
         lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
         let correct = password::verify(
             &pool_id,
@@ -340,8 +416,9 @@ impl Auth {
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
-        self.screen_sign_in(&pool, &client, &user, password).await?;
-        self.authenticated(&pool, &client, &user).await
+        self.screen_sign_in(pool, client, &user, password).await?;
+        self.authenticated(pool, client, &user, device_key.as_deref())
+            .await
     }
 
     /// Compromised-credentials detection on a proven password, for pools with threat
@@ -423,12 +500,15 @@ impl Auth {
     }
 
     /// USER_SRP_AUTH: the PASSWORD_VERIFIER challenge. The SECRET_BLOCK names the session.
-    async fn start_srp(
+    /// `custom`: the CUSTOM_AUTH state to go on with once the proof checks out.
+    pub(crate) async fn start_srp(
         &self,
         pool_id: &str,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         srp_a: String,
+        device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
@@ -447,6 +527,8 @@ impl Auth {
             challenge,
             srp_a,
             None,
+            device_key,
+            custom,
         )
         .await
     }
@@ -463,7 +545,7 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let keys = self.keys.for_pool(pool_id).await?;
-        let derive = |label: &str| hex::encode(keys.id.derive(&format!("{label}\0{username}")));
+        let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
         // A real user's USER_ID_FOR_SRP is their username, or their sub where email or phone
         // is the username: the decoy looks the same.
         let user_id = if pool.username_attributes.is_empty() {
@@ -487,7 +569,7 @@ impl Auth {
         let (user_id, verifier, challenge) = decoy;
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
-            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy,
+            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None, None,
         )
         .await
     }
@@ -503,6 +585,8 @@ impl Auth {
         challenge: srp::ServerChallenge,
         srp_a: String,
         decoy: Option<(String, String)>,
+        device_key: Option<String>,
+        custom: Option<Json>,
     ) -> CognitoResult<Json> {
         let secret_block = random_token(48);
         let session = Session {
@@ -514,8 +598,10 @@ impl Auth {
             srp_b_secret: challenge.b.to_hex(),
             srp_big_b: challenge.big_b.clone(),
             decoy,
-            custom: None,
+            custom,
             otp: None,
+            device_key,
+            first_factor: false,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -541,9 +627,15 @@ impl Auth {
             | "SOFTWARE_TOKEN_MFA"
             | "SMS_MFA"
             | "EMAIL_OTP"
+            | "SMS_OTP"
+            | "SELECT_CHALLENGE"
+            | "PASSWORD"
+            | "PASSWORD_SRP"
             | "SELECT_MFA_TYPE"
             | "MFA_SETUP"
-            | "CUSTOM_CHALLENGE" => request
+            | "CUSTOM_CHALLENGE"
+            | "DEVICE_SRP_AUTH"
+            | "DEVICE_PASSWORD_VERIFIER" => request
                 .session
                 .filter(|session| !session.is_empty())
                 .ok_or_else(expired_session)?,
@@ -553,6 +645,14 @@ impl Auth {
                 )));
             }
         };
+        // An unknown device is refused before the session is used up: clients forget the device
+        // and send the same answer again without it.
+        let given_device = if request.challenge == "PASSWORD_VERIFIER" {
+            self.device_in_pool(&pool, request.responses.get("DEVICE_KEY"))
+                .await?
+        } else {
+            None
+        };
         let stored = self
             .ephemeral
             .take(Kind::AuthSession, key)
@@ -560,21 +660,28 @@ impl Auth {
             .ok_or_else(expired_session)?;
         let session: Session = serde_json::from_str(&stored)
             .map_err(|error| cognate_common::error::internal("session decoding", error))?;
+        // PASSWORD and PASSWORD_SRP may be answered directly instead of through SELECT_CHALLENGE.
+        let selected = session.challenge == "SELECT_CHALLENGE"
+            && matches!(request.challenge, "PASSWORD" | "PASSWORD_SRP");
         if session.pool_id != pool_id
             || session.client_id != request.client_id
-            || session.challenge != request.challenge
+            || (session.challenge != request.challenge && !selected)
         {
             return Err(expired_session());
         }
         let username = parameter(request.responses, "USERNAME")?;
         check_secret_hash(&client, username, request.responses.get("SECRET_HASH"))?;
-        let challenge = || -> CognitoResult<srp::ServerChallenge> {
-            Ok(srp::ServerChallenge {
-                b: srp::ServerSecret::from_hex(&session.srp_b_secret)
-                    .map_err(|error| cognate_common::error::internal("session secret", error))?,
-                big_b: session.srp_big_b.clone(),
-            })
-        };
+        if session.challenge == "SELECT_CHALLENGE" {
+            let answer = if selected {
+                request.challenge
+            } else {
+                parameter(request.responses, "ANSWER")?
+            };
+            return self
+                .select_challenge(&pool, &client, &session, answer, request.responses)
+                .await;
+        }
+        let pool_name = password::pool_name(&pool_id);
         if let Some((salt, verifier)) = &session.decoy {
             // No such user: the same proof check against the simulated verifier, then refused.
             let decoy = srp::Verifier {
@@ -583,10 +690,10 @@ impl Auth {
             };
             let claim = Claim::from(request.responses, key)?;
             check_claim(
-                &pool_id,
+                pool_name,
                 &session.username,
                 decoy,
-                challenge()?,
+                session.server_challenge()?,
                 &session.srp_a,
                 claim,
             )
@@ -597,11 +704,11 @@ impl Auth {
         if request.challenge == "PASSWORD_VERIFIER" {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
-            let challenge = challenge()?;
+            let challenge = session.server_challenge()?;
             lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
             let claim = Claim::from(request.responses, key)?;
             let correct = check_claim(
-                &pool_id,
+                pool_name,
                 &user.username,
                 verifier,
                 challenge,
@@ -610,25 +717,50 @@ impl Auth {
             )
             .await?;
             self.count_attempt(&pool_id, &user.sub, correct).await?;
-            return self.authenticated(&pool, &client, &user).await;
+            if let Some(state) = &session.custom {
+                return self
+                    .custom_after_password(&pool, &client, &user, state)
+                    .await;
+            }
+            let device_key = given_device.or_else(|| session.device_key.clone());
+            return self
+                .authenticated(&pool, &client, &user, device_key.as_deref())
+                .await;
         }
         match request.challenge {
-            "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" => {
+            "SOFTWARE_TOKEN_MFA" | "SMS_MFA" | "EMAIL_OTP" | "SMS_OTP" => {
                 let member = match request.challenge {
                     "SOFTWARE_TOKEN_MFA" => "SOFTWARE_TOKEN_MFA_CODE",
                     "SMS_MFA" => "SMS_MFA_CODE",
+                    "SMS_OTP" => "SMS_OTP_CODE",
                     _ => "EMAIL_OTP_CODE",
                 };
                 let code = parameter(request.responses, member)?;
                 return self
-                    .answer_mfa_code(&pool, &client, &user, &session, code, key, &stored)
+                    .answer_mfa_code(&pool, &client, &user, &session, code, key)
                     .await;
             }
             "SELECT_MFA_TYPE" => {
                 let answer = parameter(request.responses, "ANSWER")?;
-                return self.select_mfa_type(&pool, &client, &user, answer).await;
+                return self
+                    .select_mfa_type(&pool, &client, &user, answer, session.device_key.as_deref())
+                    .await;
             }
-            "MFA_SETUP" => return self.finish_mfa_setup(&pool, &client, &user).await,
+            "MFA_SETUP" => {
+                return self
+                    .finish_mfa_setup(&pool, &client, &user, session.device_key.as_deref())
+                    .await;
+            }
+            "DEVICE_SRP_AUTH" => {
+                return self
+                    .device_password_verifier(&client, &user, &session, request.responses)
+                    .await;
+            }
+            "DEVICE_PASSWORD_VERIFIER" => {
+                return self
+                    .check_device_claim(&pool, &client, &user, &session, key, request.responses)
+                    .await;
+            }
             "CUSTOM_CHALLENGE" => {
                 let answer = parameter(request.responses, "ANSWER")?;
                 return self
@@ -664,16 +796,32 @@ impl Auth {
             });
         }
         let user = self.find_user(&pool_id, &user.username).await?;
-        self.authenticated(&pool, &client, &user).await
+        self.authenticated(&pool, &client, &user, session.device_key.as_deref())
+            .await
     }
 
     /// After the password (or SRP proof) checked out: the user's state decides between a
-    /// challenge and tokens.
+    /// challenge and tokens. `device_key` is a device of the pool the client signed in with.
     pub(crate) async fn authenticated(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
+    ) -> CognitoResult<Json> {
+        self.first_factor_proven(pool, client, user, device_key, true)
+            .await
+    }
+
+    /// A first factor checked out: the user's state decides, then, when `ask_mfa` (not after a
+    /// passwordless factor), MFA or a device that replaces it.
+    pub(crate) async fn first_factor_proven(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        device_key: Option<&str>,
+        ask_mfa: bool,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         if !user.enabled {
@@ -694,20 +842,62 @@ impl Auth {
             }
             _ => {}
         }
-        if let Some(challenge) = self.mfa_challenge(pool, client, user).await? {
+        if !ask_mfa {
+            return self.after_factors(pool, client, user, device_key).await;
+        }
+        let device = match device_key {
+            Some(key) => Some(self.users_device(pool_id, &user.sub, key).await?),
+            None => None,
+        };
+        if let Some(device) = device.as_ref().filter(|device| device.skips_mfa(pool)) {
+            return self
+                .device_srp_auth(pool_id, client, user, &device.key)
+                .await;
+        }
+        if let Some(challenge) = self.mfa_challenge(pool, client, user, device_key).await? {
             return Ok(challenge);
         }
-        self.issue_tokens(pool, client, user).await
+        self.after_factors(pool, client, user, device_key).await
     }
 
-    /// Tokens for a user who has passed every check.
+    /// Every factor but the device's checked out: device SRP for a known device, else tokens.
+    pub(crate) async fn after_factors(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user: &internal::UserRecord,
+        device_key: Option<&str>,
+    ) -> CognitoResult<Json> {
+        match device_key {
+            Some(key) => {
+                let pool_id = pool.id.as_deref().unwrap_or_default();
+                self.device_srp_auth(pool_id, client, user, key).await
+            }
+            None => self.issue_tokens(pool, client, user, None).await,
+        }
+    }
+
+    /// Tokens for a user who has passed every check, with `device` when the sign-in proved one.
+    /// A sign-in without a known device gets `NewDeviceMetadata` when the pool tracks devices.
     pub(crate) async fn issue_tokens(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
+        let new_device = match device {
+            None if pool.device_configuration.is_some() => {
+                Some(self.new_device(pool_id, &user.sub).await?)
+            }
+            _ => None,
+        };
+        let device_key = device.map(str::to_owned).or_else(|| {
+            new_device
+                .as_ref()
+                .and_then(|metadata| metadata["DeviceKey"].as_str().map(str::to_owned))
+        });
         let customization = self
             .token_customization(pool, client, user, "TokenGeneration_Authentication")
             .await?;
@@ -720,12 +910,13 @@ impl Auth {
             origin_jti: uuid::Uuid::new_v4().to_string(),
             auth_time: now,
             now,
+            device_key,
         };
         let refresh_token = tokens::new_refresh_token();
         let lifetimes = tokens::Lifetimes::of(client);
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at, device_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tokens::hash_refresh_token(&refresh_token))
         .bind(pool_id)
@@ -735,11 +926,16 @@ impl Auth {
         .bind(now)
         .bind(now)
         .bind(now + lifetimes.refresh)
+        .bind(grant.device_key.as_deref().unwrap_or_default())
         .execute(&self.db)
         .await
         .map_err(store_error)?;
         let keys = self.keys.for_pool(pool_id).await?;
-        let result = grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
+        let mut result =
+            grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
+        if let Some(metadata) = new_device {
+            result["NewDeviceMetadata"] = metadata;
+        }
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
 
@@ -794,7 +990,7 @@ impl Auth {
         let client_id = client.client_id.clone().unwrap_or_default();
         let token_hash = tokens::hash_refresh_token(token);
         let row = sqlx::query(
-            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at FROM refresh_tokens \
+            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at, device_key FROM refresh_tokens \
              WHERE token_hash = $1 AND user_pool_id = $2 AND client_id = $3",
         )
         .bind(&token_hash)
@@ -846,6 +1042,7 @@ impl Auth {
             origin_jti: row.get("origin_jti"),
             auth_time: row.get("auth_time"),
             now,
+            device_key: Some(row.get::<String, _>("device_key")).filter(|key| !key.is_empty()),
         };
         let successor = if rotation_allowed && rotation.feature.as_deref() == Some("ENABLED") {
             let successor = tokens::new_refresh_token();
@@ -868,8 +1065,8 @@ impl Auth {
             // The family keeps its origin_jti (RevokeToken on any member ends it) and its
             // absolute expiry.
             sqlx::query(
-                "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO refresh_tokens (token_hash, user_pool_id, client_id, sub, origin_jti, auth_time, issued_at, expires_at, device_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(tokens::hash_refresh_token(&successor))
             .bind(&pool_id)
@@ -879,6 +1076,7 @@ impl Auth {
             .bind(grant.auth_time)
             .bind(now)
             .bind(expires_at)
+            .bind(grant.device_key.as_deref().unwrap_or_default())
             .execute(&mut *transaction)
             .await
             .map_err(store_error)?;

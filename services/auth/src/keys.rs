@@ -1,6 +1,12 @@
 //! Signing keys: RS256 key pairs per pool (one for ID tokens, one for access tokens, as Cognito
 //! has), created on first use, kept durably so tokens verify across restarts and replicas, and
 //! cached parsed in memory.
+//!
+//! Keys rotate every `signing_key_rotation_days` (0: never). A new key is published in the JWKS
+//! an hour before it signs anything, so verifiers that cached the JWKS find it, and the key it
+//! replaces stays published for a day after it stopped signing, the longest an ID or access
+//! token lives: no token fails verification during a rotation. Every replica derives the same
+//! schedule from the stored keys' creation times.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -13,10 +19,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value as Json, json};
 use sqlx::{AnyPool, Row};
 
-use cognate_common::CognitoResult;
 use cognate_common::clock::SharedClock;
+use cognate_common::clock::unix_millis;
 use cognate_common::error::internal;
 use cognate_common::store::store_error;
+use cognate_common::{CognitoResult, Config};
 
 /// What a key signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +40,13 @@ impl Purpose {
         }
     }
 }
+
+/// A replaced key stays published this long after its successor took over: the longest an ID
+/// or access token lives.
+const MAX_TOKEN_LIFETIME_MILLIS: i64 = crate::tokens::MAX_TOKEN_SECONDS * 1000;
+
+/// How long a new key is published before it signs.
+const PUBLICATION_LEAD_MILLIS: i64 = 3_600_000;
 
 pub struct SigningKey {
     pub kid: String,
@@ -125,77 +139,234 @@ impl SigningKey {
     }
 }
 
-/// A pool's two current keys.
+/// One stored key and when it was created.
+#[derive(Debug)]
+struct StoredKey {
+    key: Arc<SigningKey>,
+    generation: i64,
+    created_at: i64,
+}
+
+impl StoredKey {
+    /// When it starts signing: at once for a pool's first key, else after the publication lead.
+    fn active_from(&self) -> i64 {
+        if self.generation == 0 {
+            self.created_at
+        } else {
+            self.created_at + PUBLICATION_LEAD_MILLIS
+        }
+    }
+}
+
+/// A pool's keys at one instant: the two that sign, and every key the JWKS publishes.
 #[derive(Debug)]
 pub struct PoolKeys {
-    pub id: SigningKey,
-    pub access: SigningKey,
+    pub id: Arc<SigningKey>,
+    pub access: Arc<SigningKey>,
+    published: Vec<(Purpose, Arc<SigningKey>)>,
+    /// The first ID key: its derivation secret stays the pool's whatever the rotations.
+    first_id: Arc<SigningKey>,
+    /// When this view goes stale (unix milliseconds): a key starts signing, retires, or is due.
+    refresh_at: i64,
+}
+
+impl PoolKeys {
+    /// 32 bytes determined by the pool and `input` alone, stable across rotations.
+    pub fn derive(&self, input: &str) -> [u8; 32] {
+        self.first_id.derive(input)
+    }
+
+    /// The published key of `purpose` named `kid`.
+    pub fn published(&self, purpose: Purpose, kid: &str) -> Option<&SigningKey> {
+        self.published
+            .iter()
+            .find(|(key_purpose, key)| *key_purpose == purpose && key.kid == kid)
+            .map(|(_, key)| key.as_ref())
+    }
+
+    /// The JWKS document's keys.
+    pub fn jwks(&self) -> Vec<Json> {
+        self.published.iter().map(|(_, key)| key.jwk()).collect()
+    }
+}
+
+/// One purpose's keys (oldest first) at `now`: the signing key, the published keys, and when
+/// that changes next.
+fn schedule(keys: &[StoredKey], now: i64) -> (Arc<SigningKey>, Vec<Arc<SigningKey>>, i64) {
+    let current = keys
+        .iter()
+        .rposition(|key| key.active_from() <= now)
+        .unwrap_or(0);
+    let mut changes = i64::MAX;
+    let mut published = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let retires_at = keys.get(index + 1).map_or(i64::MAX, |next| {
+            next.active_from() + MAX_TOKEN_LIFETIME_MILLIS
+        });
+        if index >= current && key.active_from() > now {
+            changes = changes.min(key.active_from());
+        }
+        if retires_at > now {
+            published.push(key.key.clone());
+            changes = changes.min(retires_at);
+        }
+    }
+    (keys[current].key.clone(), published, changes)
 }
 
 #[derive(Debug, Clone)]
 pub struct KeyStore {
     db: AnyPool,
     clock: SharedClock,
+    /// `None`: keys never rotate.
+    rotation_millis: Option<i64>,
     cache: Arc<RwLock<HashMap<String, Arc<PoolKeys>>>>,
+    /// Held while creating a key, so the requests that find a rotation due at the same moment
+    /// generate one key between them rather than one each.
+    creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl KeyStore {
-    pub fn new(db: AnyPool, clock: SharedClock) -> Self {
+    pub fn new(db: AnyPool, clock: SharedClock, config: &Config) -> Self {
         Self {
             db,
             clock,
+            rotation_millis: (config.signing_key_rotation_days > 0)
+                .then(|| i64::from(config.signing_key_rotation_days) * 86_400_000),
             cache: Arc::default(),
+            creating: Arc::default(),
         }
+    }
+
+    fn now(&self) -> i64 {
+        unix_millis(self.clock.now())
+    }
+
+    fn cached(&self, pool_id: &str) -> Option<Arc<PoolKeys>> {
+        let now = self.now();
+        self.cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(pool_id).cloned())
+            .filter(|keys| now < keys.refresh_at)
     }
 
     /// The pool's keys, created the first time any replica needs them. The caller has checked
     /// that the pool exists.
     pub async fn for_pool(&self, pool_id: &str) -> CognitoResult<Arc<PoolKeys>> {
-        if let Some(keys) = self
-            .cache
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(pool_id).cloned())
-        {
+        if let Some(keys) = self.cached(pool_id) {
             return Ok(keys);
         }
-        let keys = Arc::new(PoolKeys {
-            id: self.load_or_create(pool_id, Purpose::Id).await?,
-            access: self.load_or_create(pool_id, Purpose::Access).await?,
-        });
-        if let Ok(mut cache) = self.cache.write() {
-            cache.insert(pool_id.to_owned(), keys.clone());
+        for purpose in [Purpose::Id, Purpose::Access] {
+            self.insert_generation(pool_id, purpose, 0).await?;
         }
-        Ok(keys)
+        self.refresh(pool_id)
+            .await?
+            .ok_or_else(|| internal("signing keys vanished after insert", pool_id))
     }
 
     /// The pool's keys if it has any, never creating them: for checking tokens, which a pool
     /// without keys cannot have issued.
     pub async fn existing(&self, pool_id: &str) -> CognitoResult<Option<Arc<PoolKeys>>> {
-        if let Some(keys) = self
-            .cache
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(pool_id).cloned())
-        {
+        if let Some(keys) = self.cached(pool_id) {
             return Ok(Some(keys));
         }
-        let (Some(id), Some(access)) = (
-            self.load(pool_id, Purpose::Id).await?,
-            self.load(pool_id, Purpose::Access).await?,
-        ) else {
+        self.refresh(pool_id).await
+    }
+
+    /// The published key of `purpose` named `kid`, looking in the store when the cached view
+    /// lacks it (another replica may have rotated a moment earlier).
+    pub async fn verifying_key(
+        &self,
+        pool_id: &str,
+        purpose: Purpose,
+        kid: &str,
+    ) -> CognitoResult<Option<Arc<PoolKeys>>> {
+        let Some(keys) = self.existing(pool_id).await? else {
             return Ok(None);
         };
-        let keys = Arc::new(PoolKeys { id, access });
+        if keys.published(purpose, kid).is_some() {
+            return Ok(Some(keys));
+        }
+        Ok(self
+            .refresh(pool_id)
+            .await?
+            .filter(|keys| keys.published(purpose, kid).is_some()))
+    }
+
+    /// Reads the pool's keys, rotating a purpose whose newest key is due, and caches the view.
+    async fn refresh(&self, pool_id: &str) -> CognitoResult<Option<Arc<PoolKeys>>> {
+        let mut by_purpose = self.load(pool_id).await?;
+        if by_purpose.iter().any(Vec::is_empty) {
+            return Ok(None);
+        }
+        let now = self.now();
+        if let Some(rotation) = self.rotation_millis {
+            let mut rotated = false;
+            for (purpose, keys) in [Purpose::Id, Purpose::Access].into_iter().zip(&by_purpose) {
+                let newest = keys.last().map_or(0, |key| key.created_at);
+                // The successor is due a publication lead before the newest key's term ends.
+                if newest + rotation - PUBLICATION_LEAD_MILLIS <= now {
+                    let next = keys.last().map_or(0, |key| key.generation + 1);
+                    self.insert_generation(pool_id, purpose, next).await?;
+                    rotated = true;
+                }
+            }
+            if rotated {
+                by_purpose = self.load(pool_id).await?;
+            }
+        }
+        let [id_keys, access_keys] = &by_purpose;
+        let (id, id_published, id_changes) = schedule(id_keys, now);
+        let (access, access_published, access_changes) = schedule(access_keys, now);
+        let mut refresh_at = id_changes.min(access_changes);
+        if let Some(rotation) = self.rotation_millis {
+            for keys in &by_purpose {
+                let newest = keys.last().map_or(0, |key| key.created_at);
+                refresh_at = refresh_at.min(newest + rotation - PUBLICATION_LEAD_MILLIS);
+            }
+        }
+        let published = id_published
+            .into_iter()
+            .map(|key| (Purpose::Id, key))
+            .chain(
+                access_published
+                    .into_iter()
+                    .map(|key| (Purpose::Access, key)),
+            )
+            .collect();
+        let keys = Arc::new(PoolKeys {
+            id,
+            access,
+            published,
+            first_id: id_keys[0].key.clone(),
+            refresh_at,
+        });
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(pool_id.to_owned(), keys.clone());
         }
         Ok(Some(keys))
     }
 
-    async fn load_or_create(&self, pool_id: &str, purpose: Purpose) -> CognitoResult<SigningKey> {
-        if let Some(key) = self.load(pool_id, purpose).await? {
-            return Ok(key);
+    /// Creates the key of one generation, unless a replica got there first.
+    async fn insert_generation(
+        &self,
+        pool_id: &str,
+        purpose: Purpose,
+        generation: i64,
+    ) -> CognitoResult<()> {
+        let _creating = self.creating.lock().await;
+        let exists = sqlx::query(
+            "SELECT 1 AS hit FROM signing_keys WHERE user_pool_id = $1 AND purpose = $2 AND generation = $3",
+        )
+        .bind(pool_id)
+        .bind(purpose.as_str())
+        .bind(generation)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
+        if exists.is_some() {
+            return Ok(());
         }
         let der = tokio::task::spawn_blocking(|| {
             let pair = KeyPair::generate(KeySize::Rsa2048)?;
@@ -211,39 +382,163 @@ impl KeyStore {
             &aws_lc_rs::digest::SHA256,
             pair.public_key().as_ref(),
         ));
-        // Two replicas may race to create the key: the unique (pool, purpose) keeps one.
+        // Replicas may race to create the key: the unique (pool, purpose, generation) keeps one.
         sqlx::query(
-            "INSERT INTO signing_keys (kid, user_pool_id, purpose, private_key, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO signing_keys (kid, user_pool_id, purpose, generation, private_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(&kid)
         .bind(pool_id)
         .bind(purpose.as_str())
+        .bind(generation)
         .bind(STANDARD.encode(&der))
-        .bind(cognate_common::clock::unix_millis(self.clock.now()))
+        .bind(self.now())
         .execute(&self.db)
         .await
         .map_err(store_error)?;
-        self.load(pool_id, purpose)
-            .await?
-            .ok_or_else(|| internal("signing key vanished after insert", pool_id))
+        Ok(())
     }
 
-    async fn load(&self, pool_id: &str, purpose: Purpose) -> CognitoResult<Option<SigningKey>> {
-        let row = sqlx::query(
-            "SELECT kid, private_key FROM signing_keys WHERE user_pool_id = $1 AND purpose = $2",
+    /// The pool's ID keys and access keys, oldest first.
+    async fn load(&self, pool_id: &str) -> CognitoResult<[Vec<StoredKey>; 2]> {
+        let rows = sqlx::query(
+            "SELECT kid, purpose, generation, private_key, created_at FROM signing_keys \
+             WHERE user_pool_id = $1 ORDER BY generation",
         )
         .bind(pool_id)
-        .bind(purpose.as_str())
-        .fetch_optional(&self.db)
+        .fetch_all(&self.db)
         .await
         .map_err(store_error)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let der = STANDARD
-            .decode(row.get::<String, _>("private_key"))
-            .map_err(|error| internal("stored signing key is not base64", error))?;
-        SigningKey::from_pkcs8(row.get("kid"), &der).map(Some)
+        let mut by_purpose: [Vec<StoredKey>; 2] = [Vec::new(), Vec::new()];
+        for row in rows {
+            let index = if row.get::<String, _>("purpose") == Purpose::Id.as_str() {
+                0
+            } else {
+                1
+            };
+            let der = STANDARD
+                .decode(row.get::<String, _>("private_key"))
+                .map_err(|error| internal("stored signing key is not base64", error))?;
+            by_purpose[index].push(StoredKey {
+                key: Arc::new(SigningKey::from_pkcs8(row.get("kid"), &der)?),
+                generation: row.get("generation"),
+                created_at: row.get("created_at"),
+            });
+        }
+        Ok(by_purpose)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    use cognate_common::clock::{Clock, ManualClock};
+
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+    const HALF_HOUR: Duration = Duration::from_secs(1800);
+
+    fn replicas(db: &AnyPool, clock: &Arc<ManualClock>, days: u32) -> [KeyStore; 2] {
+        let config = Config {
+            signing_key_rotation_days: days,
+            ..Config::default()
+        };
+        let replica = || KeyStore::new(db.clone(), clock.clone(), &config);
+        [replica(), replica()]
+    }
+
+    fn kids(keys: &PoolKeys) -> HashSet<String> {
+        keys.jwks()
+            .iter()
+            .filter_map(|jwk| jwk["kid"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Two replicas sign in turn every half hour for 65 days of 30-day rotations: each token
+    /// verifies on both replicas for the day it lives, a key is published before it signs, and a
+    /// replaced key leaves the JWKS a day after its last token.
+    async fn no_token_fails_during_rotations(db: &AnyPool) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let stores = replicas(db, &clock, 30);
+        let first = stores[0].for_pool("p").await.expect("keys");
+        let secret = first.derive("decoy");
+        let mut tokens: Vec<(i64, String, String)> = Vec::new();
+        let mut published_before: HashSet<String> = kids(&first);
+        let mut signing_kids = HashSet::new();
+        for step in 0..(65 * 48) {
+            let now = unix_millis(clock.now());
+            let signer = &stores[step % 2];
+            let keys = signer.for_pool("p").await.expect("keys");
+            assert!(
+                published_before.contains(&keys.access.kid),
+                "a key is published before it signs"
+            );
+            signing_kids.insert(keys.access.kid.clone());
+            assert_eq!(
+                keys.derive("decoy"),
+                secret,
+                "derived values outlive rotations"
+            );
+            let token = keys.access.sign(&json!({ "step": step })).expect("signed");
+            tokens.push((now, keys.access.kid.clone(), token));
+            tokens.retain(|(signed_at, _, _)| now - signed_at < MAX_TOKEN_LIFETIME_MILLIS);
+            for store in &stores {
+                for (_, kid, token) in &tokens {
+                    let (signing_input, signature) = token.rsplit_once('.').expect("a compact JWS");
+                    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64");
+                    let keys = store
+                        .verifying_key("p", Purpose::Access, kid)
+                        .await
+                        .expect("store answers")
+                        .expect("the key of a live token is published");
+                    assert!(
+                        keys.published(Purpose::Access, kid)
+                            .is_some_and(|key| key.verifies(signing_input, &signature))
+                    );
+                }
+            }
+            published_before = kids(&stores[(step + 1) % 2].for_pool("p").await.expect("keys"));
+            assert!(
+                published_before.len() <= 6,
+                "at most three keys per purpose are ever published"
+            );
+            clock.advance(HALF_HOUR);
+        }
+        assert_eq!(signing_kids.len(), 3, "two rotations in 65 days");
+        let first_kid = first.access.kid.clone();
+        let retired = stores[0]
+            .verifying_key("p", Purpose::Access, &first_kid)
+            .await
+            .expect("store answers");
+        assert!(retired.is_none(), "the first key left the JWKS");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys")
+            .fetch_one(db)
+            .await
+            .expect("count");
+        assert_eq!(
+            rows, 6,
+            "one key per purpose and generation, though replicas raced"
+        );
+    }
+
+    async fn keys_never_rotate_when_rotation_is_off(db: &AnyPool) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let [store, _] = replicas(db, &clock, 0);
+        let before = store.for_pool("p").await.expect("keys");
+        clock.advance(DAY * 400);
+        let after = store.for_pool("p").await.expect("keys");
+        assert_eq!(before.access.kid, after.access.kid);
+        assert_eq!(kids(&after).len(), 2);
+        // An ID key never verifies as an access key.
+        assert!(after.published(Purpose::Access, &after.id.kid).is_none());
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Auth, crate::MIGRATOR;
+        no_token_fails_during_rotations,
+        keys_never_rotate_when_rotation_is_off,
+    );
 }

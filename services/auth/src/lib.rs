@@ -1,7 +1,9 @@
 //! Cognate's token issuer: sign-in flows, password checks, signing keys and refresh tokens.
 //! It reads pools, clients and users from the directory and never touches their tables.
 
+mod choice;
 mod custom;
+mod devices;
 mod events;
 mod factors;
 mod flows;
@@ -72,7 +74,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR)
             .await?;
     let auth = Auth {
-        keys: KeyStore::new(db.clone(), context.clock.clone()),
+        keys: KeyStore::new(db.clone(), context.clock.clone(), &context.config),
         db,
         clock: context.clock.clone(),
         config: context.config.clone(),
@@ -187,15 +189,23 @@ impl Auth {
         }
     }
 
-    async fn pool_exists(&self, pool_id: &str) -> CognitoResult<()> {
-        self.directory
+    pub(crate) async fn pool(&self, pool_id: &str) -> CognitoResult<idp::UserPoolType> {
+        let reply = self
+            .directory
             .clone()
             .get_pool(internal::GetPoolRequest {
                 user_pool_id: pool_id.to_owned(),
             })
             .await
-            .map_err(CognitoError::from)?;
-        Ok(())
+            .map_err(CognitoError::from)?
+            .into_inner();
+        reply.pool.ok_or_else(|| {
+            cognate_common::error::internal("directory answered without pool", pool_id)
+        })
+    }
+
+    async fn pool_exists(&self, pool_id: &str) -> CognitoResult<()> {
+        self.pool(pool_id).await.map(|_| ())
     }
 }
 
@@ -415,15 +425,13 @@ impl idp::auth_server::Auth for Auth {
         let claims = self.verify_access_token(token).await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         let mfa = factors::load(&self.db, &claims.user_pool_id, &claims.sub).await?;
-        let mut factors = Vec::new();
-        if cognate_common::password::srp_verifier(&user.password_hash).is_some() {
-            factors.push("PASSWORD".to_owned());
-        }
+        let pool = self.pool(&claims.user_pool_id).await?;
+        let first_factors = choice::first_factors(&pool, Some(&user));
         Ok(Response::new(idp::GetUserAuthFactorsResponse {
-            username: Some(user.username),
             preferred_mfa_setting: mfa.preferred.map(str::to_owned),
             user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),
-            configured_user_auth_factors: factors,
+            configured_user_auth_factors: first_factors.iter().map(|f| (*f).to_owned()).collect(),
+            username: Some(user.username),
         }))
     }
 
@@ -475,6 +483,124 @@ impl idp::auth_server::Auth for Auth {
         Ok(Response::new(idp::RevokeTokenResponse {}))
     }
 
+    async fn confirm_device(
+        &self,
+        request: Request<idp::ConfirmDeviceRequest>,
+    ) -> Result<Response<idp::ConfirmDeviceResponse>, Status> {
+        let necessary = self.confirm_device(request.get_ref()).await?;
+        Ok(Response::new(idp::ConfirmDeviceResponse {
+            user_confirmation_necessary: Some(necessary),
+        }))
+    }
+
+    async fn list_devices(
+        &self,
+        request: Request<idp::ListDevicesRequest>,
+    ) -> Result<Response<idp::ListDevicesResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self.token_owner(request.access_token.as_deref()).await?;
+        let answer = self
+            .list_devices(&owner, request.limit, request.pagination_token.as_deref())
+            .await?;
+        reply(answer)
+    }
+
+    async fn admin_list_devices(
+        &self,
+        request: Request<idp::AdminListDevicesRequest>,
+    ) -> Result<Response<idp::AdminListDevicesResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self
+            .admin_owner(request.user_pool_id.as_deref(), request.username.as_deref())
+            .await?;
+        let answer = self
+            .list_devices(&owner, request.limit, request.pagination_token.as_deref())
+            .await?;
+        reply(answer)
+    }
+
+    async fn get_device(
+        &self,
+        request: Request<idp::GetDeviceRequest>,
+    ) -> Result<Response<idp::GetDeviceResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self.token_owner(request.access_token.as_deref()).await?;
+        reply(
+            self.get_device(&owner, request.device_key.as_deref())
+                .await?,
+        )
+    }
+
+    async fn admin_get_device(
+        &self,
+        request: Request<idp::AdminGetDeviceRequest>,
+    ) -> Result<Response<idp::AdminGetDeviceResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self
+            .admin_owner(request.user_pool_id.as_deref(), request.username.as_deref())
+            .await?;
+        reply(
+            self.get_device(&owner, request.device_key.as_deref())
+                .await?,
+        )
+    }
+
+    async fn forget_device(
+        &self,
+        request: Request<idp::ForgetDeviceRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let owner = self.token_owner(request.access_token.as_deref()).await?;
+        self.forget_device(&owner, request.device_key.as_deref())
+            .await?;
+        Ok(Response::new(idp::Unit {}))
+    }
+
+    async fn admin_forget_device(
+        &self,
+        request: Request<idp::AdminForgetDeviceRequest>,
+    ) -> Result<Response<idp::Unit>, Status> {
+        let request = request.get_ref();
+        let owner = self
+            .admin_owner(request.user_pool_id.as_deref(), request.username.as_deref())
+            .await?;
+        self.forget_device(&owner, request.device_key.as_deref())
+            .await?;
+        Ok(Response::new(idp::Unit {}))
+    }
+
+    async fn update_device_status(
+        &self,
+        request: Request<idp::UpdateDeviceStatusRequest>,
+    ) -> Result<Response<idp::UpdateDeviceStatusResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self.token_owner(request.access_token.as_deref()).await?;
+        self.update_device_status(
+            &owner,
+            request.device_key.as_deref(),
+            request.device_remembered_status.as_deref(),
+        )
+        .await?;
+        Ok(Response::new(idp::UpdateDeviceStatusResponse {}))
+    }
+
+    async fn admin_update_device_status(
+        &self,
+        request: Request<idp::AdminUpdateDeviceStatusRequest>,
+    ) -> Result<Response<idp::AdminUpdateDeviceStatusResponse>, Status> {
+        let request = request.get_ref();
+        let owner = self
+            .admin_owner(request.user_pool_id.as_deref(), request.username.as_deref())
+            .await?;
+        self.update_device_status(
+            &owner,
+            request.device_key.as_deref(),
+            request.device_remembered_status.as_deref(),
+        )
+        .await?;
+        Ok(Response::new(idp::AdminUpdateDeviceStatusResponse {}))
+    }
+
     async fn respond_to_auth_challenge(
         &self,
         request: Request<idp::RespondToAuthChallengeRequest>,
@@ -519,7 +645,7 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         let pool_id = &request.get_ref().user_pool_id;
         self.pool_exists(pool_id).await?;
         let keys = self.keys.for_pool(pool_id).await?;
-        let document = json!({ "keys": [keys.id.jwk(), keys.access.jwk()] });
+        let document = json!({ "keys": keys.jwks() });
         Ok(Response::new(internal::JsonDocument {
             json: document.to_string(),
         }))

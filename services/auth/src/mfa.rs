@@ -1,10 +1,8 @@
 //! Multi-factor sign-in: the SOFTWARE_TOKEN_MFA, SMS_MFA, EMAIL_OTP, SELECT_MFA_TYPE and
-//! MFA_SETUP challenges, AssociateSoftwareToken and VerifySoftwareToken. The pool's
-//! MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled a factor, ON asks
+//! MFA_SETUP challenges, AssociateSoftwareToken and VerifySoftwareToken, and the codes of
+//! USER_AUTH's EMAIL_OTP and SMS_OTP first factors. The pool's MfaConfiguration decides: OFF never asks, OPTIONAL asks users who enabled a factor, ON asks
 //! everyone and makes users without one set up an authenticator during sign-in. A user's
 //! preferred factor is asked for; with several enabled and none preferred, the user chooses.
-
-use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
@@ -35,6 +33,7 @@ impl Auth {
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
     ) -> CognitoResult<Option<Json>> {
         let mode = pool.mfa_configuration.as_deref().unwrap_or("OFF");
         if mode == "OFF" {
@@ -47,7 +46,7 @@ impl Auth {
             .or_else(|| (factors.enabled.len() == 1).then(|| factors.enabled[0]));
         if let Some(factor) = chosen {
             return self
-                .start_factor(pool, client, user, factor)
+                .start_factor(pool, client, user, factor, device_key, false)
                 .await
                 .map(Some);
         }
@@ -59,12 +58,9 @@ impl Auth {
             return Ok(None);
         };
         let token = random_token(48);
-        self.save_session(
-            client,
-            &Session::for_challenge(pool_id, client, &user.username, challenge),
-            &token,
-        )
-        .await?;
+        let mut session = Session::for_challenge(pool_id, client, &user.username, challenge);
+        session.device_key = device_key.map(str::to_owned);
+        self.save_session(client, &session, &token).await?;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
         parameters[parameter] = json!(json!(offered).to_string());
         Ok(Some(
@@ -79,6 +75,7 @@ impl Auth {
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
         answer: &str,
+        device_key: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let factors = factors::load(&self.db, pool_id, &user.sub).await?;
@@ -87,20 +84,25 @@ impl Auth {
                 "The MFA type {answer} is not enabled for this user."
             )));
         };
-        self.start_factor(pool, client, user, factor).await
+        self.start_factor(pool, client, user, factor, device_key, false)
+            .await
     }
 
     /// The challenge for one factor; for SMS and email the code goes out now and its hash
-    /// stays in the session.
-    async fn start_factor(
+    /// stays in the session. `first_factor`: an EMAIL_OTP or SMS_OTP of USER_AUTH, not MFA.
+    pub(crate) async fn start_factor(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
-        factor: &'static str,
+        factor: &str,
+        device_key: Option<&str>,
+        first_factor: bool,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let mut session = Session::for_challenge(pool_id, client, &user.username, factor);
+        session.device_key = device_key.map(str::to_owned);
+        session.first_factor = first_factor;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
         if factor != factors::SOFTWARE_TOKEN {
             let code = otp_code();
@@ -110,7 +112,7 @@ impl Auth {
                 .send_authentication_code(internal::SendAuthenticationCodeRequest {
                     user_pool_id: pool_id.to_owned(),
                     username: user.username.clone(),
-                    medium: if factor == factors::SMS {
+                    medium: if factor == factors::SMS || factor == factors::SMS_OTP {
                         "SMS"
                     } else {
                         "EMAIL"
@@ -143,7 +145,6 @@ impl Auth {
         session: &Session,
         code: &str,
         session_key: &str,
-        stored_session: &str,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
@@ -162,19 +163,17 @@ impl Auth {
             }
         };
         if let Err(error) = checked {
-            let minutes = u64::try_from(client.auth_session_validity.unwrap_or(3)).unwrap_or(3);
-            self.ephemeral
-                .put(
-                    Kind::AuthSession,
-                    session_key,
-                    stored_session,
-                    Duration::from_secs(minutes * 60),
-                )
-                .await?;
+            self.save_session(client, session, session_key).await?;
             return Err(error);
         }
         lockout::succeeded(&self.db, pool_id, &user.sub).await?;
-        self.issue_tokens(pool, client, user).await
+        let device_key = session.device_key.as_deref();
+        if session.first_factor {
+            return self
+                .first_factor_proven(pool, client, user, device_key, false)
+                .await;
+        }
+        self.after_factors(pool, client, user, device_key).await
     }
 
     /// MFA_SETUP answered: the user must have verified an authenticator with this session.
@@ -183,6 +182,7 @@ impl Auth {
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
         user: &internal::UserRecord,
+        device_key: Option<&str>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         if !totp::enabled(&self.db, pool_id, &user.sub).await? {
@@ -190,7 +190,7 @@ impl Auth {
                 "No MFA has been set up for the user.",
             ));
         }
-        self.issue_tokens(pool, client, user).await
+        self.after_factors(pool, client, user, device_key).await
     }
 
     /// The user an MFA-management call is about.

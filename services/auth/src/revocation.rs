@@ -12,6 +12,7 @@ use cognate_common::{CognitoError, CognitoResult};
 use cognate_proto::internal::v1 as internal;
 
 use crate::Auth;
+use crate::keys::Purpose;
 use crate::tokens::hash_refresh_token;
 
 fn invalid_token() -> CognitoError {
@@ -68,14 +69,13 @@ impl Auth {
         }
         let keys = self
             .keys
-            .existing(&pool_id)
+            .verifying_key(&pool_id, Purpose::Access, &parsed.kid)
             .await?
             .ok_or_else(invalid_token)?;
-        if parsed.kid != keys.access.kid
-            || !keys
-                .access
-                .verifies(&parsed.signing_input, &parsed.signature)
-        {
+        let verified = keys
+            .published(Purpose::Access, &parsed.kid)
+            .is_some_and(|key| key.verifies(&parsed.signing_input, &parsed.signature));
+        if !verified {
             return Err(invalid_token());
         }
         let now = unix_millis(self.clock.now()) / 1000;

@@ -36,6 +36,10 @@ pub struct Lifetimes {
     pub refresh: i64,
 }
 
+/// Cognito's longest ID or access token lifetime, one day; signing keys stay published this long
+/// after they stop signing.
+pub const MAX_TOKEN_SECONDS: i64 = 86_400;
+
 impl Lifetimes {
     pub fn of(client: &UserPoolClientType) -> Self {
         let units = client.token_validity_units.clone().unwrap_or_default();
@@ -45,13 +49,15 @@ impl Lifetimes {
                 units.id_token.as_deref(),
                 "hours",
                 3600,
-            ),
+            )
+            .min(MAX_TOKEN_SECONDS),
             access: seconds(
                 client.access_token_validity,
                 units.access_token.as_deref(),
                 "hours",
                 3600,
-            ),
+            )
+            .min(MAX_TOKEN_SECONDS),
             refresh: seconds(
                 client.refresh_token_validity,
                 units.refresh_token.as_deref(),
@@ -93,6 +99,8 @@ pub struct Grant<'a> {
     pub origin_jti: String,
     pub auth_time: i64,
     pub now: i64,
+    /// The device the sign-in used or was handed, for the access token's `device_key`.
+    pub device_key: Option<String>,
 }
 
 impl Grant<'_> {
@@ -155,6 +163,9 @@ impl Grant<'_> {
         claims.insert("token_use".into(), json!("access"));
         claims.insert("scope".into(), json!("aws.cognito.signin.user.admin"));
         claims.insert("username".into(), json!(self.user.username));
+        if let Some(device_key) = &self.device_key {
+            claims.insert("device_key".into(), json!(device_key));
+        }
         Json::Object(claims)
     }
 
@@ -194,6 +205,7 @@ const PROTECTED_CLAIMS: &[&str] = &[
     "azp",
     "c_hash",
     "client_id",
+    "device_key",
     "cognito:username",
     "event_id",
     "exp",

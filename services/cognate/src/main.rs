@@ -106,6 +106,9 @@ struct Options {
     /// A Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords.
     #[arg(long, env = "COGNATE_BREACHED_PASSWORDS_FILE", global = true)]
     breached_passwords_file: Option<PathBuf>,
+    /// Days each signing key signs before it is replaced (0: never).
+    #[arg(long, env = "COGNATE_SIGNING_KEY_ROTATION_DAYS", global = true)]
+    signing_key_rotation_days: Option<u32>,
 }
 
 impl Options {
@@ -170,6 +173,9 @@ impl Options {
         config.breached_passwords_file = self
             .breached_passwords_file
             .or(config.breached_passwords_file);
+        if let Some(days) = self.signing_key_rotation_days {
+            config.signing_key_rotation_days = days;
+        }
         Ok(config)
     }
 
@@ -198,6 +204,9 @@ impl Options {
             breached_passwords_file: self
                 .breached_passwords_file
                 .or(outer.breached_passwords_file),
+            signing_key_rotation_days: self
+                .signing_key_rotation_days
+                .or(outer.signing_key_rotation_days),
         }
     }
 }

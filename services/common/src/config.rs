@@ -159,6 +159,8 @@ pub struct Config {
     /// A Have-I-Been-Pwned-format file (`SHA1HEX:count` lines sorted by hash) checked beside the
     /// bundled list of common passwords where a pool's risk configuration asks for it.
     pub breached_passwords_file: Option<PathBuf>,
+    /// Days each signing key signs before its successor takes over; 0 never rotates.
+    pub signing_key_rotation_days: u32,
 }
 
 mod seconds {
@@ -193,6 +195,7 @@ impl Default for Config {
             sms_sender: None,
             sender_keys: BTreeMap::new(),
             breached_passwords_file: None,
+            signing_key_rotation_days: 90,
         }
     }
 }

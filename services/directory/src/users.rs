@@ -604,8 +604,14 @@ impl Directory {
         token: Option<&str>,
         filter: Option<&str>,
     ) -> CognitoResult<(Vec<User>, Option<String>)> {
-        self.load_pool(pool_id).await?;
+        let pool = self.load_pool(pool_id).await?;
         let filter = crate::filter::Filter::parse(filter.unwrap_or_default())?;
+        if let Some(filter) = &filter {
+            let schema = pool["SchemaAttributes"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
+            filter.check_schema(schema)?;
+        }
         let limit = page_limit(limit, "limit")?;
         let after = decode_token(token)?.unwrap_or_default();
         let query = format!(
