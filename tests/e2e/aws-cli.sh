@@ -2,7 +2,8 @@
 # End-to-end check with the real AWS CLI against a real `cognate` process on the embedded
 # default (SQLite, no NATS): the skeleton issue's exact create-user-pool command, its
 # --username-attributes variant, DescribeUserPool, a pool's domains, resource servers and client
-# secret rotation as infrastructure code sets them up, and a clean exit on SIGTERM.
+# secret rotation as infrastructure code sets them up, a user import job with its CSV file
+# uploaded by curl to the pre-signed URL, and a clean exit on SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -89,6 +90,55 @@ $aws cognito-idp add-user-pool-client-secret --user-pool-id "$pool_id" --client-
 [[ -n $(json_field "$work/secret.json" 'doc["ClientSecretDescriptor"]["ClientSecretValue"]') ]] || { echo "FAIL: no new secret"; exit 1; }
 $aws cognito-idp list-user-pool-client-secrets --user-pool-id "$pool_id" --client-id "$client_id" >"$work/secrets.json"
 [[ $(json_field "$work/secrets.json" 'len(doc["ClientSecrets"])') == 2 ]] || { echo "FAIL: two secrets expected"; cat "$work/secrets.json"; exit 1; }
+
+# A user import job as Cognito's guide runs it: the header from get-csv-header, the file uploaded
+# with curl to the job's pre-signed URL (Cognate's own), the job started and polled until it
+# succeeds, then the imported user, who must reset their password.
+$aws cognito-idp create-user-pool --pool-name Imports --auto-verified-attributes email >"$work/imports.json"
+pool_id=$(json_field "$work/imports.json" 'doc["UserPool"]["Id"]')
+$aws cognito-idp get-csv-header --user-pool-id "$pool_id" >"$work/header.json"
+python3 - "$work/header.json" "$work/users.csv" <<'PY'
+import csv, json, sys
+header = json.load(open(sys.argv[1]))["CSVHeader"]
+rows = [
+    {"cognito:username": "imported", "cognito:mfa_enabled": "false", "email": "imported@example.com",
+     "email_verified": "true", "name": "Imported, User"},
+    {"cognito:username": "unverified", "cognito:mfa_enabled": "false", "email": "unverified@example.com",
+     "email_verified": "false"},
+]
+with open(sys.argv[2], "w", newline="") as out:
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(column, "") for column in header])
+PY
+$aws cognito-idp create-user-import-job --user-pool-id "$pool_id" --job-name first-import \
+  --cloud-watch-logs-role-arn arn:aws:iam::123456789012:role/CognitoImport >"$work/job.json"
+job_id=$(json_field "$work/job.json" 'doc["UserImportJob"]["JobId"]')
+url=$(json_field "$work/job.json" 'doc["UserImportJob"]["PreSignedUrl"]')
+[[ $url == "$endpoint/"* ]] || { echo "FAIL: the pre-signed URL is not Cognate's: $url"; exit 1; }
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X PUT --upload-file "$work/users.csv" "${url/token=/token=x}") == 403 ]] \
+  || { echo "FAIL: an upload with a wrong token was taken"; exit 1; }
+truncate -s 101M "$work/huge.csv"
+[[ $(curl -s -o /dev/null -w '%{http_code}' -X PUT --upload-file "$work/huge.csv" "$url") == 413 ]] \
+  || { echo "FAIL: a file over 100 MB was not refused"; exit 1; }
+rm "$work/huge.csv"
+curl -fsS -X PUT --upload-file "$work/users.csv" "$url" || { echo "FAIL: upload to the pre-signed URL"; exit 1; }
+$aws cognito-idp start-user-import-job --user-pool-id "$pool_id" --job-id "$job_id" >/dev/null
+for _ in $(seq 1 100); do
+  $aws cognito-idp describe-user-import-job --user-pool-id "$pool_id" --job-id "$job_id" >"$work/job.json"
+  status=$(json_field "$work/job.json" 'doc["UserImportJob"]["Status"]')
+  [[ $status == Pending || $status == InProgress ]] || break
+  sleep 0.1
+done
+[[ $(json_field "$work/job.json" '(doc["UserImportJob"]["Status"], doc["UserImportJob"]["ImportedUsers"], doc["UserImportJob"]["FailedUsers"])') == "('Succeeded', 1, 1)" ]] \
+  || { echo "FAIL: the import job"; cat "$work/job.json"; exit 1; }
+$aws cognito-idp list-user-import-jobs --user-pool-id "$pool_id" --max-results 10 >"$work/jobs.json"
+[[ $(json_field "$work/jobs.json" '[job["JobId"] for job in doc["UserImportJobs"]]') == "['$job_id']" ]] \
+  || { echo "FAIL: list-user-import-jobs"; cat "$work/jobs.json"; exit 1; }
+$aws cognito-idp admin-get-user --user-pool-id "$pool_id" --username imported >"$work/user.json"
+[[ $(json_field "$work/user.json" '(doc["UserStatus"], {a["Name"]: a["Value"] for a in doc["UserAttributes"]}["name"])') == "('RESET_REQUIRED', 'Imported, User')" ]] \
+  || { echo "FAIL: the imported user"; cat "$work/user.json"; exit 1; }
 
 "$binary" healthcheck --listen "127.0.0.1:$port" || { echo "FAIL: cognate healthcheck"; exit 1; }
 if "$binary" healthcheck --listen 127.0.0.1:1 2>/dev/null; then echo "FAIL: healthcheck of nothing passed"; exit 1; fi

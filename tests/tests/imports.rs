@@ -162,6 +162,13 @@ async fn users_are_imported_from_csv(sandbox: &Sandbox) {
                 ("email", "john@example.com"),
                 ("email_verified", "TRUE"),
             ],
+            &[
+                ("cognito:username", "mfa"),
+                ("cognito:mfa_enabled", "true"),
+                ("email", "mfa@example.com"),
+                ("email_verified", "true"),
+                ("phone_number", "+15550100"),
+            ],
             // Taken usernames are skipped.
             &[
                 ("cognito:username", "existing"),
@@ -181,6 +188,12 @@ async fn users_are_imported_from_csv(sandbox: &Sandbox) {
                 ("cognito:mfa_enabled", "false"),
                 ("email", "unverified@example.com"),
                 ("email_verified", "false"),
+            ],
+            &[
+                ("cognito:username", "mfa-without-phone"),
+                ("cognito:mfa_enabled", "true"),
+                ("email", "mfa-without-phone@example.com"),
+                ("email_verified", "true"),
             ],
             &[
                 ("cognito:username", "noflag"),
@@ -219,11 +232,11 @@ async fn users_are_imported_from_csv(sandbox: &Sandbox) {
     assert_eq!(done.status(), Some(&UserImportJobStatusType::Succeeded));
     assert_eq!(
         (done.imported_users, done.skipped_users, done.failed_users),
-        (2, 2, 3)
+        (3, 2, 4)
     );
     assert_eq!(
         done.completion_message(),
-        Some("Import Job Completed. 2 users imported, 3 failed, 2 skipped.")
+        Some("Import Job Completed. 3 users imported, 4 failed, 2 skipped.")
     );
     assert!(done.completion_date().is_some());
     let again = idp
@@ -261,7 +274,20 @@ async fn users_are_imported_from_csv(sandbox: &Sandbox) {
     assert_eq!(value("custom:tier").as_deref(), Some("gold"));
     assert_eq!(value("email_verified").as_deref(), Some("true"));
     assert!(value("sub").is_some());
-    for missing in ["unverified", "noflag", "unknown-attribute-value"] {
+    let mfa = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("mfa")
+        .send()
+        .await
+        .expect("imported");
+    assert_eq!(mfa.user_mfa_setting_list(), ["SMS_MFA"]);
+    for missing in [
+        "unverified",
+        "mfa-without-phone",
+        "noflag",
+        "unknown-attribute-value",
+    ] {
         let absent = idp
             .admin_get_user()
             .user_pool_id(&pool_id)

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ServiceKind};
 
 use crate::Directory;
 use crate::pools::{decode_token, encode_token, string_list};
@@ -145,12 +145,17 @@ impl Counts {
     }
 }
 
-/// A row as the attributes the user gets; `Err` says why the row fails.
-fn row_attributes(
-    pool: &Json,
-    header: &[String],
-    row: &[String],
-) -> Result<(String, Vec<Json>), String> {
+/// A row of the file as the user it imports.
+#[derive(Debug, Clone, PartialEq)]
+struct ImportRow {
+    username: String,
+    attributes: Vec<Json>,
+    /// `cognito:mfa_enabled`: SMS MFA is turned on for the user.
+    sms_mfa: bool,
+}
+
+/// A row as the user it imports; `Err` says why the row fails.
+fn row_attributes(pool: &Json, header: &[String], row: &[String]) -> Result<ImportRow, String> {
     if row.len() != header.len() {
         return Err(format!(
             "the row has {} columns, the header {}",
@@ -169,8 +174,13 @@ fn row_attributes(
     if username.is_empty() {
         return Err("cognito:username is required".into());
     }
-    if !["true", "false"].contains(&value("cognito:mfa_enabled").to_ascii_lowercase().as_str()) {
-        return Err("cognito:mfa_enabled must be true or false".into());
+    let sms_mfa = match value("cognito:mfa_enabled").to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err("cognito:mfa_enabled must be true or false".into()),
+    };
+    if sms_mfa && value("phone_number").is_empty() {
+        return Err("cognito:mfa_enabled is true without phone_number".into());
     }
     let verified =
         |attribute: &str| value(&format!("{attribute}_verified")).eq_ignore_ascii_case("true");
@@ -196,7 +206,11 @@ fn row_attributes(
             json!({"Name": name, "Value": value})
         })
         .collect();
-    Ok((username.to_owned(), attributes))
+    Ok(ImportRow {
+        username: username.to_owned(),
+        attributes,
+        sms_mfa,
+    })
 }
 
 impl Directory {
@@ -578,7 +592,11 @@ impl Directory {
         header: &[String],
         row: &[String],
     ) -> CognitoResult<Outcome> {
-        let (given_name, mut attributes) = match row_attributes(pool, header, row) {
+        let ImportRow {
+            username: given_name,
+            mut attributes,
+            sms_mfa,
+        } = match row_attributes(pool, header, row) {
             Ok(parsed) => parsed,
             Err(reason) => {
                 tracing::info!(pool_id, reason = %reason, "import row failed");
@@ -617,11 +635,47 @@ impl Directory {
             .insert_user(pool_id, &naming, &user, "User account already exists")
             .await
         {
-            Ok(()) => Ok(Outcome::Imported),
-            Err(error) if error.error_type == "UsernameExistsException" => Ok(Outcome::Skipped),
-            Err(error) if error.error_type == "AliasExistsException" => Ok(Outcome::Failed),
-            Err(error) => Err(error),
+            Ok(()) => {}
+            Err(error) if error.error_type == "UsernameExistsException" => {
+                return Ok(Outcome::Skipped);
+            }
+            Err(error) if error.error_type == "AliasExistsException" => {
+                return Ok(Outcome::Failed);
+            }
+            Err(error) => return Err(error),
         }
+        // The auth service keeps MFA settings; a user it refuses them for is taken back out,
+        // so the row leaves nothing behind.
+        if sms_mfa && let Err(error) = self.enable_sms_mfa(pool_id, &user.username).await {
+            tracing::info!(pool_id, reason = %error.message, "import row failed");
+            self.admin_delete_user(pool_id, &user.username).await?;
+            return Ok(Outcome::Failed);
+        }
+        Ok(Outcome::Imported)
+    }
+
+    async fn enable_sms_mfa(&self, pool_id: &str, username: &str) -> CognitoResult<()> {
+        let Some(peers) = self.peers.as_ref() else {
+            return Err(cognate_common::error::internal(
+                "sms mfa",
+                "the directory has no channel to the auth service",
+            ));
+        };
+        cognate_proto::idp::v1::auth_client::AuthClient::new(peers.channel(ServiceKind::Auth))
+            .admin_set_user_mfa_preference(
+                cognate_proto::idp::v1::AdminSetUserMfaPreferenceRequest {
+                    user_pool_id: Some(pool_id.to_owned()),
+                    username: Some(username.to_owned()),
+                    sms_mfa_settings: Some(cognate_proto::idp::v1::SmsMfaSettingsType {
+                        enabled: Some(true),
+                        preferred_mfa: None,
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(CognitoError::from)?;
+        Ok(())
     }
 }
 
@@ -633,6 +687,67 @@ fn encode_token_bytes(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job stopped while pending or importing ends Stopped at its next progress check, with
+    /// the rows done so far; a stop has nothing to act on once the job has ended.
+    async fn a_stopped_job_ends_stopped(db: &sqlx::AnyPool) {
+        use std::sync::Arc;
+        let directory = Directory::new(
+            db.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(cognate_common::Config::default()),
+        );
+        let request = json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]});
+        let pool = directory
+            .create_user_pool(request.as_object().cloned().unwrap_or_default())
+            .await
+            .expect("pool");
+        let pool_id = pool["Id"].as_str().expect("id");
+        let job = directory
+            .create_user_import_job(pool_id, "stopped", "arn:aws:iam::1:role/r")
+            .await
+            .expect("job");
+        let job_id = job["JobId"].as_str().expect("id");
+        let token = job["PreSignedUrl"]
+            .as_str()
+            .and_then(|url| url.split_once("token="))
+            .map(|(_, token)| token)
+            .expect("token");
+        let header = csv_header(&pool).join(",");
+        directory
+            .upload_user_import_csv(job_id, token, &format!("{header}\n"))
+            .await
+            .expect("uploaded");
+        assert!(
+            directory
+                .transition(job_id, &[CREATED], PENDING)
+                .await
+                .expect("pending")
+        );
+        let stopping = directory
+            .stop_user_import_job(pool_id, job_id)
+            .await
+            .expect("stopping");
+        assert_eq!(stopping["Status"], STOPPING);
+        directory.run_import(pool_id, job_id).await.expect("ran");
+        let stopped = directory
+            .describe_user_import_job(pool_id, job_id)
+            .await
+            .expect("job");
+        assert_eq!(stopped["Status"], STOPPED);
+        assert_eq!(stopped["CompletionMessage"], "Import Job Stopped.");
+        assert_eq!(stopped["ImportedUsers"], 0);
+        let again = directory
+            .stop_user_import_job(pool_id, job_id)
+            .await
+            .expect_err("nothing to stop");
+        assert_eq!(again.error_type, "PreconditionNotMetException");
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Directory, crate::MIGRATOR;
+        a_stopped_job_ends_stopped,
+    );
 
     #[test]
     fn csv_fields_quote_commas_quotes_and_line_breaks() {
@@ -662,25 +777,30 @@ mod tests {
         .map(str::to_owned)
         .to_vec();
         let row = |values: [&str; 5]| values.map(str::to_owned).to_vec();
-        let (username, attributes) = row_attributes(
+        let imported = row_attributes(
             &pool,
             &header,
             &row(["jane", "false", "j@example.com", "TRUE", ""]),
         )
         .expect("imported");
-        assert_eq!(username, "jane");
         assert_eq!(
-            attributes,
-            [
-                json!({"Name": "email", "Value": "j@example.com"}),
-                json!({"Name": "email_verified", "Value": "true"}),
-            ]
+            imported,
+            ImportRow {
+                username: "jane".into(),
+                attributes: vec![
+                    json!({"Name": "email", "Value": "j@example.com"}),
+                    json!({"Name": "email_verified", "Value": "true"}),
+                ],
+                sms_mfa: false,
+            }
         );
         for bad in [
             row(["", "false", "j@example.com", "true", ""]),
             row(["jane", "maybe", "j@example.com", "true", ""]),
             row(["jane", "false", "j@example.com", "false", ""]),
             row(["jane", "false", "", "true", ""]),
+            // SMS MFA needs a phone number.
+            row(["jane", "true", "j@example.com", "true", ""]),
         ] {
             assert!(row_attributes(&pool, &header, &bad).is_err(), "{bad:?}");
         }
