@@ -172,6 +172,24 @@ async fn codes_by_sms_and_email(sandbox: &Sandbox) {
         "NotAuthorizedException"
     );
 
+    // The pool's MFA configuration words the messages from now on.
+    idp.set_user_pool_mfa_config()
+        .user_pool_id(&pool_id)
+        .sms_mfa_configuration(
+            aws_sdk_cognitoidentityprovider::types::SmsMfaConfigType::builder()
+                .sms_authentication_message("Your code: {####}")
+                .build(),
+        )
+        .email_mfa_configuration(
+            aws_sdk_cognitoidentityprovider::types::EmailMfaConfigType::builder()
+                .message("Email code {####}")
+                .subject("Sign-in code")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("MFA configuration set");
+
     // Email too, and neither preferred: the user chooses.
     idp.set_user_mfa_preference()
         .access_token(&access_token)
@@ -214,6 +232,13 @@ async fn codes_by_sms_and_email(sandbox: &Sandbox) {
         "EMAIL"
     );
     let code = sandbox.latest_code(&pool_id, "jane").await;
+    let (_, outbox) = sandbox.dev_outbox(&pool_id, "jane").await.expect("outbox");
+    assert_eq!(outbox[0]["subject"], "Sign-in code");
+    assert!(
+        outbox[0]["body"]
+            .as_str()
+            .is_some_and(|body| body.starts_with("Email code "))
+    );
     answer(
         &idp,
         &client_id,

@@ -265,6 +265,13 @@ impl Directory {
                     pool.insert((*member).to_owned(), value.clone());
                 }
             }
+            // As in Cognito, the SMS MFA message set here is the pool's SmsAuthenticationMessage.
+            if let Some(message) = request
+                .get("SmsMfaConfiguration")
+                .and_then(|sms| sms.get("SmsAuthenticationMessage"))
+            {
+                pool.insert("SmsAuthenticationMessage".into(), message.clone());
+            }
             Ok(())
         })
         .await?;
