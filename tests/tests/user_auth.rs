@@ -383,8 +383,8 @@ async fn choice_based_sign_in(sandbox: &Sandbox) {
 
 both_topologies!(choice, choice_based_sign_in, start_dev);
 
-/// The pool's SignInPolicy limits the choice (PASSWORD only when it names nothing else), and a
-/// client needs ALLOW_USER_AUTH.
+/// The pool's SignInPolicy limits the choice (by default to PASSWORD), PASSWORD may be answered
+/// directly, and a client needs ALLOW_USER_AUTH.
 async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (pool_id, client_id) = pool(&idp, &[AuthFactorType::Password]).await;
@@ -422,6 +422,24 @@ async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
         .expect("factors");
     assert_eq!(
         factors.configured_user_auth_factors(),
+        [AuthFactorType::Password]
+    );
+
+    // Without a SignInPolicy, a pool has Cognito's default: a password only.
+    let plain = cognate_tests::create_pool(idp.create_user_pool().pool_name("plain")).await;
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&plain)
+        .send()
+        .await
+        .expect("described");
+    let policy = described
+        .user_pool()
+        .and_then(|pool| pool.policies())
+        .and_then(|policies| policies.sign_in_policy())
+        .expect("a sign-in policy");
+    assert_eq!(
+        policy.allowed_first_auth_factors(),
         [AuthFactorType::Password]
     );
 
