@@ -3,7 +3,7 @@
 # a wrong password, an email-as-username pool, the NEW_PASSWORD_REQUIRED challenge, and device
 # tracking (ConfirmDevice, a remembered device, DEVICE_SRP_AUTH) against a real `cognate` process;
 # pools and users are made with the AWS CLI. The tokens are verified with aws-jwt-verify's generic
-# verifier against cognate's JWKS.
+# verifier against cognate's JWKS, RS256 and, for a pool tagged to choose it, ES256.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,10 +19,14 @@ expect() { # expect <python expression over `doc`> <description>
   fi
 }
 
-for variant in username email; do
+for variant in username email es256; do
   if [[ $variant == email ]]; then
     $aws cognito-idp create-user-pool --pool-name js --username-attributes email >"$work/pool.json"
     name=jane@example.com
+  elif [[ $variant == es256 ]]; then
+    $aws cognito-idp create-user-pool --pool-name js-ec \
+      --user-pool-tags cognate:signing-algorithm=ES256 >"$work/pool.json"
+    name=jane
   else
     $aws cognito-idp create-user-pool --pool-name js >"$work/pool.json"
     name=jane
@@ -42,6 +46,8 @@ for variant in username email; do
   expect 'doc["idToken"]["iss"] == "'"$endpoint/$pool_id"'" and doc["idToken"]["aud"] == "'"$client_id"'"' "$variant: issuer and audience"
   expect 'doc["accessToken"]["token_use"] == "access" and doc["idToken"]["token_use"] == "id"' "$variant: token use"
   expect 'doc["verified"] and doc["forgeryRejected"]' "$variant: aws-jwt-verify accepts the tokens and rejects a forged signature"
+  algorithm=$([[ $variant == es256 ]] && echo ES256 || echo RS256)
+  expect 'doc["alg"] == "'"$algorithm"'"' "$variant: tokens signed with $algorithm"
   sign_in "$pool_id" "$client_id" "$name" 'Wrong-pass-3'
   expect 'doc["result"] == "failure" and doc["code"] == "NotAuthorizedException" and doc["message"] == "Incorrect username or password."' "$variant: wrong password"
 done
