@@ -540,6 +540,22 @@ pub async fn create_client(
         .expect("client id")
 }
 
+/// Creates an app client allowing USER_PASSWORD_AUTH and refresh; its id.
+pub async fn password_auth_client(
+    idp: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+) -> String {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
+    )
+    .await
+}
+
 /// Answers a PASSWORD_VERIFIER challenge, given its `parameters`, with `client`'s proof (re-keyed
 /// to USER_ID_FOR_SRP by the caller when it differs); the answer, or the error code.
 pub async fn answer_password_verifier(

@@ -6,8 +6,9 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AdminCreateUserConfigType, AliasAttributeType, AuthFlowType,
-    DeliveryMediumType, ExplicitAuthFlowsType, RecoveryOptionNameType, RecoveryOptionType,
-    UserStatusType, UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
+    DeliveryMediumType, ExplicitAuthFlowsType, MessageActionType, RecoveryOptionNameType,
+    RecoveryOptionType, UserStatusType, UsernameAttributeType, VerificationMessageTemplateType,
+    VerifiedAttributeType,
 };
 use cognate_tests::{Sandbox, attribute, both_topologies, error_code, other_code, secret_hash};
 
@@ -77,6 +78,44 @@ fn user_attribute(
         .iter()
         .find(|attribute| attribute.name() == name)
         .and_then(|attribute| attribute.value().map(str::to_owned))
+}
+
+/// Creates `name` with the email `<name>@example.com` (verified or not) and the permanent
+/// password [`PASSWORD`], without an invitation.
+async fn user_with_email(idp: &Client, pool_id: &str, name: &str, verified: &str) {
+    idp.admin_create_user()
+        .user_pool_id(pool_id)
+        .username(name)
+        .user_attributes(attribute("email", &format!("{name}@example.com")))
+        .user_attributes(attribute("email_verified", verified))
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(pool_id)
+        .username(name)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("password");
+}
+
+/// ConfirmForgotPassword refuses another code than `code`, then takes `code` with the new
+/// password `New-Password-2`.
+async fn redeem_reset_code(idp: &Client, client_id: &str, username: &str, code: &str) {
+    let reset = |code: String| {
+        idp.confirm_forgot_password()
+            .client_id(client_id)
+            .username(username)
+            .confirmation_code(code)
+            .password("New-Password-2")
+            .send()
+    };
+    let wrong = reset(other_code(code)).await.expect_err("wrong code");
+    assert_eq!(error_code(&wrong), "CodeMismatchException");
+    reset(code.to_owned()).await.expect("reset with the code");
 }
 
 async fn sign_up_confirm_and_sign_in(sandbox: &Sandbox) {
@@ -382,22 +421,7 @@ async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
     .await;
     let client_id = password_client(&idp, &pool_id, false).await.0;
     for (name, verified) in [("verified", "true"), ("unverified", "false")] {
-        idp.admin_create_user()
-            .user_pool_id(&pool_id)
-            .username(name)
-            .user_attributes(attribute("email", &format!("{name}@example.com")))
-            .user_attributes(attribute("email_verified", verified))
-            .send()
-            .await
-            .expect("user");
-        idp.admin_set_user_password()
-            .user_pool_id(&pool_id)
-            .username(name)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("password");
+        user_with_email(&idp, &pool_id, name, verified).await;
     }
 
     let no_code = idp
@@ -436,24 +460,7 @@ async fn forgotten_passwords_are_reset_with_a_code(sandbox: &Sandbox) {
         .await
         .expect_err("weak");
     assert_eq!(error_code(&weak), "InvalidPasswordException");
-    let wrong = idp
-        .confirm_forgot_password()
-        .client_id(&client_id)
-        .username("verified")
-        .confirmation_code(other_code(&code))
-        .password("New-Password-2")
-        .send()
-        .await
-        .expect_err("wrong code");
-    assert_eq!(error_code(&wrong), "CodeMismatchException");
-    idp.confirm_forgot_password()
-        .client_id(&client_id)
-        .username("verified")
-        .confirmation_code(&code)
-        .password("New-Password-2")
-        .send()
-        .await
-        .expect("reset");
+    redeem_reset_code(&idp, &client_id, "verified", &code).await;
     assert_eq!(
         sign_in(&idp, &client_id, "verified", PASSWORD).await,
         Err("NotAuthorizedException".to_owned())
@@ -713,22 +720,7 @@ both_topologies!(
 async fn a_reset_code_works_once_under_concurrency(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (pool_id, client_id) = email_pool(&idp).await;
-    idp.admin_create_user()
-        .user_pool_id(&pool_id)
-        .username("racer")
-        .user_attributes(attribute("email", "racer@example.com"))
-        .user_attributes(attribute("email_verified", "true"))
-        .send()
-        .await
-        .expect("user");
-    idp.admin_set_user_password()
-        .user_pool_id(&pool_id)
-        .username("racer")
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .expect("password");
+    user_with_email(&idp, &pool_id, "racer", "true").await;
     idp.forgot_password()
         .client_id(&client_id)
         .username("racer")
@@ -985,3 +977,131 @@ async fn confirm_with_link(sandbox: &Sandbox) {
 }
 
 both_topologies!(confirm_with_link_tests, confirm_with_link, start_dev);
+
+async fn status_of(idp: &Client, pool_id: &str, username: &str) -> UserStatusType {
+    idp.admin_get_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .expect("user")
+        .user_status
+        .expect("a status")
+}
+
+/// AdminResetUserPassword: the user goes to RESET_REQUIRED (sign-in then answers
+/// PasswordResetRequiredException, even with the right password) and gets a reset code the way
+/// ForgotPassword sends one, which ConfirmForgotPassword redeems; Cognito's errors for users
+/// without a verified destination, users who never set a password and admin-only recovery.
+async fn admins_reset_passwords(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = email_pool(&idp).await;
+    for (name, verified) in [("jane", "true"), ("unverified", "false")] {
+        user_with_email(&idp, &pool_id, name, verified).await;
+    }
+    assert_eq!(sign_in(&idp, &client_id, "jane", PASSWORD).await, Ok(()));
+    idp.admin_reset_user_password()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .client_metadata("reason", "audit")
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(
+        status_of(&idp, &pool_id, "jane").await,
+        UserStatusType::ResetRequired
+    );
+    assert_eq!(
+        sign_in(&idp, &client_id, "jane", PASSWORD).await,
+        Err("PasswordResetRequiredException".to_owned())
+    );
+    let messages = outbox(sandbox, &pool_id, "jane").await;
+    assert_eq!(messages[0]["destination"], "jane@example.com");
+    let code = latest_code(sandbox, &pool_id, "jane").await;
+    redeem_reset_code(&idp, &client_id, "jane", &code).await;
+    assert_eq!(
+        sign_in(&idp, &client_id, "jane", "New-Password-2").await,
+        Ok(())
+    );
+    assert_eq!(
+        status_of(&idp, &pool_id, "jane").await,
+        UserStatusType::Confirmed
+    );
+
+    let nowhere = idp
+        .admin_reset_user_password()
+        .user_pool_id(&pool_id)
+        .username("unverified")
+        .send()
+        .await
+        .expect_err("no verified email");
+    assert_eq!(error_code(&nowhere), "InvalidParameterException");
+    assert_eq!(
+        nowhere.into_service_error().meta().message(),
+        Some(
+            "Cannot reset password for the user as there is no registered/verified email or phone_number"
+        )
+    );
+    assert_eq!(
+        sign_in(&idp, &client_id, "unverified", PASSWORD).await,
+        Ok(()),
+        "a refused reset leaves the user as they were"
+    );
+    let unknown = idp
+        .admin_reset_user_password()
+        .user_pool_id(&pool_id)
+        .username("nobody")
+        .send()
+        .await
+        .expect_err("unknown");
+    assert_eq!(error_code(&unknown), "UserNotFoundException");
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("invited")
+        .user_attributes(attribute("email", "invited@example.com"))
+        .user_attributes(attribute("email_verified", "true"))
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("user");
+    let invited = idp
+        .admin_reset_user_password()
+        .user_pool_id(&pool_id)
+        .username("invited")
+        .send()
+        .await
+        .expect_err("a temporary password is not reset");
+    assert_eq!(error_code(&invited), "NotAuthorizedException");
+
+    let admin_only = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("admin-only")
+            .account_recovery_setting(
+                AccountRecoverySettingType::builder()
+                    .recovery_mechanisms(
+                        RecoveryOptionType::builder()
+                            .priority(1)
+                            .name(RecoveryOptionNameType::AdminOnly)
+                            .build()
+                            .expect("valid"),
+                    )
+                    .build(),
+            ),
+    )
+    .await;
+    user_with_email(&idp, &admin_only, "jane", "true").await;
+    let no_recovery = idp
+        .admin_reset_user_password()
+        .user_pool_id(&admin_only)
+        .username("jane")
+        .send()
+        .await
+        .expect_err("no self-service recovery");
+    assert_eq!(error_code(&no_recovery), "NotAuthorizedException");
+}
+
+both_topologies!(
+    admins_reset_passwords_tests,
+    admins_reset_passwords,
+    start_dev
+);

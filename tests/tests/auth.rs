@@ -5,7 +5,12 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, LambdaConfigType,
 };
-use cognate_tests::{Sandbox, ScratchDir, both_topologies, error_code, verify_jwt};
+use std::sync::Arc;
+
+use cognate_common::clock::ManualClock;
+use cognate_tests::{
+    Sandbox, ScratchDir, Topology, both_topologies, each_topology, error_code, verify_jwt,
+};
 
 /// A pool with one confirmed user `jane` and a client allowing password sign-in.
 async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -> (String, String) {
@@ -380,8 +385,13 @@ both_topologies!(revocation, revocation_ends_sessions);
 
 /// Cognito's lockout on the password paths, counted on every replica: after 5 failures the
 /// user is locked (1 s, then doubling), even for the right password, and a parallel burst gets
-/// no more than the 5 free attempts checked.
-async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
+/// no more than the 5 free attempts checked. The clock stands still until the test moves it, so
+/// however slowly the burst runs, the lock cannot pass during it.
+async fn failed_passwords_lock_the_user(topology: Topology) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let sandbox = Sandbox::start_dev_with_clock(topology, clock.clone())
+        .await
+        .expect("sandbox starts");
     let idp = sandbox.idp();
     let (_, client_id) = pool_with_user(&idp, None).await;
     let attempt = |password: &'static str| {
@@ -410,26 +420,24 @@ async fn failed_passwords_lock_the_user(sandbox: &Sandbox) {
         .iter()
         .filter(|message| message.ends_with("Password attempts exceeded"))
         .count();
-    // Only the 5 free attempts are checked; the rest are refused as locked, uncounted. (A burst
-    // slower than the 1 s lock may get one more check once the lock has passed.)
-    assert!(
-        (5..=6).contains(&checked) && checked + refused == 12,
-        "{messages:?}"
+    // Only the 5 free attempts are checked; the rest are refused as locked, uncounted.
+    assert_eq!((checked, refused), (5, 7), "{messages:?}");
+    let locked = attempt("Correct-horse-1").await.expect_err("locked");
+    assert_eq!(
+        locked.into_service_error().to_string(),
+        "NotAuthorizedException: Password attempts exceeded"
     );
-    let locked = attempt("Correct-horse-1").await;
-    if let Err(error) = locked {
-        assert_eq!(
-            error.into_service_error().to_string(),
-            "NotAuthorizedException: Password attempts exceeded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
-        attempt("Correct-horse-1")
-            .await
-            .expect("after the lock, the right password signs in");
-    }
+    clock.advance(std::time::Duration::from_millis(900));
+    attempt("Correct-horse-1")
+        .await
+        .expect_err("still locked within the first second");
+    clock.advance(std::time::Duration::from_millis(200));
+    attempt("Correct-horse-1")
+        .await
+        .expect("after the lock, the right password signs in");
 }
 
-both_topologies!(lockout, failed_passwords_lock_the_user);
+each_topology!(lockout, failed_passwords_lock_the_user);
 
 /// GetTokensFromRefreshToken with rotation: each use hands out a successor, and the used token
 /// dies once the grace period (here 0 s) is over; the client secret is required.

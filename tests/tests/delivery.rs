@@ -7,7 +7,7 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AliasAttributeType, CustomEmailLambdaVersionConfigType, EmailConfigurationType,
-    LambdaConfigType, UserStatusType, VerifiedAttributeType,
+    LambdaConfigType, MessageActionType, UserStatusType, VerifiedAttributeType,
 };
 use base64::Engine;
 use cognate_tests::{
@@ -272,13 +272,14 @@ each_topology!(
     codes_go_out_by_smtp_and_sms
 );
 
-/// What the test's Lambda answers: PreSignUp refuses `denied` and confirms `auto*` users with
-/// their email verified; CustomMessage rewrites the email; PostConfirmation just answers.
+/// What the test's Lambda answers: PreSignUp (for SignUp and AdminCreateUser) refuses `denied`
+/// and confirms `auto*` users with their email verified; CustomMessage rewrites the email;
+/// PostConfirmation just answers.
 fn handle(event: &serde_json::Value) -> serde_json::Value {
     let mut reply = event.clone();
     let source = event["triggerSource"].as_str().unwrap_or_default();
     let username = event["userName"].as_str().unwrap_or_default();
-    if source == "PreSignUp_SignUp" {
+    if source.starts_with("PreSignUp_") {
         if username == "denied" {
             return json!({"errorType": "Error", "errorMessage": "no thanks"});
         }
@@ -298,6 +299,25 @@ fn handle(event: &serde_json::Value) -> serde_json::Value {
         ));
     }
     reply
+}
+
+/// A refused sign-up or creation leaves nothing behind.
+async fn assert_no_user(idp: &Client, pool_id: &str, username: &str) {
+    let nothing = idp
+        .admin_get_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .expect_err("a refused user leaves nothing behind");
+    assert_eq!(error_code(&nothing), "UserNotFoundException");
+}
+
+fn trigger_sources(events: &[serde_json::Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|event| event["triggerSource"].as_str())
+        .collect()
 }
 
 async fn triggers_shape_sign_up(topology: Topology) {
@@ -333,14 +353,7 @@ async fn triggers_shape_sign_up(topology: Topology) {
 
     let denied = sign_up("denied").await.expect_err("PreSignUp refuses");
     assert_eq!(error_code(&denied), "UserLambdaValidationException");
-    let nothing = idp
-        .admin_get_user()
-        .user_pool_id(&pool_id)
-        .username("denied")
-        .send()
-        .await
-        .expect_err("a refused sign-up leaves nothing behind");
-    assert_eq!(error_code(&nothing), "UserNotFoundException");
+    assert_no_user(&idp, &pool_id, "denied").await;
 
     let auto = sign_up("automatic").await.expect("signed up");
     assert!(auto.user_confirmed());
@@ -383,10 +396,7 @@ async fn triggers_shape_sign_up(topology: Topology) {
         .expect("confirmed");
 
     let received = wait_for_events(&events, 5).await;
-    let sources: Vec<&str> = received
-        .iter()
-        .filter_map(|event| event["triggerSource"].as_str())
-        .collect();
+    let sources = trigger_sources(&received);
     assert_eq!(
         sources,
         [
@@ -418,6 +428,123 @@ async fn triggers_shape_sign_up(topology: Topology) {
 }
 
 each_topology!(triggers_shape_sign_up_tests, triggers_shape_sign_up);
+
+/// PreSignUp_AdminCreateUser: a refusal stores nothing and answers
+/// UserLambdaValidationException, auto-verification marks the email verified (the user still
+/// has to change the temporary password), `ValidationData` and `ClientMetadata` reach the
+/// handler; AdminResetUserPassword's code goes through CustomMessage_ForgotPassword with its
+/// `ClientMetadata`.
+async fn triggers_shape_admin_create_user(topology: Topology) {
+    let function = format!("admin-{}", uuid::Uuid::new_v4().simple());
+    let events = nats_handler(&format!("cognate.trigger.{function}"), handle).await;
+    let sandbox = Sandbox::start_dev(topology).await.expect("sandbox starts");
+    let idp = sandbox.idp();
+    let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool().pool_name("triggered").lambda_config(
+            LambdaConfigType::builder()
+                .pre_sign_up(&arn)
+                .custom_message(&arn)
+                .build(),
+        ),
+    )
+    .await;
+    let create = |username: &'static str| {
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username(username)
+            .user_attributes(attribute("email", &format!("{username}@example.com")))
+            .validation_data(attribute("ticket", "42"))
+            .client_metadata("origin", "console")
+            .message_action(MessageActionType::Suppress)
+            .send()
+    };
+    let denied = create("denied").await.expect_err("PreSignUp refuses");
+    assert_eq!(error_code(&denied), "UserLambdaValidationException");
+    assert_no_user(&idp, &pool_id, "denied").await;
+
+    let created = create("automatic")
+        .await
+        .expect("created")
+        .user
+        .expect("user");
+    assert_eq!(
+        created.user_status(),
+        Some(&UserStatusType::ForceChangePassword)
+    );
+    assert!(
+        created
+            .attributes()
+            .iter()
+            .any(|attribute| attribute.name() == "email_verified"
+                && attribute.value() == Some("true"))
+    );
+    let manual = create("manual").await.expect("created").user.expect("user");
+    assert!(
+        !manual
+            .attributes()
+            .iter()
+            .any(|attribute| attribute.name() == "email_verified"),
+        "the handler verified nothing"
+    );
+
+    cognate_tests::confirmed_user(&idp, &pool_id, "reset", PASSWORD).await;
+    idp.admin_update_user_attributes()
+        .user_pool_id(&pool_id)
+        .username("reset")
+        .user_attributes(attribute("email", "reset@example.com"))
+        .user_attributes(attribute("email_verified", "true"))
+        .send()
+        .await
+        .expect("email set");
+    idp.admin_reset_user_password()
+        .user_pool_id(&pool_id)
+        .username("reset")
+        .client_metadata("reason", "audit")
+        .send()
+        .await
+        .expect("reset");
+    let (_, outbox) = sandbox.dev_outbox(&pool_id, "reset").await.expect("outbox");
+    let body = outbox[0]["body"].as_str().expect("body");
+    assert!(
+        body.starts_with("Hello reset@example.com, your code is "),
+        "{body}"
+    );
+
+    let received = wait_for_events(&events, 5).await;
+    let sources = trigger_sources(&received);
+    assert_eq!(
+        sources,
+        [
+            "PreSignUp_AdminCreateUser",
+            "PreSignUp_AdminCreateUser",
+            "PreSignUp_AdminCreateUser",
+            "PreSignUp_AdminCreateUser",
+            "CustomMessage_ForgotPassword",
+        ]
+    );
+    let pre_sign_up = &received[1];
+    assert_eq!(pre_sign_up["userName"], "automatic");
+    assert_eq!(pre_sign_up["request"]["validationData"]["ticket"], "42");
+    assert_eq!(
+        pre_sign_up["request"]["clientMetadata"]["origin"],
+        "console"
+    );
+    assert_eq!(
+        pre_sign_up["callerContext"]["clientId"],
+        "CLIENT_ID_NOT_APPLICABLE"
+    );
+    assert_eq!(
+        pre_sign_up["request"]["userAttributes"]["email"],
+        "automatic@example.com"
+    );
+    assert_eq!(received[4]["request"]["clientMetadata"]["reason"], "audit");
+}
+
+each_topology!(
+    triggers_shape_admin_create_user_tests,
+    triggers_shape_admin_create_user
+);
 
 /// Opens a custom sender's code: base64(nonce ‖ ciphertext ‖ tag), AES-256-GCM, the pool id as
 /// associated data (the scheme the README documents).

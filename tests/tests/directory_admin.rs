@@ -38,14 +38,7 @@ async fn pool(idp: &Client) -> (String, String) {
             ),
     )
     .await;
-    let client_id = cognate_tests::create_client(
-        idp.create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
-    )
-    .await;
+    let client_id = cognate_tests::password_auth_client(idp, &pool_id).await;
     (pool_id, client_id)
 }
 
@@ -916,7 +909,7 @@ async fn list_users_filters(sandbox: &Sandbox) {
         "email",
         r#"email == "x""#,
         "email = unquoted",
-        r#"custom:tenant = "x""#,
+        r#"custom:nothere = "x""#,
     ] {
         let refused = idp
             .list_users()
@@ -927,6 +920,93 @@ async fn list_users_filters(sandbox: &Sandbox) {
             .expect_err("invalid filter");
         assert_eq!(error_code(&refused), "InvalidParameterException", "{bad}");
     }
+
+    // Beyond Cognito: the pool's custom attributes can be searched too (not ones it lacks).
+    idp.add_custom_attributes()
+        .user_pool_id(&pool_id)
+        .custom_attributes(
+            SchemaAttributeType::builder()
+                .name("team")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("custom attribute added");
+    for (username, team) in [("ann", "acme-eu"), ("cat", "acme-us"), ("eve", "globex")] {
+        idp.admin_update_user_attributes()
+            .user_pool_id(&pool_id)
+            .username(username)
+            .user_attributes(attribute("custom:team", team))
+            .send()
+            .await
+            .expect("team set");
+    }
+    assert_eq!(list(r#"custom:team ^= "acme""#, 1).await, ["ann", "cat"]);
+    assert_eq!(list(r#"custom:team = "globex""#, 60).await, ["eve"]);
 }
 
 both_topologies!(list_users_filter, list_users_filters);
+
+/// Changes to one pool made at the same time all stay: each is a compare-and-set on the stored
+/// pool, retried when another got in first.
+async fn parallel_pool_changes_all_stay(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, _) = pool(&idp).await;
+    let arn = idp
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool
+        .and_then(|pool| pool.arn)
+        .expect("arn");
+    let tagging = (0..6).map(|i| {
+        idp.tag_resource()
+            .resource_arn(&arn)
+            .tags(format!("key{i}"), format!("value{i}"))
+            .send()
+    });
+    let attributes = (0..2).map(|i| {
+        idp.add_custom_attributes()
+            .user_pool_id(&pool_id)
+            .custom_attributes(
+                SchemaAttributeType::builder()
+                    .name(format!("extra{i}"))
+                    .attribute_data_type(AttributeDataType::String)
+                    .build(),
+            )
+            .send()
+    });
+    let (tagged, added) = futures::future::join(
+        futures::future::join_all(tagging),
+        futures::future::join_all(attributes),
+    )
+    .await;
+    assert!(tagged.iter().all(Result::is_ok), "{tagged:?}");
+    assert!(added.iter().all(Result::is_ok), "{added:?}");
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("described")
+        .user_pool
+        .expect("pool");
+    let tags = described.user_pool_tags().cloned().unwrap_or_default();
+    assert_eq!(tags.len(), 6, "{tags:?}");
+    for i in 0..2 {
+        let name = format!("custom:extra{i}");
+        assert!(
+            described
+                .schema_attributes()
+                .iter()
+                .any(|attribute| attribute.name() == Some(name.as_str())),
+            "{name} kept"
+        );
+    }
+}
+
+both_topologies!(parallel_pool_changes, parallel_pool_changes_all_stay);

@@ -151,7 +151,7 @@ async fn errors_have_aws_shape() {
     // Not built yet: a clear, Cognito-shaped answer naming the operation.
     let (status, _, body) = post(
         endpoint,
-        &format!("{IDP}.GetCSVHeader"),
+        &format!("{IDP}.GetLogDeliveryConfiguration"),
         r#"{"UserPoolId":"us-east-1_x"}"#,
         Some("cognito-idp"),
     )
@@ -162,7 +162,7 @@ async fn errors_have_aws_shape() {
     );
     assert_eq!(
         body["message"],
-        "Cognate does not implement GetCSVHeader yet."
+        "Cognate does not implement GetLogDeliveryConfiguration yet."
     );
 
     let huge = format!(r#"{{"PoolName":"{}"}}"#, "x".repeat(2 * 1024 * 1024));

@@ -394,6 +394,10 @@ impl Auth {
             }
             Err(error) => return Err(error),
         };
+        // An imported user has no password yet: as in Cognito, any sign-in asks for the reset.
+        if user.status == "RESET_REQUIRED" && user.password_hash.is_empty() {
+            return Err(password_reset_required());
+        }
         self.pre_authentication(pool, client, &user, client_metadata)
             .await?;
         let password = match secret {
@@ -447,10 +451,7 @@ impl Auth {
             .map_err(CognitoError::from)?
             .into_inner();
         if screened.blocked {
-            return Err(CognitoError::new(
-                "PasswordResetRequiredException",
-                "Password reset required for the user",
-            ));
+            return Err(password_reset_required());
         }
         Ok(())
     }
@@ -838,10 +839,7 @@ impl Auth {
                 ));
             }
             "RESET_REQUIRED" => {
-                return Err(CognitoError::new(
-                    "PasswordResetRequiredException",
-                    "Password reset required for the user",
-                ));
+                return Err(password_reset_required());
             }
             "FORCE_CHANGE_PASSWORD" => {
                 return self.new_password_required(pool_id, client, user).await;
@@ -1104,6 +1102,13 @@ impl Auth {
         let result = grant.authentication_result(&keys, successor.as_deref(), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
+}
+
+fn password_reset_required() -> CognitoError {
+    CognitoError::new(
+        "PasswordResetRequiredException",
+        "Password reset required for the user",
+    )
 }
 
 #[cfg(test)]

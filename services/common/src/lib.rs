@@ -22,6 +22,10 @@ use std::sync::Arc;
 pub use config::{Config, ServiceKind};
 pub use error::{CognitoError, CognitoResult};
 
+/// The largest CSV file a user import job takes (Cognito's 100 MB); the edge's upload route and
+/// the directory's gRPC server both hold to it.
+pub const MAX_IMPORT_CSV_BYTES: usize = 100 * 1024 * 1024;
+
 /// Everything a service needs at start-up, built once by the node and passed in.
 #[derive(Clone, Debug)]
 pub struct ServiceContext {

@@ -15,7 +15,7 @@ use crate::hiding::hides_existence;
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
-use crate::users::{CONFIRMED, Naming, User, check_attributes};
+use crate::users::{CONFIRMED, Naming, User, attribute_list, check_attributes, check_required};
 
 /// What SignUp answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,17 +50,7 @@ fn unknown_user() -> CognitoError {
     )
 }
 
-fn looks_like_email(text: &str) -> bool {
-    text.split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-}
-
-fn looks_like_phone(text: &str) -> bool {
-    text.strip_prefix('+')
-        .is_some_and(|digits| !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
-}
-
-fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
+pub(crate) fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
     attributes
         .iter()
         .find(|attribute| attribute["Name"] == name)
@@ -68,7 +58,7 @@ fn attribute_value<'a>(attributes: &'a [Json], name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
+pub(crate) fn set_attribute(attributes: &mut Vec<Json>, name: &str, value: &str) {
     let entry = json!({"Name": name, "Value": value});
     match attributes
         .iter()
@@ -155,6 +145,21 @@ fn recovery_destination(
         let value = attribute_value(attributes, attribute)?;
         verified.then(|| (attribute.to_owned(), value.to_owned()))
     }))
+}
+
+/// Where a user's reset code goes: refused for a user who still has a temporary password or
+/// has no verified destination the pool recovers by.
+fn reset_destination(pool: &Json, user: &User) -> CognitoResult<(String, String)> {
+    if user.status == crate::users::FORCE_CHANGE_PASSWORD {
+        return Err(CognitoError::not_authorized(
+            "User password cannot be reset in the current state.",
+        ));
+    }
+    recovery_destination(pool, &user.attributes)?.ok_or_else(|| {
+        CognitoError::invalid_parameter(
+            "Cannot reset password for the user as there is no registered/verified email or phone_number",
+        )
+    })
 }
 
 impl Directory {
@@ -329,11 +334,7 @@ impl Directory {
                 "1 validation error detected: Value at 'username' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+",
             ));
         }
-        let mut attributes: Vec<Json> = request
-            .get("UserAttributes")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let mut attributes = attribute_list(request, "UserAttributes");
         let schema = pool["SchemaAttributes"]
             .as_array()
             .cloned()
@@ -360,52 +361,9 @@ impl Directory {
         }
 
         let sub = uuid::Uuid::new_v4().to_string();
-        let username_attributes = string_list(pool.get("UsernameAttributes"));
-        let alias_attributes = string_list(pool.get("AliasAttributes"));
-        let username = if username_attributes.is_empty() {
-            if alias_attributes.contains(&"email") && looks_like_email(given_name) {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of email format, since user pool is configured for email alias.",
-                ));
-            }
-            if alias_attributes.contains(&"phone_number") && looks_like_phone(given_name) {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
-                ));
-            }
-            given_name.to_owned()
-        } else {
-            let attribute = if looks_like_email(given_name)
-                && username_attributes.contains(&"email")
-            {
-                "email"
-            } else if looks_like_phone(given_name) && username_attributes.contains(&"phone_number")
-            {
-                "phone_number"
-            } else {
-                return Err(CognitoError::invalid_parameter(
-                    "Username should be either an email or a phone number.",
-                ));
-            };
-            set_attribute(&mut attributes, attribute, given_name);
-            sub.clone()
-        };
-        for entry in &schema {
-            let name = entry["Name"].as_str().unwrap_or_default();
-            if entry["Required"] == true
-                && name != "sub"
-                && attribute_value(&attributes, name).is_none()
-            {
-                return Err(CognitoError::invalid_parameter(format!(
-                    "Attributes did not conform to the schema: {name}: The attribute is required"
-                )));
-            }
-        }
-        let validation_data: Vec<Json> = request
-            .get("ValidationData")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let username = Naming::of(&pool).username_for(given_name, &mut attributes, &sub)?;
+        check_required(&schema, &attributes)?;
+        let validation_data = attribute_list(request, "ValidationData");
         let decided = self
             .pre_sign_up(
                 &pool_id,
@@ -418,14 +376,7 @@ impl Directory {
                 &call.client_metadata,
             )
             .await?;
-        for (wanted, attribute) in [
-            (decided.auto_verify_email, "email"),
-            (decided.auto_verify_phone, "phone_number"),
-        ] {
-            if wanted && attribute_value(&attributes, attribute).is_some() {
-                set_attribute(&mut attributes, &format!("{attribute}_verified"), "true");
-            }
-        }
+        decided.verify(&mut attributes);
         attributes.insert(0, json!({"Name": "sub", "Value": sub}));
         let destination = if decided.auto_confirm {
             None
@@ -707,16 +658,7 @@ impl Directory {
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
-        if user.status == crate::users::FORCE_CHANGE_PASSWORD {
-            return Err(CognitoError::not_authorized(
-                "User password cannot be reset in the current state.",
-            ));
-        }
-        let Some((attribute, value)) = recovery_destination(&pool, &user.attributes)? else {
-            return Err(CognitoError::invalid_parameter(
-                "Cannot reset password for the user as there is no registered/verified email or phone_number",
-            ));
-        };
+        let (attribute, value) = reset_destination(&pool, &user)?;
         let request = MessageRequest {
             kind: MessageKind::ForgotPassword,
             client_metadata: &call.client_metadata,
@@ -730,6 +672,39 @@ impl Directory {
         }
         self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
             .await
+    }
+
+    /// AdminResetUserPassword: the user must reset their password (RESET_REQUIRED, so sign-in
+    /// answers PasswordResetRequiredException) and gets a reset code the way ForgotPassword
+    /// sends one, for ConfirmForgotPassword.
+    pub async fn admin_reset_user_password(
+        &self,
+        pool_id: &str,
+        name: &str,
+        client_metadata: &Json,
+    ) -> CognitoResult<()> {
+        let pool = self.load_pool(pool_id).await?;
+        let user = self.find_user(pool_id, name).await?;
+        let (attribute, value) = reset_destination(&pool, &user)?;
+        // A message that cannot go out fails the call before the user's state changes.
+        self.ensure_deliverable(&pool, Channel::of_attribute(&attribute))?;
+        self.set_status(pool_id, &user.sub, crate::users::RESET_REQUIRED)
+            .await?;
+        let request = MessageRequest {
+            kind: MessageKind::ForgotPassword,
+            client_metadata,
+            client_id: None,
+        };
+        self.send_code(
+            pool_id,
+            &pool,
+            &user,
+            Purpose::Reset,
+            (attribute.as_str(), value.as_str()),
+            request,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn confirm_forgot_password(

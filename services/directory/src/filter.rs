@@ -1,5 +1,6 @@
 //! ListUsers' `Filter`: Cognito's grammar `attribute = "value"` (exact) or `attribute ^= "value"`
-//! (prefix) on the searchable attributes. Quotation marks inside the value are escaped with a
+//! (prefix) on the searchable attributes, and, beyond Cognito, on the pool's custom attributes
+//! (`custom:tenant ^= "acme"`). Quotation marks inside the value are escaped with a
 //! backslash, as Cognito documents (`family_name = \"Reddy\"` arrives as `family_name = "Reddy"`).
 
 use cognate_common::{CognitoError, CognitoResult};
@@ -25,7 +26,7 @@ pub enum Field {
     /// `status`: `Enabled` or `Disabled` (case-sensitive).
     Enabled,
     Sub,
-    /// One of [`SEARCHABLE_ATTRIBUTES`].
+    /// One of [`SEARCHABLE_ATTRIBUTES`], or a `custom:` attribute of the pool's schema.
     Attribute(String),
 }
 
@@ -82,7 +83,9 @@ impl Filter {
             "cognito:user_status" => Field::UserStatus,
             "status" => Field::Enabled,
             "sub" => Field::Sub,
-            other if SEARCHABLE_ATTRIBUTES.contains(&other) => Field::Attribute(other.to_owned()),
+            other if SEARCHABLE_ATTRIBUTES.contains(&other) || other.starts_with("custom:") => {
+                Field::Attribute(other.to_owned())
+            }
             other => {
                 return Err(CognitoError::invalid_parameter(format!(
                     "Invalid search attribute: {other}"
@@ -94,6 +97,26 @@ impl Filter {
             prefix,
             value,
         }))
+    }
+
+    /// Refuses a custom attribute the pool's schema does not have, as Cognito refuses any
+    /// attribute it cannot search.
+    pub fn check_schema(&self, schema: &[serde_json::Value]) -> CognitoResult<()> {
+        match &self.field {
+            Field::Attribute(name) if name.starts_with("custom:") => {
+                let defined = schema
+                    .iter()
+                    .any(|entry| entry["Name"].as_str() == Some(name.as_str()));
+                if defined {
+                    Ok(())
+                } else {
+                    Err(CognitoError::invalid_parameter(format!(
+                        "Invalid search attribute: {name}"
+                    )))
+                }
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A condition on the `users` table's own columns (parameter `$4`) and its value, for the
@@ -175,13 +198,21 @@ mod tests {
             Some(Field::UserStatus)
         );
         assert_eq!(Filter::parse("  ").expect("empty is fine"), None);
+        let custom = Filter::parse(r#"custom:tenant = "acme""#)
+            .expect("valid")
+            .expect("a filter");
+        assert!(custom.check_schema(&[]).is_err(), "not in the schema");
+        assert!(
+            custom
+                .check_schema(&[serde_json::json!({"Name": "custom:tenant"})])
+                .is_ok()
+        );
         for bad in [
             "email",
             r#"email == "x""#,
             "email = x",
             r#"email = "x"#,
             r#"email = "x" extra"#,
-            r#"custom:tenant = "x""#,
             r#"locale = "x""#,
         ] {
             assert!(Filter::parse(bad).is_err(), "{bad} should be refused");

@@ -9,6 +9,7 @@ use cognate_proto::internal::v1 as internal;
 use cognate_proto::internal::v1::triggers_client::TriggersClient;
 
 use crate::Directory;
+use crate::accounts::{attribute_value, set_attribute};
 use crate::delivery::attribute_map;
 
 /// What a PreSignUp handler decided.
@@ -17,6 +18,20 @@ pub struct PreSignUp {
     pub auto_confirm: bool,
     pub auto_verify_email: bool,
     pub auto_verify_phone: bool,
+}
+
+impl PreSignUp {
+    /// Marks verified the email and phone number the handler auto-verified, where present.
+    pub fn verify(self, attributes: &mut Vec<Json>) {
+        for (wanted, attribute) in [
+            (self.auto_verify_email, "email"),
+            (self.auto_verify_phone, "phone_number"),
+        ] {
+            if wanted && attribute_value(attributes, attribute).is_some() {
+                set_attribute(attributes, &format!("{attribute}_verified"), "true");
+            }
+        }
+    }
 }
 
 /// The pool's trigger target for `name`, if it configures one.

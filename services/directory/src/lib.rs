@@ -5,12 +5,14 @@ mod accounts;
 mod admin;
 mod client_secrets;
 mod codes;
+mod config_cache;
 mod delivery;
 mod domains;
 mod filter;
 mod groups;
 mod hiding;
 mod hooks;
+mod imports;
 mod outbox;
 mod passwords;
 mod pool_admin;
@@ -50,6 +52,8 @@ pub struct Directory {
     hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Compromised-credentials detection's list (and the operator's file, if any).
     breached: cognate_common::breached::BreachedPasswords,
+    /// GetPool's and GetClient's conversions, kept while the stored text is unchanged.
+    config_cache: Arc<config_cache::ConfigCache>,
 }
 
 impl Directory {
@@ -62,6 +66,7 @@ impl Directory {
             senders: delivery::Senders::none(),
             hiding_secret: Arc::default(),
             breached: cognate_common::breached::BreachedPasswords::default(),
+            config_cache: Arc::default(),
         }
     }
 
@@ -101,7 +106,11 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
         ))
-        .add_service(internal::directory_internal_server::DirectoryInternalServer::new(directory));
+        .add_service(
+            internal::directory_internal_server::DirectoryInternalServer::new(directory)
+                // An import job's CSV file comes in one message.
+                .max_decoding_message_size(cognate_common::MAX_IMPORT_CSV_BYTES + 1024),
+        );
     Ok(())
 }
 
@@ -136,6 +145,14 @@ fn client_call<'a>(
         client_metadata: json!(client_metadata),
         from_link: false,
     })
+}
+
+/// The pool and job an import-job operation names.
+fn job_ref<'a>(
+    pool_id: &'a Option<String>,
+    job_id: &'a Option<String>,
+) -> CognitoResult<(&'a str, &'a str)> {
+    Ok((required(pool_id, "UserPoolId")?, required(job_id, "JobId")?))
 }
 
 fn required<'a>(value: &'a Option<String>, member: &str) -> CognitoResult<&'a str> {
@@ -572,6 +589,92 @@ impl idp::directory_server::Directory for Directory {
         Ok(Response::new(idp::AdminSetUserPasswordResponse::default()))
     }
 
+    async fn admin_reset_user_password(
+        &self,
+        request: Request<idp::AdminResetUserPasswordRequest>,
+    ) -> Result<Response<idp::AdminResetUserPasswordResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let username = required(&request.username, "Username")?;
+        self.admin_reset_user_password(pool_id, username, &json!(request.client_metadata))
+            .await?;
+        Ok(Response::new(idp::AdminResetUserPasswordResponse::default()))
+    }
+
+    async fn get_csv_header(
+        &self,
+        request: Request<idp::GetCsvHeaderRequest>,
+    ) -> Result<Response<idp::GetCsvHeaderResponse>, Status> {
+        let pool_id = required(&request.get_ref().user_pool_id, "UserPoolId")?;
+        let header = self.get_csv_header(pool_id).await?;
+        reply(json!({"UserPoolId": pool_id, "CSVHeader": header}))
+    }
+
+    async fn create_user_import_job(
+        &self,
+        request: Request<idp::CreateUserImportJobRequest>,
+    ) -> Result<Response<idp::CreateUserImportJobResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let job_name = required(&request.job_name, "JobName")?;
+        let role_arn = required(&request.cloud_watch_logs_role_arn, "CloudWatchLogsRoleArn")?;
+        let job = self
+            .create_user_import_job(pool_id, job_name, role_arn)
+            .await?;
+        reply(json!({ "UserImportJob": job }))
+    }
+
+    async fn describe_user_import_job(
+        &self,
+        request: Request<idp::DescribeUserImportJobRequest>,
+    ) -> Result<Response<idp::DescribeUserImportJobResponse>, Status> {
+        let (pool_id, job_id) =
+            job_ref(&request.get_ref().user_pool_id, &request.get_ref().job_id)?;
+        let job = self.describe_user_import_job(pool_id, job_id).await?;
+        reply(json!({ "UserImportJob": job }))
+    }
+
+    async fn start_user_import_job(
+        &self,
+        request: Request<idp::StartUserImportJobRequest>,
+    ) -> Result<Response<idp::StartUserImportJobResponse>, Status> {
+        let (pool_id, job_id) =
+            job_ref(&request.get_ref().user_pool_id, &request.get_ref().job_id)?;
+        let job = self.start_user_import_job(pool_id, job_id).await?;
+        reply(json!({ "UserImportJob": job }))
+    }
+
+    async fn stop_user_import_job(
+        &self,
+        request: Request<idp::StopUserImportJobRequest>,
+    ) -> Result<Response<idp::StopUserImportJobResponse>, Status> {
+        let (pool_id, job_id) =
+            job_ref(&request.get_ref().user_pool_id, &request.get_ref().job_id)?;
+        let job = self.stop_user_import_job(pool_id, job_id).await?;
+        reply(json!({ "UserImportJob": job }))
+    }
+
+    async fn list_user_import_jobs(
+        &self,
+        request: Request<idp::ListUserImportJobsRequest>,
+    ) -> Result<Response<idp::ListUserImportJobsResponse>, Status> {
+        let request = request.get_ref();
+        let pool_id = required(&request.user_pool_id, "UserPoolId")?;
+        let max_results = request.max_results.ok_or_else(|| {
+            CognitoError::invalid_parameter(
+                "1 validation error detected: Value null at 'maxResults' failed to satisfy constraint: Member must not be null",
+            )
+        })?;
+        let (jobs, token) = self
+            .list_user_import_jobs(
+                pool_id,
+                i64::from(max_results),
+                request.pagination_token.as_deref(),
+            )
+            .await?;
+        reply(json!({ "UserImportJobs": jobs, "PaginationToken": token }))
+    }
+
     async fn list_users(
         &self,
         request: Request<idp::ListUsersRequest>,
@@ -967,10 +1070,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         &self,
         request: Request<internal::GetPoolRequest>,
     ) -> Result<Response<internal::PoolConfig>, Status> {
-        let pool = self.load_pool(&request.get_ref().user_pool_id).await?;
-        let pool = awsjson::from_json::<idp::UserPoolType>(&pool).map_err(|error| {
-            cognate_common::error::internal("stored pool does not fit UserPoolType", error)
-        })?;
+        let pool_id = &request.get_ref().user_pool_id;
+        let text = self.load_pool_text(pool_id).await?;
+        let pool = self.config_cache.pool(pool_id, &text)?;
         Ok(Response::new(internal::PoolConfig { pool: Some(pool) }))
     }
 
@@ -980,16 +1082,15 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
     ) -> Result<Response<internal::ClientConfig>, Status> {
         let request = request.get_ref();
         let wanted_pool = Some(request.user_pool_id.as_str()).filter(|id| !id.is_empty());
-        let client = self.load_client(wanted_pool, &request.client_id).await?;
-        let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
-        let pool = self.load_pool(&pool_id).await?;
-        let convert = |error| -> Status {
-            cognate_common::error::internal("stored config does not fit its type", error).into()
-        };
+        let text = self
+            .load_client_text(wanted_pool, &request.client_id)
+            .await?;
+        let view = self.config_cache.client(&request.client_id, &text)?;
+        let pool_text = self.load_pool_text(&view.pool_id).await?;
         Ok(Response::new(internal::ClientConfig {
-            pool: Some(awsjson::from_json(&pool).map_err(convert)?),
-            client: Some(awsjson::from_json(&client).map_err(convert)?),
-            client_secrets: client_secrets::values(&client),
+            pool: Some(self.config_cache.pool(&view.pool_id, &pool_text)?),
+            client: Some(view.client),
+            client_secrets: view.secrets,
         }))
     }
 
@@ -1065,6 +1166,16 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             delivery_medium: member("DeliveryMedium"),
             attribute_name: member("AttributeName"),
         }))
+    }
+
+    async fn upload_user_import_csv(
+        &self,
+        request: Request<internal::UploadUserImportCsvRequest>,
+    ) -> Result<Response<internal::UploadUserImportCsvResponse>, Status> {
+        let request = request.get_ref();
+        self.upload_user_import_csv(&request.job_id, &request.token, &request.csv)
+            .await?;
+        Ok(Response::new(internal::UploadUserImportCsvResponse {}))
     }
 
     async fn confirm_sign_up_by_link(

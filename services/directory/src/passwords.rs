@@ -217,17 +217,28 @@ impl Directory {
             return Ok(false);
         }
         let user = self.find_user(pool_id, username).await?;
+        self.set_status(pool_id, &user.sub, RESET_REQUIRED).await?;
+        Ok(true)
+    }
+
+    /// Moves the user `sub` to `status` whatever their status was.
+    pub(crate) async fn set_status(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        status: &str,
+    ) -> CognitoResult<()> {
         sqlx::query(
             "UPDATE users SET status = $1, updated_at = $2 WHERE user_pool_id = $3 AND sub = $4",
         )
-        .bind(RESET_REQUIRED)
+        .bind(status)
         .bind(unix_millis(self.clock.now()))
         .bind(pool_id)
-        .bind(&user.sub)
+        .bind(sub)
         .execute(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Refuses a new password that repeats the user's current one or one of the earlier ones

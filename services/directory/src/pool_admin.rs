@@ -22,6 +22,16 @@ const MFA_MEMBERS: &[&str] = &[
 ];
 
 const MFA_MODES: &[&str] = &["OFF", "ON", "OPTIONAL"];
+/// How often a compare-and-set write is tried before ConcurrentModificationException.
+const WRITE_ATTEMPTS: u32 = 20;
+
+/// A random pause after a lost compare-and-set, growing with the attempt (at most ~16 ms), so
+/// writers that keep colliding spread out.
+async fn back_off(attempt: u32) {
+    let ceiling = 1u64 << attempt.min(4);
+    let millis = rand::Rng::random_range(&mut rand::rng(), 0..=ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
 const MAX_TAGS: usize = 50;
 
 fn as_object(value: Json, what: &str) -> CognitoResult<Map<String, Json>> {
@@ -42,19 +52,46 @@ pub(crate) fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str 
 }
 
 impl Directory {
-    /// Writes a pool's JSON back, stamping `LastModifiedDate`.
-    async fn store_pool(&self, pool_id: &str, mut pool: Map<String, Json>) -> CognitoResult<()> {
-        pool.insert(
-            "LastModifiedDate".into(),
-            json!(epoch_seconds(unix_millis(self.clock.now()))),
-        );
-        sqlx::query("UPDATE user_pools SET pool_json = $1 WHERE id = $2")
+    /// Rewrites a pool's stored JSON with `change`, stamping `LastModifiedDate`, only if nothing
+    /// else wrote it since it was read (a compare-and-set on the stored text), so concurrent
+    /// changes (tags, custom attributes, MFA settings, UpdateUserPool) never undo each other; a
+    /// lost race is retried on the fresh state.
+    pub(crate) async fn modify_pool<T>(
+        &self,
+        pool_id: &str,
+        mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<T>,
+    ) -> CognitoResult<T> {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
+            let stored = self.load_pool_text(pool_id).await?;
+            let mut pool = as_object(parse_stored(&stored)?, pool_id)?;
+            let outcome = change(&mut pool)?;
+            pool.insert(
+                "LastModifiedDate".into(),
+                json!(epoch_seconds(unix_millis(self.clock.now()))),
+            );
+            let name = text(&pool, "Name").to_owned();
+            let written = sqlx::query(
+                "UPDATE user_pools SET name = $1, pool_json = $2 WHERE id = $3 AND pool_json = $4",
+            )
+            .bind(name)
             .bind(Json::Object(pool).to_string())
             .bind(pool_id)
+            .bind(&stored)
             .execute(&self.db)
             .await
-            .map_err(store_error)?;
-        Ok(())
+            .map_err(store_error)?
+            .rows_affected();
+            if written == 1 {
+                return Ok(outcome);
+            }
+        }
+        Err(CognitoError::new(
+            "ConcurrentModificationException",
+            format!("User pool {pool_id} is being changed by another request; try again."),
+        ))
     }
 
     /// Rewrites a client's stored JSON with `change`, only if nothing else wrote it since it was
@@ -66,8 +103,10 @@ impl Directory {
         client_id: &str,
         mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<T>,
     ) -> CognitoResult<(Json, T)> {
-        const ATTEMPTS: usize = 5;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let stored = self.load_client_text(Some(pool_id), client_id).await?;
             let mut client = as_object(parse_stored(&stored)?, client_id)?;
             let outcome = change(&mut client)?;
@@ -142,52 +181,54 @@ impl Directory {
                 "1 validation error detected: Value at 'customAttributes' failed to satisfy constraint: Member must have length greater than or equal to 1",
             ));
         }
-        let mut pool = as_object(self.load_pool(pool_id).await?, pool_id)?;
-        let mut attributes = pool
-            .get("SchemaAttributes")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for entry in requested {
-            let attribute = schema::custom_attribute(entry)?;
-            let name = attribute
-                .get("Name")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let bare = name
-                .trim_start_matches("dev:")
-                .trim_start_matches("custom:");
-            let taken = attributes.iter().any(|existing| {
-                existing["Name"] == format!("custom:{bare}")
-                    || existing["Name"] == format!("dev:custom:{bare}")
-            });
-            if taken {
-                return Err(CognitoError::invalid_parameter(format!(
-                    "{name}: Existing attribute already has name {name}."
-                )));
+        self.modify_pool(pool_id, |pool| {
+            let mut attributes = pool
+                .get("SchemaAttributes")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for entry in requested {
+                let attribute = schema::custom_attribute(entry)?;
+                let name = attribute
+                    .get("Name")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let bare = name
+                    .trim_start_matches("dev:")
+                    .trim_start_matches("custom:");
+                let taken = attributes.iter().any(|existing| {
+                    existing["Name"] == format!("custom:{bare}")
+                        || existing["Name"] == format!("dev:custom:{bare}")
+                });
+                if taken {
+                    return Err(CognitoError::invalid_parameter(format!(
+                        "{name}: Existing attribute already has name {name}."
+                    )));
+                }
+                attributes.push(Json::Object(attribute));
             }
-            attributes.push(Json::Object(attribute));
-        }
-        let custom = attributes
-            .iter()
-            .filter(|attribute| {
-                attribute["Name"]
-                    .as_str()
-                    .is_some_and(|name| !schema::is_standard(name))
-            })
-            .count();
-        if custom > schema::MAX_CUSTOM_ATTRIBUTES {
-            return Err(CognitoError::new(
-                "LimitExceededException",
-                format!(
-                    "A user pool can have at most {} custom attributes.",
-                    schema::MAX_CUSTOM_ATTRIBUTES
-                ),
-            ));
-        }
-        pool.insert("SchemaAttributes".into(), Json::Array(attributes));
-        self.store_pool(pool_id, pool).await
+            let custom = attributes
+                .iter()
+                .filter(|attribute| {
+                    attribute["Name"]
+                        .as_str()
+                        .is_some_and(|name| !schema::is_standard(name))
+                })
+                .count();
+            if custom > schema::MAX_CUSTOM_ATTRIBUTES {
+                return Err(CognitoError::new(
+                    "LimitExceededException",
+                    format!(
+                        "A user pool can have at most {} custom attributes.",
+                        schema::MAX_CUSTOM_ATTRIBUTES
+                    ),
+                ));
+            }
+            pool.insert("SchemaAttributes".into(), Json::Array(attributes));
+            Ok(())
+        })
+        .await
     }
 
     /// GetUserPoolMfaConfig's answer: the pool's MFA members.
@@ -211,7 +252,6 @@ impl Directory {
         request: Map<String, Json>,
     ) -> CognitoResult<Json> {
         let pool_id = text(&request, "UserPoolId");
-        let mut pool = as_object(self.load_pool(pool_id).await?, pool_id)?;
         if let Some(mode) = request.get("MfaConfiguration")
             && !mode.as_str().is_some_and(|mode| MFA_MODES.contains(&mode))
         {
@@ -219,12 +259,15 @@ impl Directory {
                 "1 validation error detected: Value at 'mfaConfiguration' failed to satisfy constraint: Member must satisfy enum value set: [OFF, ON, OPTIONAL]",
             ));
         }
-        for member in MFA_MEMBERS {
-            if let Some(value) = request.get(*member) {
-                pool.insert((*member).to_owned(), value.clone());
+        self.modify_pool(pool_id, |pool| {
+            for member in MFA_MEMBERS {
+                if let Some(value) = request.get(*member) {
+                    pool.insert((*member).to_owned(), value.clone());
+                }
             }
-        }
-        self.store_pool(pool_id, pool).await?;
+            Ok(())
+        })
+        .await?;
         self.get_user_pool_mfa_config(pool_id).await
     }
 
@@ -252,7 +295,7 @@ impl Directory {
     }
 
     pub async fn tag_resource(&self, arn: &str, tags: &Map<String, Json>) -> CognitoResult<()> {
-        let (pool_id, mut pool) = self.pool_of_arn(arn).await?;
+        let (pool_id, _) = self.pool_of_arn(arn).await?;
         for (key, value) in tags {
             let value = value.as_str().unwrap_or_default();
             if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
@@ -261,35 +304,47 @@ impl Directory {
                 ));
             }
         }
-        let mut current = pool
-            .get("UserPoolTags")
-            .and_then(Json::as_object)
-            .cloned()
-            .unwrap_or_default();
-        for (key, value) in tags {
-            current.insert(key.clone(), value.clone());
-        }
-        if current.len() > MAX_TAGS {
-            return Err(CognitoError::invalid_parameter(format!(
-                "A user pool can have at most {MAX_TAGS} tags."
-            )));
-        }
-        pool.insert("UserPoolTags".into(), Json::Object(current));
-        self.store_pool(&pool_id, pool).await
+        self.modify_tags(&pool_id, |current| {
+            for (key, value) in tags {
+                current.insert(key.clone(), value.clone());
+            }
+            if current.len() > MAX_TAGS {
+                return Err(CognitoError::invalid_parameter(format!(
+                    "A user pool can have at most {MAX_TAGS} tags."
+                )));
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> CognitoResult<()> {
-        let (pool_id, mut pool) = self.pool_of_arn(arn).await?;
-        let mut current = pool
-            .get("UserPoolTags")
-            .and_then(Json::as_object)
-            .cloned()
-            .unwrap_or_default();
-        for key in keys {
-            current.remove(key);
-        }
-        pool.insert("UserPoolTags".into(), Json::Object(current));
-        self.store_pool(&pool_id, pool).await
+        let (pool_id, _) = self.pool_of_arn(arn).await?;
+        self.modify_tags(&pool_id, |current| {
+            for key in keys {
+                current.remove(key);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn modify_tags(
+        &self,
+        pool_id: &str,
+        mut change: impl FnMut(&mut Map<String, Json>) -> CognitoResult<()>,
+    ) -> CognitoResult<()> {
+        self.modify_pool(pool_id, |pool| {
+            let mut current = pool
+                .get("UserPoolTags")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default();
+            change(&mut current)?;
+            pool.insert("UserPoolTags".into(), Json::Object(current));
+            Ok(())
+        })
+        .await
     }
 
     pub async fn list_tags_for_resource(&self, arn: &str) -> CognitoResult<Json> {

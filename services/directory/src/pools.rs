@@ -270,13 +270,18 @@ impl Directory {
 
     /// The stored pool (without the user count).
     pub async fn load_pool(&self, pool_id: &str) -> CognitoResult<Json> {
+        parse_stored(&self.load_pool_text(pool_id).await?)
+    }
+
+    /// The pool's stored JSON text, as compare-and-set writes compare it.
+    pub(crate) async fn load_pool_text(&self, pool_id: &str) -> CognitoResult<String> {
         let row = sqlx::query("SELECT pool_json FROM user_pools WHERE id = $1")
             .bind(pool_id)
             .fetch_optional(&self.db)
             .await
             .map_err(store_error)?
             .ok_or_else(|| not_found(pool_id))?;
-        parse_stored(row.get::<String, _>("pool_json").as_str())
+        Ok(row.get("pool_json"))
     }
 
     pub async fn describe_user_pool(&self, pool_id: &str) -> CognitoResult<Json> {
@@ -299,36 +304,17 @@ impl Directory {
             .get("UserPoolId")
             .and_then(Json::as_str)
             .unwrap_or_default();
-        let Json::Object(mut pool) = self.load_pool(pool_id).await? else {
-            return Err(cognate_common::error::internal(
-                "stored pool is not an object",
-                pool_id,
-            ));
-        };
-        apply_settings(&mut pool, &request)?;
-        if let Some(name) = request.get("PoolName").and_then(Json::as_str) {
-            pool.insert("Name".into(), json!(name));
-        }
-        if let Some(tags) = request.get("UserPoolTags") {
-            pool.insert("UserPoolTags".into(), tags.clone());
-        }
-        pool.insert(
-            "LastModifiedDate".into(),
-            json!(epoch_seconds(unix_millis(self.clock.now()))),
-        );
-        let name = pool
-            .get("Name")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        sqlx::query("UPDATE user_pools SET name = $1, pool_json = $2 WHERE id = $3")
-            .bind(name)
-            .bind(Json::Object(pool).to_string())
-            .bind(pool_id)
-            .execute(&self.db)
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.modify_pool(pool_id, |pool| {
+            apply_settings(pool, &request)?;
+            if let Some(name) = request.get("PoolName").and_then(Json::as_str) {
+                pool.insert("Name".into(), json!(name));
+            }
+            if let Some(tags) = request.get("UserPoolTags") {
+                pool.insert("UserPoolTags".into(), tags.clone());
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub async fn delete_user_pool(&self, pool_id: &str) -> CognitoResult<()> {
@@ -356,6 +342,7 @@ impl Directory {
             "DELETE FROM app_clients WHERE user_pool_id = $1",
             "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
             "DELETE FROM resource_servers WHERE user_pool_id = $1",
+            "DELETE FROM user_import_jobs WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {
             sqlx::query(statement)

@@ -114,6 +114,43 @@ pub(crate) struct Naming {
 }
 
 impl Naming {
+    /// The username a user given as `given_name` gets. With email or phone as username the
+    /// name becomes that attribute and the username is the `sub`; with aliases the name may not
+    /// look like one.
+    pub(crate) fn username_for(
+        &self,
+        given_name: &str,
+        attributes: &mut Vec<Json>,
+        sub: &str,
+    ) -> CognitoResult<String> {
+        let has = |list: &[String], name: &str| list.iter().any(|entry| entry == name);
+        if self.username_attributes.is_empty() {
+            if has(&self.alias_attributes, "email") && looks_like_email(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of email format, since user pool is configured for email alias.",
+                ));
+            }
+            if has(&self.alias_attributes, "phone_number") && looks_like_phone(given_name) {
+                return Err(CognitoError::invalid_parameter(
+                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
+                ));
+            }
+            return Ok(given_name.to_owned());
+        }
+        let attribute = if looks_like_email(given_name) && has(&self.username_attributes, "email") {
+            "email"
+        } else if looks_like_phone(given_name) && has(&self.username_attributes, "phone_number") {
+            "phone_number"
+        } else {
+            return Err(CognitoError::invalid_parameter(
+                "Username should be either an email or a phone number.",
+            ));
+        };
+        attributes.retain(|existing| existing["Name"] != attribute);
+        attributes.push(json!({"Name": attribute, "Value": given_name}));
+        Ok(sub.to_owned())
+    }
+
     pub(crate) fn of(pool: &Json) -> Self {
         let list = |member: &str| -> Vec<String> {
             pool[member]
@@ -218,6 +255,35 @@ pub(crate) fn check_attributes(schema: &[Json], attributes: &[Json]) -> CognitoR
     Ok(())
 }
 
+/// Refuses attributes that leave out one the pool's schema requires.
+pub(crate) fn check_required(schema: &[Json], attributes: &[Json]) -> CognitoResult<()> {
+    for entry in schema {
+        let name = entry["Name"].as_str().unwrap_or_default();
+        let present = name == "sub"
+            || attributes.iter().any(|attribute| {
+                attribute["Name"] == name
+                    && attribute["Value"]
+                        .as_str()
+                        .is_some_and(|value| !value.is_empty())
+            });
+        if entry["Required"] == true && !present {
+            return Err(CognitoError::invalid_parameter(format!(
+                "Attributes did not conform to the schema: {name}: The attribute is required"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A list of attributes in a request (`UserAttributes`, `ValidationData`), empty when absent.
+pub(crate) fn attribute_list(request: &Map<String, Json>, member: &str) -> Vec<Json> {
+    request
+        .get(member)
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 impl Directory {
     /// Finds a user by username, then by sign-in alias, then by `sub`.
     pub async fn find_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
@@ -268,11 +334,7 @@ impl Directory {
                 .resend_invitation(pool_id, &pool, given_name, &request)
                 .await;
         }
-        let mut attributes: Vec<Json> = request
-            .get("UserAttributes")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let mut attributes = attribute_list(&request, "UserAttributes");
         let schema_attributes = pool["SchemaAttributes"]
             .as_array()
             .cloned()
@@ -280,59 +342,8 @@ impl Directory {
         check_attributes(&schema_attributes, &attributes)?;
 
         let sub = uuid::Uuid::new_v4().to_string();
-        let username = if naming.username_attributes.is_empty() {
-            if naming.alias_attributes.iter().any(|alias| alias == "email")
-                && looks_like_email(given_name)
-            {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of email format, since user pool is configured for email alias.",
-                ));
-            }
-            if naming
-                .alias_attributes
-                .iter()
-                .any(|alias| alias == "phone_number")
-                && looks_like_phone(given_name)
-            {
-                return Err(CognitoError::invalid_parameter(
-                    "Username cannot be of phone number format, since user pool is configured for phone number alias.",
-                ));
-            }
-            given_name.to_owned()
-        } else {
-            // Email or phone as username: the name is an attribute and the username is the sub.
-            let attribute = if looks_like_email(given_name)
-                && naming.username_attributes.iter().any(|a| a == "email")
-            {
-                "email"
-            } else if looks_like_phone(given_name)
-                && naming
-                    .username_attributes
-                    .iter()
-                    .any(|a| a == "phone_number")
-            {
-                "phone_number"
-            } else {
-                return Err(CognitoError::invalid_parameter(
-                    "Username should be either an email or a phone number.",
-                ));
-            };
-            attributes.retain(|existing| existing["Name"] != attribute);
-            attributes.push(json!({"Name": attribute, "Value": given_name}));
-            sub.clone()
-        };
-        for entry in &schema_attributes {
-            let name = entry["Name"].as_str().unwrap_or_default();
-            let present =
-                name == "sub" || attributes.iter().any(|attribute| attribute["Name"] == name);
-            if entry["Required"] == true && !present {
-                return Err(CognitoError::invalid_parameter(format!(
-                    "Attributes did not conform to the schema: {name}: The attribute is required"
-                )));
-            }
-        }
-        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
-
+        let username = naming.username_for(given_name, &mut attributes, &sub)?;
+        check_required(&schema_attributes, &attributes)?;
         let policy = password_policy(&pool);
         let temporary = match request.get("TemporaryPassword").and_then(Json::as_str) {
             Some(given) => {
@@ -342,6 +353,24 @@ impl Directory {
             None => policy.temporary_password(),
         };
         let invitation = self.invitation_channels(&pool, &attributes, &request)?;
+        let validation_data = attribute_list(&request, "ValidationData");
+        let client_metadata = request.get("ClientMetadata").cloned().unwrap_or(json!({}));
+        // Before anything is stored: a refusal leaves no user behind. The user's status stays
+        // FORCE_CHANGE_PASSWORD whatever the handler says about confirming, as in Cognito.
+        self.pre_sign_up(
+            pool_id,
+            &pool,
+            "PreSignUp_AdminCreateUser",
+            &username,
+            None,
+            &attributes,
+            &validation_data,
+            &client_metadata,
+        )
+        .await?
+        .verify(&mut attributes);
+        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
+
         let password_hash = password::stored_form(pool_id, &username, temporary.clone()).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
@@ -575,8 +604,14 @@ impl Directory {
         token: Option<&str>,
         filter: Option<&str>,
     ) -> CognitoResult<(Vec<User>, Option<String>)> {
-        self.load_pool(pool_id).await?;
+        let pool = self.load_pool(pool_id).await?;
         let filter = crate::filter::Filter::parse(filter.unwrap_or_default())?;
+        if let Some(filter) = &filter {
+            let schema = pool["SchemaAttributes"]
+                .as_array()
+                .map_or(&[][..], Vec::as_slice);
+            filter.check_schema(schema)?;
+        }
         let limit = page_limit(limit, "limit")?;
         let after = decode_token(token)?.unwrap_or_default();
         let query = format!(

@@ -8,6 +8,7 @@ mod confirm;
 mod metrics;
 mod outbox;
 mod sigv4;
+mod upload;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use futures::future::BoxFuture;
 
 use cognate_common::clock::SharedClock;
@@ -46,6 +47,11 @@ pub fn router(state: EdgeState) -> Router {
         .route("/", post(aws::handle))
         .route("/_dev/outbox", get(outbox::dev_outbox))
         .route("/confirmUser", get(confirm::confirm_user))
+        .route(
+            "/_import/{job_id}",
+            put(upload::upload_csv)
+                .layer(DefaultBodyLimit::max(cognate_common::MAX_IMPORT_CSV_BYTES)),
+        )
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route(
             "/{pool_id}/.well-known/openid-configuration",

@@ -1,0 +1,689 @@
+//! User import jobs: GetCSVHeader, Create/Start/Stop/Describe/ListUserImportJobs, and the
+//! processing of Cognito's CSV format. The job's pre-signed URL points at the edge
+//! (`PUT /_import/<job id>?token=...`), which hands the file to `upload_csv`. Imported users
+//! have no password and are RESET_REQUIRED, as in Cognito; each is stored in one transaction
+//! with their sign-in aliases, so a failing row leaves nothing behind.
+
+use serde_json::{Value as Json, json};
+use sqlx::Row;
+
+use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::store_error;
+use cognate_common::{CognitoError, CognitoResult};
+
+use crate::Directory;
+use crate::pools::{decode_token, encode_token, string_list};
+use crate::users::{Naming, RESET_REQUIRED, User, check_attributes, check_required};
+
+const CREATED: &str = "Created";
+const PENDING: &str = "Pending";
+const IN_PROGRESS: &str = "InProgress";
+const STOPPING: &str = "Stopping";
+const STOPPED: &str = "Stopped";
+const FAILED: &str = "Failed";
+const SUCCEEDED: &str = "Succeeded";
+
+/// How many rows pass between progress writes (and checks for a stop request).
+const PROGRESS_EVERY: usize = 50;
+
+fn no_job() -> CognitoError {
+    CognitoError::not_found("Import job does not exist.")
+}
+
+fn not_met(message: &str) -> CognitoError {
+    CognitoError::new("PreconditionNotMetException", message)
+}
+
+/// GetCSVHeader's columns: the schema's attributes but `sub`, then Cognito's two own columns.
+pub fn csv_header(pool: &Json) -> Vec<String> {
+    pool["SchemaAttributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry["Name"].as_str())
+        .filter(|name| *name != "sub")
+        .map(str::to_owned)
+        .chain([
+            "cognito:mfa_enabled".to_owned(),
+            "cognito:username".to_owned(),
+        ])
+        .collect()
+}
+
+/// RFC 4180 records: commas, double-quoted fields with `""` for a quote, CRLF or LF line ends.
+/// Blank lines are left out.
+fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, &'static str> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, other) => field.push(other),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                if record.iter().any(|value| !value.is_empty()) || record.len() > 1 {
+                    records.push(std::mem::take(&mut record));
+                }
+                record.clear();
+            }
+            (false, other) => field.push(other),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed");
+    }
+    record.push(field);
+    if record.iter().any(|value| !value.is_empty()) || record.len() > 1 {
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The file's records, header first, when the pool and the header allow an import; otherwise
+/// the job's completion message.
+fn usable_records(pool: &Json, csv: &str) -> Result<Vec<Vec<String>>, String> {
+    if string_list(pool.get("AutoVerifiedAttributes")).is_empty() {
+        return Err("The user pool has no auto-verified attributes.".into());
+    }
+    let records =
+        parse_csv(csv).map_err(|reason| format!("The CSV file is not valid: {reason}."))?;
+    if let Some(header) = records.first() {
+        let mut expected = csv_header(pool);
+        let mut given = header.clone();
+        expected.sort();
+        given.sort();
+        if given != expected {
+            return Err("The CSV header does not match the user pool's GetCSVHeader.".into());
+        }
+    }
+    Ok(records)
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Imported,
+    /// The username is taken.
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    imported: i64,
+    skipped: i64,
+    failed: i64,
+}
+
+impl Counts {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Imported => self.imported += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed => self.failed += 1,
+        }
+    }
+
+    fn message(self) -> String {
+        if self.skipped == 0 && self.failed == 0 {
+            return "Import Job Completed Successfully.".to_owned();
+        }
+        format!(
+            "Import Job Completed. {} users imported, {} failed, {} skipped.",
+            self.imported, self.failed, self.skipped
+        )
+    }
+}
+
+/// A row as the attributes the user gets; `Err` says why the row fails.
+fn row_attributes(
+    pool: &Json,
+    header: &[String],
+    row: &[String],
+) -> Result<(String, Vec<Json>), String> {
+    if row.len() != header.len() {
+        return Err(format!(
+            "the row has {} columns, the header {}",
+            row.len(),
+            header.len()
+        ));
+    }
+    let value = |name: &str| {
+        header
+            .iter()
+            .position(|column| column == name)
+            .map(|index| row[index].as_str())
+            .unwrap_or_default()
+    };
+    let username = value("cognito:username");
+    if username.is_empty() {
+        return Err("cognito:username is required".into());
+    }
+    if !["true", "false"].contains(&value("cognito:mfa_enabled").to_ascii_lowercase().as_str()) {
+        return Err("cognito:mfa_enabled must be true or false".into());
+    }
+    let verified =
+        |attribute: &str| value(&format!("{attribute}_verified")).eq_ignore_ascii_case("true");
+    let auto_verified = string_list(pool.get("AutoVerifiedAttributes"));
+    if !auto_verified.iter().any(|attribute| verified(attribute)) {
+        return Err("no auto-verified attribute is verified".into());
+    }
+    for attribute in ["email", "phone_number"] {
+        if verified(attribute) && value(attribute).is_empty() {
+            return Err(format!("{attribute}_verified is true without {attribute}"));
+        }
+    }
+    let attributes = header
+        .iter()
+        .zip(row)
+        .filter(|(name, value)| !name.starts_with("cognito:") && !value.is_empty())
+        .map(|(name, value)| {
+            let value = if name.ends_with("_verified") {
+                value.to_ascii_lowercase()
+            } else {
+                value.clone()
+            };
+            json!({"Name": name, "Value": value})
+        })
+        .collect();
+    Ok((username.to_owned(), attributes))
+}
+
+impl Directory {
+    fn job_json(&self, row: &sqlx::any::AnyRow) -> Json {
+        let job_id: String = row.get("job_id");
+        let token: String = row.get("upload_token");
+        let date = |column: &str| {
+            row.get::<Option<i64>, _>(column)
+                .map(|millis| json!(epoch_seconds(millis)))
+        };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", &token)
+            .finish();
+        let mut job = json!({
+            "JobName": row.get::<String, _>("job_name"),
+            "JobId": job_id,
+            "UserPoolId": row.get::<String, _>("user_pool_id"),
+            "PreSignedUrl": format!("{}/_import/{job_id}?{query}", self.config.public_url()),
+            "CreationDate": date("created_at"),
+            "Status": row.get::<String, _>("status"),
+            "CloudWatchLogsRoleArn": row.get::<String, _>("cloud_watch_logs_role_arn"),
+            "ImportedUsers": row.get::<i64, _>("imported_users"),
+            "SkippedUsers": row.get::<i64, _>("skipped_users"),
+            "FailedUsers": row.get::<i64, _>("failed_users"),
+        });
+        for (member, value) in [
+            ("StartDate", date("started_at")),
+            ("CompletionDate", date("completed_at")),
+            (
+                "CompletionMessage",
+                row.get::<Option<String>, _>("completion_message")
+                    .map(Json::String),
+            ),
+        ] {
+            if let Some(value) = value {
+                job[member] = value;
+            }
+        }
+        job
+    }
+
+    async fn load_job(&self, pool_id: &str, job_id: &str) -> CognitoResult<Json> {
+        self.load_pool(pool_id).await?;
+        let row = sqlx::query(
+            "SELECT job_id, user_pool_id, job_name, upload_token, cloud_watch_logs_role_arn, status, \
+             created_at, started_at, completed_at, imported_users, skipped_users, failed_users, \
+             completion_message FROM user_import_jobs WHERE user_pool_id = $1 AND job_id = $2",
+        )
+        .bind(pool_id)
+        .bind(job_id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(no_job)?;
+        Ok(self.job_json(&row))
+    }
+
+    pub async fn get_csv_header(&self, pool_id: &str) -> CognitoResult<Vec<String>> {
+        Ok(csv_header(&self.load_pool(pool_id).await?))
+    }
+
+    /// CreateUserImportJob. `CloudWatchLogsRoleArn` is kept and shown but not used: Cognate has
+    /// no CloudWatch Logs; the job's counts and completion message are its report.
+    pub async fn create_user_import_job(
+        &self,
+        pool_id: &str,
+        job_name: &str,
+        role_arn: &str,
+    ) -> CognitoResult<Json> {
+        self.load_pool(pool_id).await?;
+        let name_ok = (1..=128).contains(&job_name.chars().count())
+            && job_name.chars().all(|c| {
+                c.is_alphanumeric() || c == '_' || c.is_whitespace() || "+=,.@-".contains(c)
+            });
+        if !name_ok {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'jobName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w\\s+=,.@-]+",
+            ));
+        }
+        let mut secret = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret)
+            .map_err(|error| cognate_common::error::internal("random token", error))?;
+        let token = encode_token_bytes(&secret);
+        let mut id = [0u8; 12];
+        aws_lc_rs::rand::fill(&mut id)
+            .map_err(|error| cognate_common::error::internal("random job id", error))?;
+        let job_id = format!("import-{}", encode_token_bytes(&id).replace('_', "-"));
+        sqlx::query(
+            "INSERT INTO user_import_jobs (job_id, user_pool_id, job_name, upload_token, \
+             cloud_watch_logs_role_arn, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&job_id)
+        .bind(pool_id)
+        .bind(job_name)
+        .bind(&token)
+        .bind(role_arn)
+        .bind(CREATED)
+        .bind(unix_millis(self.clock.now()))
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        self.load_job(pool_id, &job_id).await
+    }
+
+    pub async fn describe_user_import_job(
+        &self,
+        pool_id: &str,
+        job_id: &str,
+    ) -> CognitoResult<Json> {
+        self.load_job(pool_id, job_id).await
+    }
+
+    /// ListUserImportJobs, oldest first, `max_results` (1 to 60) a page.
+    pub async fn list_user_import_jobs(
+        &self,
+        pool_id: &str,
+        max_results: i64,
+        pagination_token: Option<&str>,
+    ) -> CognitoResult<(Vec<Json>, Option<String>)> {
+        if !(1..=60).contains(&max_results) {
+            return Err(CognitoError::invalid_parameter(
+                "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 60 and greater than or equal to 1",
+            ));
+        }
+        self.load_pool(pool_id).await?;
+        // The token is the last job's creation time and id, so pages hold still as jobs come.
+        let after = decode_token(pagination_token)?;
+        let (after_time, after_id) = match after.as_deref().map(|key| key.split_once(':')) {
+            None => (i64::MIN, String::new()),
+            Some(Some((time, id))) => (
+                time.parse::<i64>()
+                    .map_err(|_| CognitoError::invalid_parameter("Invalid pagination token."))?,
+                id.to_owned(),
+            ),
+            Some(None) => return Err(CognitoError::invalid_parameter("Invalid pagination token.")),
+        };
+        let rows = sqlx::query(
+            "SELECT job_id, user_pool_id, job_name, upload_token, cloud_watch_logs_role_arn, status, \
+             created_at, started_at, completed_at, imported_users, skipped_users, failed_users, \
+             completion_message FROM user_import_jobs \
+             WHERE user_pool_id = $1 AND (created_at > $2 OR (created_at = $2 AND job_id > $3)) \
+             ORDER BY created_at, job_id LIMIT $4",
+        )
+        .bind(pool_id)
+        .bind(after_time)
+        .bind(&after_id)
+        .bind(max_results + 1)
+        .fetch_all(&self.db)
+        .await
+        .map_err(store_error)?;
+        let page = usize::try_from(max_results).unwrap_or(60);
+        let next = rows.get(page - 1).filter(|_| rows.len() > page).map(|row| {
+            encode_token(&format!(
+                "{}:{}",
+                row.get::<i64, _>("created_at"),
+                row.get::<String, _>("job_id")
+            ))
+        });
+        let jobs = rows
+            .iter()
+            .take(page)
+            .map(|row| self.job_json(row))
+            .collect();
+        Ok((jobs, next))
+    }
+
+    /// The file uploaded to a job's pre-signed URL; taken while the job has not started.
+    pub async fn upload_user_import_csv(
+        &self,
+        job_id: &str,
+        token: &str,
+        csv: &str,
+    ) -> CognitoResult<()> {
+        let refused = || CognitoError::not_authorized("The upload URL is not valid.");
+        let stored: Option<(String, String)> =
+            sqlx::query_as("SELECT upload_token, status FROM user_import_jobs WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(store_error)?;
+        let Some((expected, status)) = stored else {
+            return Err(refused());
+        };
+        let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
+            expected.as_bytes(),
+            token.as_bytes(),
+        )
+        .is_ok();
+        if !matches || status != CREATED {
+            return Err(refused());
+        }
+        let changed =
+            sqlx::query("UPDATE user_import_jobs SET csv = $1 WHERE job_id = $2 AND status = $3")
+                .bind(csv)
+                .bind(job_id)
+                .bind(CREATED)
+                .execute(&self.db)
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+        if changed == 0 {
+            return Err(refused());
+        }
+        Ok(())
+    }
+
+    /// StartUserImportJob: Created → Pending (once, whoever asks), then the rows are imported
+    /// in the background.
+    pub async fn start_user_import_job(&self, pool_id: &str, job_id: &str) -> CognitoResult<Json> {
+        let job = self.load_job(pool_id, job_id).await?;
+        let uploaded: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM user_import_jobs WHERE job_id = $1 AND csv IS NOT NULL",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
+        if job["Status"] != CREATED {
+            return Err(not_met("The import job has already been started."));
+        }
+        if uploaded.is_none() {
+            return Err(not_met(
+                "No CSV file has been uploaded to the import job's pre-signed URL.",
+            ));
+        }
+        if !self.transition(job_id, &[CREATED], PENDING).await? {
+            return Err(not_met("The import job has already been started."));
+        }
+        sqlx::query("UPDATE user_import_jobs SET started_at = $1 WHERE job_id = $2")
+            .bind(unix_millis(self.clock.now()))
+            .bind(job_id)
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?;
+        let directory = self.clone();
+        let (pool_id_owned, job_id_owned) = (pool_id.to_owned(), job_id.to_owned());
+        tokio::spawn(async move {
+            if let Err(error) = directory.run_import(&pool_id_owned, &job_id_owned).await {
+                tracing::warn!(job_id = %job_id_owned, error = %error.message, "user import failed");
+                let _ = directory
+                    .finish(
+                        &job_id_owned,
+                        FAILED,
+                        Counts::default(),
+                        "The import job failed.",
+                    )
+                    .await;
+            }
+        });
+        self.load_job(pool_id, job_id).await
+    }
+
+    /// StopUserImportJob: a Pending or InProgress job stops after the row it is on.
+    pub async fn stop_user_import_job(&self, pool_id: &str, job_id: &str) -> CognitoResult<Json> {
+        self.load_job(pool_id, job_id).await?;
+        if !self
+            .transition(job_id, &[PENDING, IN_PROGRESS], STOPPING)
+            .await?
+        {
+            return Err(not_met("The import job is not running."));
+        }
+        self.load_job(pool_id, job_id).await
+    }
+
+    /// Moves the job to `to` if its status is one of `from`; whether it moved. Conditional, so of
+    /// two concurrent moves only one wins.
+    async fn transition(&self, job_id: &str, from: &[&str], to: &str) -> CognitoResult<bool> {
+        let placeholders: Vec<String> = (0..from.len())
+            .map(|index| format!("${}", index + 3))
+            .collect();
+        let statement = format!(
+            "UPDATE user_import_jobs SET status = $1 WHERE job_id = $2 AND status IN ({})",
+            placeholders.join(", ")
+        );
+        // Only placeholders are formatted in; the statuses are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(statement))
+            .bind(to)
+            .bind(job_id);
+        for status in from {
+            query = query.bind(*status);
+        }
+        let changed = query
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// Writes the counts; `false` when the job was asked to stop.
+    async fn progress(&self, job_id: &str, counts: Counts) -> CognitoResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE user_import_jobs SET imported_users = $1, skipped_users = $2, failed_users = $3 \
+             WHERE job_id = $4 AND status = $5",
+        )
+        .bind(counts.imported)
+        .bind(counts.skipped)
+        .bind(counts.failed)
+        .bind(job_id)
+        .bind(IN_PROGRESS)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn finish(
+        &self,
+        job_id: &str,
+        status: &str,
+        counts: Counts,
+        message: &str,
+    ) -> CognitoResult<()> {
+        sqlx::query(
+            "UPDATE user_import_jobs SET status = $1, completed_at = $2, imported_users = $3, \
+             skipped_users = $4, failed_users = $5, completion_message = $6, csv = NULL \
+             WHERE job_id = $7",
+        )
+        .bind(status)
+        .bind(unix_millis(self.clock.now()))
+        .bind(counts.imported)
+        .bind(counts.skipped)
+        .bind(counts.failed)
+        .bind(message)
+        .bind(job_id)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn run_import(&self, pool_id: &str, job_id: &str) -> CognitoResult<()> {
+        // A job stopped while pending stays stopping; the first progress check ends it.
+        self.transition(job_id, &[PENDING], IN_PROGRESS).await?;
+        let csv: Option<String> =
+            sqlx::query_scalar("SELECT csv FROM user_import_jobs WHERE job_id = $1")
+                .bind(job_id)
+                .fetch_one(&self.db)
+                .await
+                .map_err(store_error)?;
+        let pool = self.load_pool(pool_id).await?;
+        let records = match usable_records(&pool, csv.as_deref().unwrap_or_default()) {
+            Ok(records) => records,
+            Err(message) => {
+                return self
+                    .finish(job_id, FAILED, Counts::default(), &message)
+                    .await;
+            }
+        };
+        let Some((header, rows)) = records.split_first() else {
+            return self
+                .finish(job_id, FAILED, Counts::default(), "The CSV file is empty.")
+                .await;
+        };
+        let mut counts = Counts::default();
+        for (index, row) in rows.iter().enumerate() {
+            if index % PROGRESS_EVERY == 0 && !self.progress(job_id, counts).await? {
+                return self
+                    .finish(job_id, STOPPED, counts, "Import Job Stopped.")
+                    .await;
+            }
+            counts.add(self.import_row(pool_id, &pool, header, row).await?);
+        }
+        if !self.progress(job_id, counts).await? {
+            return self
+                .finish(job_id, STOPPED, counts, "Import Job Stopped.")
+                .await;
+        }
+        self.finish(job_id, SUCCEEDED, counts, &counts.message())
+            .await
+    }
+
+    /// Imports one row; a store failure other than a taken name ends the job.
+    async fn import_row(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        header: &[String],
+        row: &[String],
+    ) -> CognitoResult<Outcome> {
+        let (given_name, mut attributes) = match row_attributes(pool, header, row) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                tracing::info!(pool_id, reason = %reason, "import row failed");
+                return Ok(Outcome::Failed);
+            }
+        };
+        let schema = pool["SchemaAttributes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let naming = Naming::of(pool);
+        let sub = uuid::Uuid::new_v4().to_string();
+        let checked = check_attributes(&schema, &attributes)
+            .and_then(|()| naming.username_for(&given_name, &mut attributes, &sub))
+            .and_then(|username| check_required(&schema, &attributes).map(|()| username));
+        let username = match checked {
+            Ok(username) => username,
+            Err(error) => {
+                tracing::info!(pool_id, reason = %error.message, "import row failed");
+                return Ok(Outcome::Failed);
+            }
+        };
+        attributes.insert(0, json!({"Name": "sub", "Value": sub}));
+        let now = unix_millis(self.clock.now());
+        let user = User {
+            username,
+            sub,
+            status: RESET_REQUIRED.to_owned(),
+            enabled: true,
+            attributes,
+            password_hash: String::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self
+            .insert_user(pool_id, &naming, &user, "User account already exists")
+            .await
+        {
+            Ok(()) => Ok(Outcome::Imported),
+            Err(error) if error.error_type == "UsernameExistsException" => Ok(Outcome::Skipped),
+            Err(error) if error.error_type == "AliasExistsException" => Ok(Outcome::Failed),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+fn encode_token_bytes(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_quote_commas_quotes_and_line_breaks() {
+        let text = "\u{feff}a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n\n,,\nlast,,\n";
+        assert_eq!(
+            parse_csv(text).expect("valid"),
+            [
+                vec!["a", "b", "c"],
+                vec!["x, y", "say \"hi\"", "two\nlines"],
+                vec!["", "", ""],
+                vec!["last", "", ""],
+            ]
+        );
+        assert!(parse_csv("a,\"open\n").is_err());
+    }
+
+    #[test]
+    fn rows_need_a_username_mfa_flag_and_a_verified_auto_verified_attribute() {
+        let pool = json!({"AutoVerifiedAttributes": ["email"]});
+        let header: Vec<String> = [
+            "cognito:username",
+            "cognito:mfa_enabled",
+            "email",
+            "email_verified",
+            "name",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let row = |values: [&str; 5]| values.map(str::to_owned).to_vec();
+        let (username, attributes) = row_attributes(
+            &pool,
+            &header,
+            &row(["jane", "false", "j@example.com", "TRUE", ""]),
+        )
+        .expect("imported");
+        assert_eq!(username, "jane");
+        assert_eq!(
+            attributes,
+            [
+                json!({"Name": "email", "Value": "j@example.com"}),
+                json!({"Name": "email_verified", "Value": "true"}),
+            ]
+        );
+        for bad in [
+            row(["", "false", "j@example.com", "true", ""]),
+            row(["jane", "maybe", "j@example.com", "true", ""]),
+            row(["jane", "false", "j@example.com", "false", ""]),
+            row(["jane", "false", "", "true", ""]),
+        ] {
+            assert!(row_attributes(&pool, &header, &bad).is_err(), "{bad:?}");
+        }
+        assert!(row_attributes(&pool, &header, &row(["a", "b", "c", "d", "e"])[..4]).is_err());
+    }
+}

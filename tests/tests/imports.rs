@@ -1,0 +1,372 @@
+//! User import jobs through the AWS SDK for Rust in both topologies: GetCSVHeader, the CSV file
+//! uploaded by HTTP PUT to the job's pre-signed URL (served by Cognate, authorised by the token
+//! in it), Start/Stop/Describe/ListUserImportJobs, Cognito's CSV rules counted per row, and
+//! imported users in RESET_REQUIRED until they reset their password with a code.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeDataType, SchemaAttributeType, UserImportJobStatusType, UserImportJobType,
+    UserStatusType, VerifiedAttributeType,
+};
+use cognate_tests::{Sandbox, both_topologies, error_code};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/CognitoImport";
+
+async fn create_job(idp: &Client, pool_id: &str, name: &str) -> UserImportJobType {
+    idp.create_user_import_job()
+        .user_pool_id(pool_id)
+        .job_name(name)
+        .cloud_watch_logs_role_arn(ROLE)
+        .send()
+        .await
+        .expect("job created")
+        .user_import_job
+        .expect("job")
+}
+
+/// `curl -X PUT --upload-file`: the status code of the upload.
+async fn upload(url: &str, csv: &str) -> u16 {
+    reqwest::Client::new()
+        .put(url)
+        .body(csv.to_owned())
+        .send()
+        .await
+        .expect("upload answers")
+        .status()
+        .as_u16()
+}
+
+async fn describe(idp: &Client, pool_id: &str, job_id: &str) -> UserImportJobType {
+    idp.describe_user_import_job()
+        .user_pool_id(pool_id)
+        .job_id(job_id)
+        .send()
+        .await
+        .expect("described")
+        .user_import_job
+        .expect("job")
+}
+
+/// Polls DescribeUserImportJob until the job is no longer Pending or InProgress.
+async fn finished(idp: &Client, pool_id: &str, job_id: &str) -> UserImportJobType {
+    for _ in 0..200 {
+        let job = describe(idp, pool_id, job_id).await;
+        if !matches!(
+            job.status(),
+            Some(UserImportJobStatusType::Pending | UserImportJobStatusType::InProgress)
+        ) {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import job did not finish");
+}
+
+/// A CSV file in the pool's GetCSVHeader order with `rows` of (column, value) pairs.
+fn csv(header: &[String], rows: &[&[(&str, &str)]]) -> String {
+    let quote = |value: &str| {
+        if value.contains([',', '"', '\n']) {
+            format!("\"{}\"", value.replace('"', "\"\""))
+        } else {
+            value.to_owned()
+        }
+    };
+    let mut text = header.join(",") + "\r\n";
+    for row in rows {
+        let values: Vec<String> = header
+            .iter()
+            .map(|column| {
+                row.iter()
+                    .find(|(name, _)| name == column)
+                    .map(|(_, value)| quote(value))
+                    .unwrap_or_default()
+            })
+            .collect();
+        text += &(values.join(",") + "\r\n");
+    }
+    text
+}
+
+async fn users_are_imported_from_csv(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("imports")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .schema(
+                SchemaAttributeType::builder()
+                    .name("tier")
+                    .attribute_data_type(AttributeDataType::String)
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = cognate_tests::password_auth_client(&idp, &pool_id).await;
+
+    let header = idp
+        .get_csv_header()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("header")
+        .csv_header
+        .expect("columns");
+    assert_eq!(header.first().map(String::as_str), Some("name"));
+    assert_eq!(
+        header[header.len() - 3..],
+        ["custom:tier", "cognito:mfa_enabled", "cognito:username"]
+    );
+    assert!(!header.iter().any(|column| column == "sub"));
+    for column in [
+        "email",
+        "email_verified",
+        "phone_number_verified",
+        "updated_at",
+    ] {
+        assert!(header.iter().any(|given| given == column), "{column}");
+    }
+
+    cognate_tests::confirmed_user(&idp, &pool_id, "existing", "Correct-Horse-1").await;
+    let job = create_job(&idp, &pool_id, "first import").await;
+    let job_id = job.job_id().expect("id").to_owned();
+    assert!(job_id.starts_with("import-"), "{job_id}");
+    assert_eq!(job.status(), Some(&UserImportJobStatusType::Created));
+    assert_eq!(job.cloud_watch_logs_role_arn(), Some(ROLE));
+    assert!(job.creation_date().is_some());
+    let url = job.pre_signed_url().expect("upload URL").to_owned();
+    assert!(url.starts_with(&sandbox.endpoint), "{url}");
+
+    let early = idp
+        .start_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(&job_id)
+        .send()
+        .await
+        .expect_err("nothing uploaded yet");
+    assert_eq!(error_code(&early), "PreconditionNotMetException");
+
+    let file = csv(
+        &header,
+        &[
+            &[
+                ("cognito:username", "jane"),
+                ("cognito:mfa_enabled", "false"),
+                ("email", "jane@example.com"),
+                ("email_verified", "true"),
+                ("name", "Doe, Jane \"JD\""),
+                ("custom:tier", "gold"),
+            ],
+            &[
+                ("cognito:username", "john"),
+                ("cognito:mfa_enabled", "FALSE"),
+                ("email", "john@example.com"),
+                ("email_verified", "TRUE"),
+            ],
+            // Taken usernames are skipped.
+            &[
+                ("cognito:username", "existing"),
+                ("cognito:mfa_enabled", "false"),
+                ("email", "existing@example.com"),
+                ("email_verified", "true"),
+            ],
+            &[
+                ("cognito:username", "jane"),
+                ("cognito:mfa_enabled", "false"),
+                ("email", "jane2@example.com"),
+                ("email_verified", "true"),
+            ],
+            // No verified auto-verified attribute; no MFA flag; an alias already taken.
+            &[
+                ("cognito:username", "unverified"),
+                ("cognito:mfa_enabled", "false"),
+                ("email", "unverified@example.com"),
+                ("email_verified", "false"),
+            ],
+            &[
+                ("cognito:username", "noflag"),
+                ("email", "noflag@example.com"),
+                ("email_verified", "true"),
+            ],
+            &[
+                ("cognito:username", "unknown-attribute-value"),
+                ("cognito:mfa_enabled", "false"),
+                ("email", "x@example.com"),
+                ("email_verified", "yes"),
+            ],
+        ],
+    );
+    let forged = url.replace("token=", "token=x");
+    assert_eq!(upload(&forged, &file).await, 403);
+    assert_eq!(upload(&url, &file).await, 200);
+
+    let started = idp
+        .start_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(&job_id)
+        .send()
+        .await
+        .expect("started")
+        .user_import_job
+        .expect("job");
+    assert!(started.start_date().is_some());
+    assert_ne!(started.status(), Some(&UserImportJobStatusType::Created));
+    assert_eq!(
+        upload(&url, &file).await,
+        403,
+        "a started job takes no file"
+    );
+    let done = finished(&idp, &pool_id, &job_id).await;
+    assert_eq!(done.status(), Some(&UserImportJobStatusType::Succeeded));
+    assert_eq!(
+        (done.imported_users, done.skipped_users, done.failed_users),
+        (2, 2, 3)
+    );
+    assert_eq!(
+        done.completion_message(),
+        Some("Import Job Completed. 2 users imported, 3 failed, 2 skipped.")
+    );
+    assert!(done.completion_date().is_some());
+    let again = idp
+        .start_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(&job_id)
+        .send()
+        .await
+        .expect_err("started once");
+    assert_eq!(error_code(&again), "PreconditionNotMetException");
+    let stop = idp
+        .stop_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(&job_id)
+        .send()
+        .await
+        .expect_err("nothing to stop");
+    assert_eq!(error_code(&stop), "PreconditionNotMetException");
+
+    let jane = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("imported");
+    assert_eq!(jane.user_status(), Some(&UserStatusType::ResetRequired));
+    let value = |name: &str| {
+        jane.user_attributes()
+            .iter()
+            .find(|attribute| attribute.name() == name)
+            .and_then(|attribute| attribute.value().map(str::to_owned))
+    };
+    assert_eq!(value("name").as_deref(), Some("Doe, Jane \"JD\""));
+    assert_eq!(value("custom:tier").as_deref(), Some("gold"));
+    assert_eq!(value("email_verified").as_deref(), Some("true"));
+    assert!(value("sub").is_some());
+    for missing in ["unverified", "noflag", "unknown-attribute-value"] {
+        let absent = idp
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(missing)
+            .send()
+            .await
+            .expect_err("a failed row stores nothing");
+        assert_eq!(error_code(&absent), "UserNotFoundException");
+    }
+
+    assert_eq!(
+        cognate_tests::password_sign_in(&idp, &client_id, "jane", "Any-Password-1").await,
+        Err("PasswordResetRequiredException".to_owned())
+    );
+    idp.forgot_password()
+        .client_id(&client_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("code sent");
+    let code = sandbox.latest_code(&pool_id, "jane").await;
+    idp.confirm_forgot_password()
+        .client_id(&client_id)
+        .username("jane")
+        .confirmation_code(code)
+        .password("New-Password-2")
+        .send()
+        .await
+        .expect("password set");
+    assert!(
+        cognate_tests::password_sign_in(&idp, &client_id, "jane", "New-Password-2")
+            .await
+            .is_ok()
+    );
+
+    // A file whose header is not the pool's fails the job; jobs list in pages.
+    let wrong = create_job(&idp, &pool_id, "wrong header").await;
+    let wrong_id = wrong.job_id().expect("id");
+    assert_eq!(
+        upload(
+            wrong.pre_signed_url().expect("url"),
+            "username,email\njane,jane@example.com\n"
+        )
+        .await,
+        200
+    );
+    idp.start_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(wrong_id)
+        .send()
+        .await
+        .expect("started");
+    let failed = finished(&idp, &pool_id, wrong_id).await;
+    assert_eq!(failed.status(), Some(&UserImportJobStatusType::Failed));
+    assert_eq!(
+        failed.completion_message(),
+        Some("The CSV header does not match the user pool's GetCSVHeader.")
+    );
+    let third = create_job(&idp, &pool_id, "third").await;
+    let mut listed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = idp
+            .list_user_import_jobs()
+            .user_pool_id(&pool_id)
+            .max_results(2)
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .expect("listed");
+        assert!(page.user_import_jobs().len() <= 2);
+        listed.extend(
+            page.user_import_jobs()
+                .iter()
+                .filter_map(|job| job.job_id().map(str::to_owned)),
+        );
+        token = page.pagination_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        listed,
+        [job_id.as_str(), wrong_id, third.job_id().expect("id")]
+    );
+    let too_many = idp
+        .list_user_import_jobs()
+        .user_pool_id(&pool_id)
+        .max_results(61)
+        .send()
+        .await
+        .expect_err("at most 60");
+    assert_eq!(error_code(&too_many), "InvalidParameterException");
+    let unknown = idp
+        .describe_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id("import-doesnotexist")
+        .send()
+        .await
+        .expect_err("unknown job");
+    assert_eq!(error_code(&unknown), "ResourceNotFoundException");
+}
+
+both_topologies!(
+    users_are_imported_from_csv_tests,
+    users_are_imported_from_csv,
+    start_dev
+);
