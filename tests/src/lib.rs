@@ -332,7 +332,8 @@ where
     error.code().unwrap_or("<no code>").to_owned()
 }
 
-/// Verifies a JWT's RS256 signature against a JWKS document and returns its claims.
+/// Verifies a JWT's RS256 or ES256 signature against a JWKS document (the key named by `kid`,
+/// of the header's `alg`) and returns its claims.
 pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
     use base64::Engine;
     let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part);
@@ -343,29 +344,45 @@ pub fn verify_jwt(token: &str, jwks: &serde_json::Value) -> anyhow::Result<serde
         anyhow::bail!("not a compact JWS");
     };
     let header: serde_json::Value = serde_json::from_slice(&decode(header)?)?;
-    anyhow::ensure!(header["alg"] == "RS256", "unexpected alg {}", header["alg"]);
     let key = jwks["keys"]
         .as_array()
         .and_then(|keys| keys.iter().find(|key| key["kid"] == header["kid"]))
         .ok_or_else(|| anyhow::anyhow!("kid {} not in the JWKS", header["kid"]))?;
-    let n = decode(key["n"].as_str().unwrap_or_default())?;
-    let e = decode(key["e"].as_str().unwrap_or_default())?;
-    let public = aws_lc_rs::signature::RsaPublicKeyComponents {
-        n: n.as_slice(),
-        e: e.as_slice(),
-    };
-    public
+    anyhow::ensure!(
+        header["alg"] == key["alg"],
+        "alg {} for a {} key",
+        header["alg"],
+        key["alg"]
+    );
+    let signing_input = format!(
+        "{}.{}",
+        token.split('.').next().unwrap_or_default(),
+        payload
+    );
+    let field = |name: &str| decode(key[name].as_str().unwrap_or_default());
+    let verified = match (header["alg"].as_str(), key["kty"].as_str()) {
+        (Some("RS256"), Some("RSA")) => aws_lc_rs::signature::RsaPublicKeyComponents {
+            n: field("n")?.as_slice(),
+            e: field("e")?.as_slice(),
+        }
         .verify(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            format!(
-                "{}.{}",
-                token.split('.').next().unwrap_or_default(),
-                payload
-            )
-            .as_bytes(),
+            signing_input.as_bytes(),
             &decode(signature)?,
-        )
-        .map_err(|_| anyhow::anyhow!("signature does not verify"))?;
+        ),
+        (Some("ES256"), Some("EC")) => {
+            anyhow::ensure!(key["crv"] == "P-256", "curve {}", key["crv"]);
+            // The uncompressed point 0x04 ‖ x ‖ y; the signature is r ‖ s.
+            let point = [vec![4], field("x")?, field("y")?].concat();
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                point,
+            )
+            .verify(signing_input.as_bytes(), &decode(signature)?)
+        }
+        (alg, kty) => anyhow::bail!("unexpected alg {alg:?} with key type {kty:?}"),
+    };
+    verified.map_err(|_| anyhow::anyhow!("signature does not verify"))?;
     Ok(serde_json::from_slice(&decode(payload)?)?)
 }
 

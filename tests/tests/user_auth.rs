@@ -383,8 +383,8 @@ async fn choice_based_sign_in(sandbox: &Sandbox) {
 
 both_topologies!(choice, choice_based_sign_in, start_dev);
 
-/// The pool's SignInPolicy limits the choice (PASSWORD only when it names nothing else), and a
-/// client needs ALLOW_USER_AUTH.
+/// The pool's SignInPolicy limits the choice (by default to PASSWORD), PASSWORD may be answered
+/// directly, unknown users are hidden when the client asks, and a client needs ALLOW_USER_AUTH.
 async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let (pool_id, client_id) = pool(&idp, &[AuthFactorType::Password]).await;
@@ -422,6 +422,61 @@ async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
         .expect("factors");
     assert_eq!(
         factors.configured_user_auth_factors(),
+        [AuthFactorType::Password]
+    );
+
+    // Unknown users: an error, unless the client hides existence; then the same choice as for a
+    // user with a password, which fails like a wrong password.
+    assert_eq!(
+        start(&idp, &client_id, "ghost", &[])
+            .await
+            .expect_err("no such user"),
+        "UserNotFoundException"
+    );
+    let hiding = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("hiding")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserAuth)
+            .prevent_user_existence_errors(
+                aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
+            ),
+    )
+    .await;
+    let ghost = start(&idp, &hiding, "ghost", &[]).await.expect("a choice");
+    assert_eq!(
+        names(ghost.available_challenges()),
+        ["PASSWORD", "PASSWORD_SRP"]
+    );
+    assert_eq!(
+        answer(
+            &idp,
+            &hiding,
+            "ghost",
+            ChallengeNameType::SelectChallenge,
+            ghost.session().expect("session"),
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await
+        .expect_err("no such user"),
+        "NotAuthorizedException"
+    );
+
+    // Without a SignInPolicy, a pool has Cognito's default: a password only.
+    let plain = cognate_tests::create_pool(idp.create_user_pool().pool_name("plain")).await;
+    let described = idp
+        .describe_user_pool()
+        .user_pool_id(&plain)
+        .send()
+        .await
+        .expect("described");
+    let policy = described
+        .user_pool()
+        .and_then(|pool| pool.policies())
+        .and_then(|policies| policies.sign_in_policy())
+        .expect("a sign-in policy");
+    assert_eq!(
+        policy.allowed_first_auth_factors(),
         [AuthFactorType::Password]
     );
 

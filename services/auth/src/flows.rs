@@ -19,6 +19,7 @@ use cognate_common::{CognitoError, CognitoResult, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
+use crate::keys::Algorithm;
 use crate::tokens::{self, Grant};
 use crate::{Auth, lockout};
 
@@ -544,7 +545,10 @@ impl Auth {
         srp_a: String,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
-        let keys = self.keys.for_pool(pool_id).await?;
+        let keys = self
+            .keys
+            .for_pool(pool_id, Algorithm::of_pool(pool))
+            .await?;
         let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
         // A real user's USER_ID_FOR_SRP is their username, or their sub where email or phone
         // is the username: the decoy looks the same.
@@ -930,7 +934,10 @@ impl Auth {
         .execute(&self.db)
         .await
         .map_err(store_error)?;
-        let keys = self.keys.for_pool(pool_id).await?;
+        let keys = self
+            .keys
+            .for_pool(pool_id, Algorithm::of_pool(pool))
+            .await?;
         let mut result =
             grant.authentication_result(&keys, Some(&refresh_token), &customization)?;
         if let Some(metadata) = new_device {
@@ -1088,7 +1095,10 @@ impl Auth {
         let customization = self
             .token_customization(pool, client, &user, "TokenGeneration_RefreshTokens")
             .await?;
-        let keys = self.keys.for_pool(&pool_id).await?;
+        let keys = self
+            .keys
+            .for_pool(&pool_id, Algorithm::of_pool(pool))
+            .await?;
         let result = grant.authentication_result(&keys, successor.as_deref(), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }

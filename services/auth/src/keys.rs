@@ -1,6 +1,8 @@
-//! Signing keys: RS256 key pairs per pool (one for ID tokens, one for access tokens, as Cognito
-//! has), created on first use, kept durably so tokens verify across restarts and replicas, and
-//! cached parsed in memory.
+//! Signing keys: key pairs per pool (one for ID tokens, one for access tokens, as Cognito has),
+//! created on first use, kept durably so tokens verify across restarts and replicas, and cached
+//! parsed in memory. Keys are RS256, as Cognito's, unless the pool's tag
+//! `cognate:signing-algorithm` is `ES256` (ECDSA P-256); a pool whose choice changes rotates to
+//! keys of the new algorithm.
 //!
 //! Keys rotate every `signing_key_rotation_days` (0: never). A new key is published in the JWKS
 //! an hour before it signs anything, so verifiers that cached the JWKS find it, and the key it
@@ -12,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{self, KeyPair as _};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value as Json, json};
@@ -24,6 +26,84 @@ use cognate_common::clock::unix_millis;
 use cognate_common::error::internal;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoResult, Config};
+use cognate_proto::idp::v1 as idp;
+
+/// The pool tag that chooses the signing algorithm: `ES256`, or RS256 when absent.
+pub const ALGORITHM_TAG: &str = "cognate:signing-algorithm";
+
+/// How a key signs: RS256 (RSA 2048, PKCS#1 v1.5, SHA-256) or ES256 (ECDSA P-256, SHA-256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Rs256,
+    Es256,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Rs256 => "RS256",
+            Algorithm::Es256 => "ES256",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "RS256" => Some(Algorithm::Rs256),
+            "ES256" => Some(Algorithm::Es256),
+            _ => None,
+        }
+    }
+
+    /// The algorithm `pool` chose with its tag; any other value than ES256 means RS256.
+    pub fn of_pool(pool: &idp::UserPoolType) -> Self {
+        match pool.user_pool_tags.get(ALGORITHM_TAG) {
+            Some(value) if value.eq_ignore_ascii_case("ES256") => Algorithm::Es256,
+            _ => Algorithm::Rs256,
+        }
+    }
+
+    /// A new private key, PKCS#8 DER.
+    fn generate(self) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match self {
+            Algorithm::Rs256 => {
+                let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)?;
+                aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+                    .map(|der| der.as_ref().to_vec())
+            }
+            Algorithm::Es256 => EcdsaKeyPair::generate_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &SystemRandom::new(),
+            )
+            .map(|document| document.as_ref().to_vec()),
+        }
+    }
+}
+
+/// A private key of either algorithm.
+enum Pair {
+    Rsa(aws_lc_rs::rsa::KeyPair),
+    Ec(EcdsaKeyPair),
+}
+
+impl Pair {
+    fn from_pkcs8(algorithm: Algorithm, der: &[u8]) -> Result<Self, aws_lc_rs::error::KeyRejected> {
+        Ok(match algorithm {
+            Algorithm::Rs256 => Pair::Rsa(aws_lc_rs::rsa::KeyPair::from_pkcs8(der)?),
+            Algorithm::Es256 => Pair::Ec(EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                der,
+            )?),
+        })
+    }
+
+    /// The public key's bytes: the DER RSA public key, or the uncompressed P-256 point.
+    fn public_bytes(&self) -> &[u8] {
+        match self {
+            Pair::Rsa(pair) => pair.public_key().as_ref(),
+            Pair::Ec(pair) => pair.public_key().as_ref(),
+        }
+    }
+}
 
 /// What a key signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +130,8 @@ const PUBLICATION_LEAD_MILLIS: i64 = 3_600_000;
 
 pub struct SigningKey {
     pub kid: String,
-    pair: KeyPair,
+    pub algorithm: Algorithm,
+    pair: Pair,
     /// A secret of this key's own, for values that must be stable per pool yet unguessable.
     derivation_key: aws_lc_rs::hmac::Key,
 }
@@ -60,41 +141,52 @@ impl std::fmt::Debug for SigningKey {
         formatter
             .debug_struct("SigningKey")
             .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
     }
 }
 
 impl SigningKey {
-    fn from_pkcs8(kid: String, der: &[u8]) -> CognitoResult<Self> {
-        let pair = KeyPair::from_pkcs8(der)
+    fn from_pkcs8(kid: String, algorithm: Algorithm, der: &[u8]) -> CognitoResult<Self> {
+        let pair = Pair::from_pkcs8(algorithm, der)
             .map_err(|error| internal("stored signing key is unreadable", error))?;
         let secret = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
         let derivation_key =
             aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_ref());
         Ok(Self {
             kid,
+            algorithm,
             pair,
             derivation_key,
         })
     }
 
-    /// A compact JWS (RS256) of `claims`.
+    /// A compact JWS of `claims`, in the key's algorithm.
     pub fn sign(&self, claims: &Json) -> CognitoResult<String> {
-        let header = json!({"kid": self.kid, "alg": "RS256"});
+        let header = json!({"kid": self.kid, "alg": self.algorithm.as_str()});
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                signing_input.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|error| internal("signing failed", error))?;
+        let random = SystemRandom::new();
+        let signature = match &self.pair {
+            Pair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &random,
+                    signing_input.as_bytes(),
+                    &mut signature,
+                )
+                .map(|()| signature)
+            }
+            // JWS wants ES256 signatures as r ‖ s, the FIXED encoding.
+            Pair::Ec(pair) => pair
+                .sign(&random, signing_input.as_bytes())
+                .map(|signature| signature.as_ref().to_vec()),
+        }
+        .map_err(|error| internal("signing failed", error))?;
         Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
@@ -109,33 +201,49 @@ impl SigningKey {
         bytes
     }
 
-    /// Whether `signature` is this key's RS256 signature of `signing_input`.
-    pub fn verifies(&self, signing_input: &str, signature: &[u8]) -> bool {
-        let public = self.pair.public_key();
-        let components = signature::RsaPublicKeyComponents {
-            n: public.modulus().big_endian_without_leading_zero(),
-            e: public.exponent().big_endian_without_leading_zero(),
+    /// Whether `signature` is this key's signature of `signing_input` by `algorithm`, which
+    /// must be the key's own (a token can't pick another algorithm for a key).
+    pub fn verifies(&self, algorithm: &str, signing_input: &str, signature: &[u8]) -> bool {
+        if algorithm != self.algorithm.as_str() {
+            return false;
+        }
+        let verification: &dyn signature::VerificationAlgorithm = match self.pair {
+            Pair::Rsa(_) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Pair::Ec(_) => &signature::ECDSA_P256_SHA256_FIXED,
         };
-        components
-            .verify(
-                &signature::RSA_PKCS1_2048_8192_SHA256,
-                signing_input.as_bytes(),
-                signature,
-            )
+        signature::UnparsedPublicKey::new(verification, self.pair.public_bytes())
+            .verify(signing_input.as_bytes(), signature)
             .is_ok()
     }
 
-    /// The public key as a JWK, as Cognito's jwks.json lists it.
+    /// The public key as a JWK, as Cognito's jwks.json lists it (RFC 7518 §6.2 for EC keys).
     pub fn jwk(&self) -> Json {
-        let public = self.pair.public_key();
-        json!({
-            "alg": "RS256",
-            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
-            "kid": self.kid,
-            "kty": "RSA",
-            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
-            "use": "sig",
-        })
+        match &self.pair {
+            Pair::Rsa(pair) => {
+                let public = pair.public_key();
+                json!({
+                    "alg": "RS256",
+                    "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+                    "kid": self.kid,
+                    "kty": "RSA",
+                    "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                    "use": "sig",
+                })
+            }
+            Pair::Ec(pair) => {
+                // The uncompressed point: 0x04 ‖ x ‖ y, 32 bytes each.
+                let point = pair.public_key().as_ref();
+                json!({
+                    "alg": "ES256",
+                    "crv": "P-256",
+                    "kid": self.kid,
+                    "kty": "EC",
+                    "use": "sig",
+                    "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                    "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+                })
+            }
+        }
     }
 }
 
@@ -168,6 +276,8 @@ pub struct PoolKeys {
     first_id: Arc<SigningKey>,
     /// When this view goes stale (unix milliseconds): a key starts signing, retires, or is due.
     refresh_at: i64,
+    /// The algorithm of the newest keys, which the pool chose when they were made.
+    newest_algorithm: Algorithm,
 }
 
 impl PoolKeys {
@@ -251,16 +361,25 @@ impl KeyStore {
             .filter(|keys| now < keys.refresh_at)
     }
 
-    /// The pool's keys, created the first time any replica needs them. The caller has checked
-    /// that the pool exists.
-    pub async fn for_pool(&self, pool_id: &str) -> CognitoResult<Arc<PoolKeys>> {
-        if let Some(keys) = self.cached(pool_id) {
+    /// The pool's keys, created the first time any replica needs them, in `algorithm`, the
+    /// pool's choice: when it differs from the newest keys', keys of it are made now and sign
+    /// after the publication lead, as in a rotation. The caller has checked that the pool exists.
+    pub async fn for_pool(
+        &self,
+        pool_id: &str,
+        algorithm: Algorithm,
+    ) -> CognitoResult<Arc<PoolKeys>> {
+        if let Some(keys) = self
+            .cached(pool_id)
+            .filter(|keys| keys.newest_algorithm == algorithm)
+        {
             return Ok(keys);
         }
         for purpose in [Purpose::Id, Purpose::Access] {
-            self.insert_generation(pool_id, purpose, 0).await?;
+            self.insert_generation(pool_id, purpose, 0, algorithm)
+                .await?;
         }
-        self.refresh(pool_id)
+        self.refresh(pool_id, Some(algorithm))
             .await?
             .ok_or_else(|| internal("signing keys vanished after insert", pool_id))
     }
@@ -271,7 +390,7 @@ impl KeyStore {
         if let Some(keys) = self.cached(pool_id) {
             return Ok(Some(keys));
         }
-        self.refresh(pool_id).await
+        self.refresh(pool_id, None).await
     }
 
     /// The published key of `purpose` named `kid`, looking in the store when the cached view
@@ -289,32 +408,41 @@ impl KeyStore {
             return Ok(Some(keys));
         }
         Ok(self
-            .refresh(pool_id)
+            .refresh(pool_id, None)
             .await?
             .filter(|keys| keys.published(purpose, kid).is_some()))
     }
 
-    /// Reads the pool's keys, rotating a purpose whose newest key is due, and caches the view.
-    async fn refresh(&self, pool_id: &str) -> CognitoResult<Option<Arc<PoolKeys>>> {
+    /// Reads the pool's keys, rotating a purpose whose newest key is due or not of the `wanted`
+    /// algorithm, and caches the view.
+    async fn refresh(
+        &self,
+        pool_id: &str,
+        wanted: Option<Algorithm>,
+    ) -> CognitoResult<Option<Arc<PoolKeys>>> {
         let mut by_purpose = self.load(pool_id).await?;
         if by_purpose.iter().any(Vec::is_empty) {
             return Ok(None);
         }
         let now = self.now();
-        if let Some(rotation) = self.rotation_millis {
-            let mut rotated = false;
-            for (purpose, keys) in [Purpose::Id, Purpose::Access].into_iter().zip(&by_purpose) {
-                let newest = keys.last().map_or(0, |key| key.created_at);
-                // The successor is due a publication lead before the newest key's term ends.
-                if newest + rotation - PUBLICATION_LEAD_MILLIS <= now {
-                    let next = keys.last().map_or(0, |key| key.generation + 1);
-                    self.insert_generation(pool_id, purpose, next).await?;
-                    rotated = true;
-                }
+        let mut rotated = false;
+        for (purpose, keys) in [Purpose::Id, Purpose::Access].into_iter().zip(&by_purpose) {
+            let Some(newest) = keys.last() else {
+                continue;
+            };
+            let algorithm = wanted.unwrap_or(newest.key.algorithm);
+            // The successor is due a publication lead before the newest key's term ends.
+            let due = self.rotation_millis.is_some_and(|rotation| {
+                newest.created_at + rotation - PUBLICATION_LEAD_MILLIS <= now
+            });
+            if due || algorithm != newest.key.algorithm {
+                self.insert_generation(pool_id, purpose, newest.generation + 1, algorithm)
+                    .await?;
+                rotated = true;
             }
-            if rotated {
-                by_purpose = self.load(pool_id).await?;
-            }
+        }
+        if rotated {
+            by_purpose = self.load(pool_id).await?;
         }
         let [id_keys, access_keys] = &by_purpose;
         let (id, id_published, id_changes) = schedule(id_keys, now);
@@ -335,12 +463,16 @@ impl KeyStore {
                     .map(|key| (Purpose::Access, key)),
             )
             .collect();
+        let newest_algorithm = id_keys
+            .last()
+            .map_or(Algorithm::Rs256, |key| key.key.algorithm);
         let keys = Arc::new(PoolKeys {
             id,
             access,
             published,
             first_id: id_keys[0].key.clone(),
             refresh_at,
+            newest_algorithm,
         });
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(pool_id.to_owned(), keys.clone());
@@ -354,6 +486,7 @@ impl KeyStore {
         pool_id: &str,
         purpose: Purpose,
         generation: i64,
+        algorithm: Algorithm,
     ) -> CognitoResult<()> {
         let _creating = self.creating.lock().await;
         let exists = sqlx::query(
@@ -368,24 +501,20 @@ impl KeyStore {
         if exists.is_some() {
             return Ok(());
         }
-        let der = tokio::task::spawn_blocking(|| {
-            let pair = KeyPair::generate(KeySize::Rsa2048)?;
-            aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
-                .map(|der| der.as_ref().to_vec())
-        })
-        .await
-        .map_err(|error| internal("key generation task failed", error))?
-        .map_err(|error| internal("key generation failed", error))?;
-        let pair = KeyPair::from_pkcs8(&der)
+        let der = tokio::task::spawn_blocking(move || algorithm.generate())
+            .await
+            .map_err(|error| internal("key generation task failed", error))?
+            .map_err(|error| internal("key generation failed", error))?;
+        let pair = Pair::from_pkcs8(algorithm, &der)
             .map_err(|error| internal("generated key is unreadable", error))?;
         let kid = STANDARD.encode(aws_lc_rs::digest::digest(
             &aws_lc_rs::digest::SHA256,
-            pair.public_key().as_ref(),
+            pair.public_bytes(),
         ));
         // Replicas may race to create the key: the unique (pool, purpose, generation) keeps one.
         sqlx::query(
-            "INSERT INTO signing_keys (kid, user_pool_id, purpose, generation, private_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO signing_keys (kid, user_pool_id, purpose, generation, private_key, created_at, algorithm) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
         .bind(&kid)
         .bind(pool_id)
@@ -393,6 +522,7 @@ impl KeyStore {
         .bind(generation)
         .bind(STANDARD.encode(&der))
         .bind(self.now())
+        .bind(algorithm.as_str())
         .execute(&self.db)
         .await
         .map_err(store_error)?;
@@ -402,7 +532,7 @@ impl KeyStore {
     /// The pool's ID keys and access keys, oldest first.
     async fn load(&self, pool_id: &str) -> CognitoResult<[Vec<StoredKey>; 2]> {
         let rows = sqlx::query(
-            "SELECT kid, purpose, generation, private_key, created_at FROM signing_keys \
+            "SELECT kid, purpose, generation, private_key, created_at, algorithm FROM signing_keys \
              WHERE user_pool_id = $1 ORDER BY generation",
         )
         .bind(pool_id)
@@ -419,8 +549,12 @@ impl KeyStore {
             let der = STANDARD
                 .decode(row.get::<String, _>("private_key"))
                 .map_err(|error| internal("stored signing key is not base64", error))?;
+            let stored_algorithm: String = row.get("algorithm");
+            let algorithm = Algorithm::parse(&stored_algorithm).ok_or_else(|| {
+                internal("stored signing key algorithm unknown", stored_algorithm)
+            })?;
             by_purpose[index].push(StoredKey {
-                key: Arc::new(SigningKey::from_pkcs8(row.get("kid"), &der)?),
+                key: Arc::new(SigningKey::from_pkcs8(row.get("kid"), algorithm, &der)?),
                 generation: row.get("generation"),
                 created_at: row.get("created_at"),
             });
@@ -460,10 +594,10 @@ mod tests {
     /// Two replicas sign in turn every half hour for 65 days of 30-day rotations: each token
     /// verifies on both replicas for the day it lives, a key is published before it signs, and a
     /// replaced key leaves the JWKS a day after its last token.
-    async fn no_token_fails_during_rotations(db: &AnyPool) {
+    async fn no_token_fails_during_rotations(db: &AnyPool, algorithm: Algorithm) {
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let stores = replicas(db, &clock, 30);
-        let first = stores[0].for_pool("p").await.expect("keys");
+        let first = stores[0].for_pool("p", algorithm).await.expect("keys");
         let secret = first.derive("decoy");
         let mut tokens: Vec<(i64, String, String)> = Vec::new();
         let mut published_before: HashSet<String> = kids(&first);
@@ -471,7 +605,7 @@ mod tests {
         for step in 0..(65 * 48) {
             let now = unix_millis(clock.now());
             let signer = &stores[step % 2];
-            let keys = signer.for_pool("p").await.expect("keys");
+            let keys = signer.for_pool("p", algorithm).await.expect("keys");
             assert!(
                 published_before.contains(&keys.access.kid),
                 "a key is published before it signs"
@@ -496,11 +630,16 @@ mod tests {
                         .expect("the key of a live token is published");
                     assert!(
                         keys.published(Purpose::Access, kid)
-                            .is_some_and(|key| key.verifies(signing_input, &signature))
+                            .is_some_and(|key| key.verifies(
+                                algorithm.as_str(),
+                                signing_input,
+                                &signature
+                            ))
                     );
                 }
             }
-            published_before = kids(&stores[(step + 1) % 2].for_pool("p").await.expect("keys"));
+            let next = &stores[(step + 1) % 2];
+            published_before = kids(&next.for_pool("p", algorithm).await.expect("keys"));
             assert!(
                 published_before.len() <= 6,
                 "at most three keys per purpose are ever published"
@@ -524,12 +663,71 @@ mod tests {
         );
     }
 
+    async fn rs256_tokens_survive_rotations(db: &AnyPool) {
+        no_token_fails_during_rotations(db, Algorithm::Rs256).await;
+    }
+
+    async fn es256_tokens_survive_rotations(db: &AnyPool) {
+        no_token_fails_during_rotations(db, Algorithm::Es256).await;
+    }
+
+    /// A pool that changes from RS256 to ES256: the EC keys are published at once, sign after
+    /// the publication lead, and the RSA keys stay published for a day after, so an RS256 token
+    /// still verifies; an RS256 signature never verifies under an ES256 key, nor the reverse.
+    async fn a_changed_algorithm_rotates_the_keys(db: &AnyPool) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let [store, other] = replicas(db, &clock, 0);
+        let rsa = store.for_pool("p", Algorithm::Rs256).await.expect("keys");
+        let rsa_token = rsa.access.sign(&json!({"n": 1})).expect("signed");
+        let switching = store.for_pool("p", Algorithm::Es256).await.expect("keys");
+        assert_eq!(
+            switching.access.algorithm,
+            Algorithm::Rs256,
+            "not signing yet"
+        );
+        let published: Vec<Json> = switching.jwks();
+        assert_eq!(published.len(), 4);
+        assert!(
+            published
+                .iter()
+                .any(|jwk| jwk["kty"] == "EC" && jwk["crv"] == "P-256" && jwk["alg"] == "ES256")
+        );
+        clock.advance(HALF_HOUR * 3);
+        let ec = other.for_pool("p", Algorithm::Es256).await.expect("keys");
+        assert_eq!(ec.access.algorithm, Algorithm::Es256);
+        let ec_token = ec.access.sign(&json!({"n": 2})).expect("signed");
+        let check = |keys: &PoolKeys, token: &str| {
+            let (header, _) = token.split_once('.').expect("JWS");
+            let header: Json =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64"))
+                    .expect("JSON");
+            let (signing_input, signature) = token.rsplit_once('.').expect("JWS");
+            let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64");
+            let alg = header["alg"].as_str().expect("alg");
+            let kid = header["kid"].as_str().expect("kid");
+            let own = keys
+                .published(Purpose::Access, kid)
+                .is_some_and(|key| key.verifies(alg, signing_input, &signature));
+            let other_algorithm = if alg == "RS256" { "ES256" } else { "RS256" };
+            let confused = keys
+                .published(Purpose::Access, kid)
+                .is_some_and(|key| key.verifies(other_algorithm, signing_input, &signature));
+            own && !confused
+        };
+        assert!(check(&ec, &ec_token));
+        assert!(check(&ec, &rsa_token), "the RSA key is still published");
+        clock.advance(DAY * 2);
+        let later = store.for_pool("p", Algorithm::Es256).await.expect("keys");
+        assert_eq!(later.jwks().len(), 2, "the RSA keys retired");
+        assert!(later.jwks().iter().all(|jwk| jwk["kty"] == "EC"));
+    }
+
     async fn keys_never_rotate_when_rotation_is_off(db: &AnyPool) {
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let [store, _] = replicas(db, &clock, 0);
-        let before = store.for_pool("p").await.expect("keys");
+        let before = store.for_pool("p", Algorithm::Rs256).await.expect("keys");
         clock.advance(DAY * 400);
-        let after = store.for_pool("p").await.expect("keys");
+        let after = store.for_pool("p", Algorithm::Rs256).await.expect("keys");
         assert_eq!(before.access.kid, after.access.kid);
         assert_eq!(kids(&after).len(), 2);
         // An ID key never verifies as an access key.
@@ -538,7 +736,9 @@ mod tests {
 
     cognate_common::on_every_backend!(
         cognate_common::ServiceKind::Auth, crate::MIGRATOR;
-        no_token_fails_during_rotations,
+        rs256_tokens_survive_rotations,
+        es256_tokens_survive_rotations,
+        a_changed_algorithm_rotates_the_keys,
         keys_never_rotate_when_rotation_is_off,
     );
 }

@@ -203,10 +203,6 @@ impl Auth {
             cognate_common::error::internal("directory answered without pool", pool_id)
         })
     }
-
-    async fn pool_exists(&self, pool_id: &str) -> CognitoResult<()> {
-        self.pool(pool_id).await.map(|_| ())
-    }
 }
 
 /// SetUserMFAPreference's SMS, software-token and email settings as (enabled, preferred).
@@ -643,8 +639,11 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         request: Request<internal::PoolRequest>,
     ) -> Result<Response<internal::JsonDocument>, Status> {
         let pool_id = &request.get_ref().user_pool_id;
-        self.pool_exists(pool_id).await?;
-        let keys = self.keys.for_pool(pool_id).await?;
+        let pool = self.pool(pool_id).await?;
+        let keys = self
+            .keys
+            .for_pool(pool_id, keys::Algorithm::of_pool(&pool))
+            .await?;
         let document = json!({ "keys": keys.jwks() });
         Ok(Response::new(internal::JsonDocument {
             json: document.to_string(),
@@ -678,10 +677,11 @@ impl internal::auth_internal_server::AuthInternal for Auth {
         request: Request<internal::PoolRequest>,
     ) -> Result<Response<internal::JsonDocument>, Status> {
         let pool_id = &request.get_ref().user_pool_id;
-        self.pool_exists(pool_id).await?;
+        let pool = self.pool(pool_id).await?;
         let issuer = self.issuer(pool_id);
+        let algorithm = keys::Algorithm::of_pool(&pool).as_str();
         let document = json!({
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "id_token_signing_alg_values_supported": [algorithm],
             "issuer": issuer,
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
             "response_types_supported": ["code", "token"],

@@ -25,6 +25,7 @@ fn revoked_token() -> CognitoError {
 
 /// The claims of a compact JWS, unverified, and its signing input, signature and `kid`.
 struct Parsed {
+    algorithm: String,
     signing_input: String,
     signature: Vec<u8>,
     kid: String,
@@ -38,11 +39,13 @@ fn parse(token: &str) -> Option<Parsed> {
         return None;
     }
     let header: Json = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-    // The algorithm is fixed: RS256 only, whatever the header claims beyond that.
-    if header["alg"] != "RS256" {
-        return None;
-    }
+    // RS256 or ES256 only, and then the key's own, which `SigningKey::verifies` checks.
+    let algorithm = header["alg"]
+        .as_str()
+        .filter(|alg| matches!(*alg, "RS256" | "ES256"))?
+        .to_owned();
     Some(Parsed {
+        algorithm,
         signing_input: format!("{}.{payload}", token.split('.').next()?),
         signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
         kid: header["kid"].as_str()?.to_owned(),
@@ -74,7 +77,9 @@ impl Auth {
             .ok_or_else(invalid_token)?;
         let verified = keys
             .published(Purpose::Access, &parsed.kid)
-            .is_some_and(|key| key.verifies(&parsed.signing_input, &parsed.signature));
+            .is_some_and(|key| {
+                key.verifies(&parsed.algorithm, &parsed.signing_input, &parsed.signature)
+            });
         if !verified {
             return Err(invalid_token());
         }
@@ -191,15 +196,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_rs256_compact_tokens_parse() {
+    fn only_rs256_and_es256_compact_tokens_parse() {
         let encode = |json: &str| URL_SAFE_NO_PAD.encode(json);
-        let good = format!(
-            "{}.{}.{}",
-            encode(r#"{"kid":"k","alg":"RS256"}"#),
-            encode(r#"{"sub":"x"}"#),
-            encode("sig")
-        );
-        assert!(parse(&good).is_some());
+        for alg in ["RS256", "ES256"] {
+            let good = format!(
+                "{}.{}.{}",
+                encode(&format!(r#"{{"kid":"k","alg":"{alg}"}}"#)),
+                encode(r#"{"sub":"x"}"#),
+                encode("sig")
+            );
+            assert!(parse(&good).is_some_and(|parsed| parsed.algorithm == alg));
+        }
         let none = format!(
             "{}.{}.",
             encode(r#"{"kid":"k","alg":"none"}"#),
@@ -214,6 +221,12 @@ mod tests {
         );
         assert!(parse(&hmac).is_none());
         assert!(parse("not a token").is_none());
+        let good = format!(
+            "{}.{}.{}",
+            encode(r#"{"kid":"k","alg":"ES256"}"#),
+            encode("{}"),
+            encode("sig")
+        );
         assert!(parse(&format!("{good}.extra")).is_none());
     }
 }

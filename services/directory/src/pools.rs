@@ -86,6 +86,10 @@ fn apply_settings(pool: &mut Map<String, Json>, request: &Map<String, Json>) -> 
         USERNAME_ATTRIBUTES,
     )?;
     let policies = pool.entry("Policies").or_insert_with(|| json!({}));
+    // Cognito's default: USER_AUTH sign-in starts with a password only.
+    if policies.get("SignInPolicy").is_none() {
+        policies["SignInPolicy"] = json!({ "AllowedFirstAuthFactors": ["PASSWORD"] });
+    }
     if policies.get("PasswordPolicy").is_none() {
         policies["PasswordPolicy"] = json!({
             "MinimumLength": 8, "RequireUppercase": true, "RequireLowercase": true,

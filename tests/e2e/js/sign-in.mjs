@@ -2,8 +2,9 @@
 // NEW_PASSWORD_REQUIRED when the password is temporary) against a running cognate.
 // Usage: node sign-in.mjs <endpoint> <poolId> <clientId> <username> <password> [newPassword]
 // Prints one JSON line: {"result": "success", "idToken": {...claims}} or {"result": "failure", ...}.
-// On success the tokens are also checked with aws-jwt-verify's generic RS256 verifier against
-// cognate's JWKS ("verified"), and a token with a forged signature must fail ("forgeryRejected").
+// On success the tokens are also checked with aws-jwt-verify's generic verifier (RS256, or ES256
+// for pools that chose it; "alg") against cognate's JWKS ("verified"), and a token with a forged
+// signature must fail ("forgeryRejected").
 import { AuthenticationDetails, CognitoUser, CognitoUserPool } from 'amazon-cognito-identity-js';
 import { JwtRsaVerifier } from 'aws-jwt-verify';
 
@@ -31,7 +32,8 @@ async function verifyWithAwsJwtVerify(session) {
   const [header, payload] = idToken.split('.');
   const forged = `${header}.${payload}.${Buffer.alloc(384, 7).toString('base64url')}`;
   const forgeryRejected = await verifier.verify(forged).then(() => false, () => true);
-  return { verified: true, forgeryRejected };
+  const { alg } = JSON.parse(Buffer.from(header, 'base64url').toString());
+  return { verified: true, forgeryRejected, alg };
 }
 
 const callbacks = {
