@@ -78,6 +78,20 @@ async fn answer(
     request.send().await.map_err(|error| error_code(&error))
 }
 
+/// A USER_AUTH client of `pool_id` that hides which users exist.
+async fn hiding_client(idp: &Client, pool_id: &str) -> String {
+    cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_name("hiding")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserAuth)
+            .prevent_user_existence_errors(
+                aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
+            ),
+    )
+    .await
+}
+
 fn names(challenges: &[ChallengeNameType]) -> Vec<&str> {
     challenges.iter().map(ChallengeNameType::as_str).collect()
 }
@@ -433,16 +447,7 @@ async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
             .expect_err("no such user"),
         "UserNotFoundException"
     );
-    let hiding = cognate_tests::create_client(
-        idp.create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name("hiding")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserAuth)
-            .prevent_user_existence_errors(
-                aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes::Enabled,
-            ),
-    )
-    .await;
+    let hiding = hiding_client(&idp, &pool_id).await;
     let ghost = start(&idp, &hiding, "ghost", &[]).await.expect("a choice");
     assert_eq!(
         names(ghost.available_challenges()),
@@ -496,3 +501,128 @@ async fn sign_in_policy_limits_the_choice(sandbox: &Sandbox) {
 }
 
 both_topologies!(sign_in_policy, sign_in_policy_limits_the_choice, start_dev);
+
+/// SELECT_CHALLENGE with a client that hides existence: a known user, one without an email
+/// address or phone number, and an unknown name are offered the same challenges, and the code
+/// factors answer each with the same shape of challenge (a masked destination, stable per name
+/// for the unknown one); a code sent nowhere is refused as a wrong code, and counts toward the
+/// lockout. A real user's code still signs them in.
+async fn hidden_choice_tells_nothing(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let all = [
+        AuthFactorType::Password,
+        AuthFactorType::EmailOtp,
+        AuthFactorType::SmsOtp,
+    ];
+    let (pool_id, _) = pool(&idp, &all).await;
+    let hiding = hiding_client(&idp, &pool_id).await;
+    let select = |name: &'static str, factor: &'static str| {
+        let (idp, hiding) = (idp.clone(), hiding.clone());
+        async move {
+            let started = start(&idp, &hiding, name, &[]).await.expect("a choice");
+            assert_eq!(
+                names(started.available_challenges()),
+                ["PASSWORD", "PASSWORD_SRP", "EMAIL_OTP", "SMS_OTP"],
+                "{name}"
+            );
+            let challenge = answer(
+                &idp,
+                &hiding,
+                name,
+                ChallengeNameType::SelectChallenge,
+                started.session().expect("session"),
+                &[("ANSWER", factor)],
+            )
+            .await
+            .expect("a code challenge");
+            assert_eq!(challenge.challenge_name().map(|c| c.as_str()), Some(factor));
+            let parameters = challenge.challenge_parameters().expect("parameters");
+            let mut keys: Vec<&str> = parameters.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    "CODE_DELIVERY_DELIVERY_MEDIUM",
+                    "CODE_DELIVERY_DESTINATION",
+                    "USER_ID_FOR_SRP"
+                ],
+                "{name}"
+            );
+            let medium = if factor == "SMS_OTP" { "SMS" } else { "EMAIL" };
+            assert_eq!(parameters["CODE_DELIVERY_DELIVERY_MEDIUM"], medium);
+            let destination = parameters["CODE_DELIVERY_DESTINATION"].clone();
+            assert!(destination.contains("***"), "{name}: {destination}");
+            (
+                challenge.session().expect("session").to_owned(),
+                destination,
+            )
+        }
+    };
+
+    // A known user's email code signs them in.
+    let (session, _) = select("jane", "EMAIL_OTP").await;
+    let code = sandbox.latest_code(&pool_id, "jane").await;
+    let jane = answer(
+        &idp,
+        &hiding,
+        "jane",
+        ChallengeNameType::EmailOtp,
+        &session,
+        &[("EMAIL_OTP_CODE", &code)],
+    )
+    .await
+    .expect("jane's code");
+    assert!(signed_in(&jane));
+
+    // An unknown name: the same shape, a destination stable per name, and no code is right.
+    let refused = |name: &'static str, factor: ChallengeNameType, session: String| {
+        let (idp, hiding) = (idp.clone(), hiding.clone());
+        async move {
+            let member = format!("{}_CODE", factor.as_str());
+            answer(
+                &idp,
+                &hiding,
+                name,
+                factor,
+                &session,
+                &[(&member, "123456")],
+            )
+            .await
+            .expect_err("no code is right")
+        }
+    };
+    let (session, destination) = select("ghost", "EMAIL_OTP").await;
+    assert_eq!(select("ghost", "EMAIL_OTP").await.1, destination);
+    assert_ne!(select("phantom", "EMAIL_OTP").await.1, destination);
+    for _ in 0..2 {
+        let refusal = refused("ghost", ChallengeNameType::EmailOtp, session.clone()).await;
+        assert_eq!(refusal, "CodeMismatchException");
+    }
+    let (session, _) = select("ghost", "SMS_OTP").await;
+    let refusal = refused("ghost", ChallengeNameType::SmsOtp, session).await;
+    assert_eq!(refusal, "CodeMismatchException");
+
+    // A known user without a phone number: an SMS_OTP challenge that sends nothing; wrong codes
+    // count toward the lockout as for a real code.
+    let (session, _) = select("bob", "SMS_OTP").await;
+    for _ in 0..5 {
+        let refusal = refused("bob", ChallengeNameType::SmsOtp, session.clone()).await;
+        assert_eq!(refusal, "CodeMismatchException");
+    }
+    let locked = start(&idp, &hiding, "bob", &[]).await.expect("a choice");
+    assert_eq!(
+        answer(
+            &idp,
+            &hiding,
+            "bob",
+            ChallengeNameType::SelectChallenge,
+            locked.session().expect("session"),
+            &[("ANSWER", "PASSWORD"), ("PASSWORD", PASSWORD)],
+        )
+        .await
+        .expect_err("locked"),
+        "NotAuthorizedException"
+    );
+}
+
+both_topologies!(hidden_choice, hidden_choice_tells_nothing, start_dev);

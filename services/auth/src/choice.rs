@@ -9,19 +9,17 @@ use std::collections::HashMap;
 
 use serde_json::{Value as Json, json};
 
+use cognate_common::clock::unix_millis;
 use cognate_common::{CognitoError, CognitoResult, password};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
 use crate::flows::{Secret, Session, incorrect_credentials, parameter, random_token};
-use crate::{Auth, factors};
+use crate::{Auth, factors, lockout, mfa};
 
-/// The first factors (`AuthFactorType`) `user` can sign in with in `pool`. `None` is a user who
-/// does not exist, when the client hides that: it gets what a user with only a password gets.
-pub(crate) fn first_factors(
-    pool: &idp::UserPoolType,
-    user: Option<&internal::UserRecord>,
-) -> Vec<&'static str> {
+/// The first factors the pool allows, in Cognito's order: its
+/// `SignInPolicy.AllowedFirstAuthFactors`, or PASSWORD when it names none.
+fn allowed_factors(pool: &idp::UserPoolType) -> Vec<&'static str> {
     let allowed = pool
         .policies
         .as_ref()
@@ -29,25 +27,49 @@ pub(crate) fn first_factors(
         .map(|policy| policy.allowed_first_auth_factors.clone())
         .filter(|allowed| !allowed.is_empty())
         .unwrap_or_else(|| vec!["PASSWORD".to_owned()]);
+    ["PASSWORD", factors::EMAIL, factors::SMS_OTP]
+        .into_iter()
+        .filter(|factor| allowed.iter().any(|allowed| allowed == factor))
+        .collect()
+}
+
+/// The first factors (`AuthFactorType`) `user` can sign in with in `pool`.
+pub(crate) fn first_factors(
+    pool: &idp::UserPoolType,
+    user: &internal::UserRecord,
+) -> Vec<&'static str> {
     let has = |name: &str| {
-        user.is_some_and(|user| {
-            user.attributes.iter().any(|attribute| {
-                attribute.name.as_deref() == Some(name)
-                    && attribute.value.as_deref().is_some_and(|v| !v.is_empty())
-            })
+        user.attributes.iter().any(|attribute| {
+            attribute.name.as_deref() == Some(name)
+                && attribute.value.as_deref().is_some_and(|v| !v.is_empty())
         })
     };
-    let has_password =
-        user.is_none_or(|user| password::srp_verifier(&user.password_hash).is_some());
-    [
-        ("PASSWORD", has_password),
-        (factors::EMAIL, has("email")),
-        (factors::SMS_OTP, has("phone_number")),
-    ]
-    .into_iter()
-    .filter(|(factor, usable)| *usable && allowed.iter().any(|allowed| allowed == factor))
-    .map(|(factor, _)| factor)
-    .collect()
+    allowed_factors(pool)
+        .into_iter()
+        .filter(|factor| match *factor {
+            "PASSWORD" => password::srp_verifier(&user.password_hash).is_some(),
+            factors::EMAIL => has("email"),
+            _ => has("phone_number"),
+        })
+        .collect()
+}
+
+/// The first factors offered to `user` (`None`: no such user, and the client hides that). A
+/// client that hides existence offers every factor the pool allows to everyone, so the offer
+/// tells nothing of the user; a factor they can't use then fails as a wrong answer would.
+fn offered_factors(
+    pool: &idp::UserPoolType,
+    client: &idp::UserPoolClientType,
+    user: Option<&internal::UserRecord>,
+) -> Vec<&'static str> {
+    match user {
+        Some(user) if !hides_existence(client) => first_factors(pool, user),
+        _ => allowed_factors(pool),
+    }
+}
+
+fn hides_existence(client: &idp::UserPoolClientType) -> bool {
+    client.prevent_user_existence_errors.as_deref() == Some("ENABLED")
 }
 
 /// The challenges of those factors: a password is proven directly or by SRP.
@@ -73,7 +95,7 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let user = self.user_choosing(client, pool_id, username).await?;
-        let available = challenges(&first_factors(pool, user.as_ref()));
+        let available = challenges(&offered_factors(pool, client, user.as_ref()));
         if available.is_empty() {
             return Err(incorrect_credentials());
         }
@@ -119,7 +141,7 @@ impl Auth {
         let user = self
             .user_choosing(client, &session.pool_id, &session.username)
             .await?;
-        let available = challenges(&first_factors(pool, user.as_ref()));
+        let available = challenges(&offered_factors(pool, client, user.as_ref()));
         let Some(challenge) = available.into_iter().find(|challenge| *challenge == answer) else {
             return Err(CognitoError::invalid_parameter(format!(
                 "The challenge {answer} is not available for this user."
@@ -146,10 +168,13 @@ impl Auth {
         pool_id: &str,
         username: &str,
     ) -> CognitoResult<Option<internal::UserRecord>> {
-        let hide_existence = client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
         match self.find_user(pool_id, username).await {
             Ok(user) => Ok(Some(user)),
-            Err(error) if hide_existence && error.error_type == "UserNotFoundException" => Ok(None),
+            Err(error)
+                if hides_existence(client) && error.error_type == "UserNotFoundException" =>
+            {
+                Ok(None)
+            }
             Err(error) => Err(error),
         }
     }
@@ -172,17 +197,107 @@ impl Auth {
             "PASSWORD" => Secret::Password(parameter(given, "PASSWORD")?.to_owned()),
             "PASSWORD_SRP" => Secret::Srp(parameter(given, "SRP_A")?.to_owned()),
             code_factor => {
-                // Codes are offered only to users who exist.
-                let user = user.ok_or_else(incorrect_credentials)?;
-                self.pre_authentication(pool, client, user, client_metadata)
-                    .await?;
+                if let Some(user) = user {
+                    self.pre_authentication(pool, client, user, client_metadata)
+                        .await?;
+                }
                 let device_key = self.device_in_pool(pool, device).await?;
-                return self
-                    .start_factor(pool, client, user, code_factor, device_key.as_deref(), true)
-                    .await;
+                return match user.filter(|user| first_factors(pool, user).contains(&code_factor)) {
+                    Some(user) => {
+                        self.start_factor(
+                            pool,
+                            client,
+                            user,
+                            code_factor,
+                            device_key.as_deref(),
+                            true,
+                        )
+                        .await
+                    }
+                    // Offered only by a client that hides existence.
+                    None => {
+                        self.simulated_code(pool, client, username, user, code_factor, device_key)
+                            .await
+                    }
+                };
             }
         };
         self.password_factor(pool, client, username, secret, device, client_metadata)
             .await
+    }
+
+    /// An EMAIL_OTP or SMS_OTP challenge that sends nothing, for a user who does not exist or
+    /// has no such address: a simulated destination, stable per name, as the directory derives
+    /// it for existence hiding. Every code is then refused.
+    async fn simulated_code(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        username: &str,
+        user: Option<&internal::UserRecord>,
+        factor: &str,
+        device_key: Option<String>,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let user_id = match user {
+            Some(user) => user.username.clone(),
+            None => self.decoy_user_id(pool, username).await?,
+        };
+        let delivery = self
+            .directory
+            .clone()
+            .simulate_code_delivery(internal::SimulateCodeDeliveryRequest {
+                user_pool_id: pool_id.to_owned(),
+                username: username.to_owned(),
+                medium: mfa::medium(factor).to_owned(),
+            })
+            .await
+            .map_err(CognitoError::from)?
+            .into_inner();
+        let name = user.map_or(username, |user| user.username.as_str());
+        let mut session = Session::for_challenge(pool_id, client, name, factor);
+        session.device_key = device_key;
+        session.simulated = true;
+        let token = random_token(48);
+        self.save_session(client, &session, &token).await?;
+        Ok(json!({
+            "ChallengeName": factor,
+            "Session": token,
+            "ChallengeParameters": {
+                "USER_ID_FOR_SRP": user_id,
+                "CODE_DELIVERY_DELIVERY_MEDIUM": delivery.delivery_medium,
+                "CODE_DELIVERY_DESTINATION": delivery.destination,
+            },
+        }))
+    }
+
+    /// A code for a simulated challenge: counted as a wrong code (for an unknown name, against
+    /// a decoy of that name, so it locks as a user would) and refused; the session stays usable.
+    pub(crate) async fn refuse_simulated_code(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        session: &Session,
+        responses: &HashMap<String, String>,
+        session_key: &str,
+    ) -> CognitoResult<Json> {
+        let member = if session.challenge == factors::SMS_OTP {
+            "SMS_OTP_CODE"
+        } else {
+            "EMAIL_OTP_CODE"
+        };
+        parameter(responses, member)?;
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let counted = match self.find_user(pool_id, &session.username).await {
+            Ok(user) => user.sub,
+            Err(error) if error.error_type == "UserNotFoundException" => {
+                format!("decoy:{}", session.username)
+            }
+            Err(error) => return Err(error),
+        };
+        let now = unix_millis(self.clock.now());
+        lockout::begin(&self.db, pool_id, &counted, now).await?;
+        self.save_session(client, session, session_key).await?;
+        Err(mfa::code_mismatch())
     }
 }

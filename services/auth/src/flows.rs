@@ -181,6 +181,10 @@ pub(crate) struct Session {
     /// EMAIL_OTP, SMS_OTP: the code is USER_AUTH's first factor, which replaces MFA.
     #[serde(default)]
     pub first_factor: bool,
+    /// EMAIL_OTP, SMS_OTP of USER_AUTH sent nowhere: the user does not exist or has no such
+    /// address, and the client hides that. No code is right.
+    #[serde(default)]
+    pub simulated: bool,
 }
 
 impl Session {
@@ -204,6 +208,7 @@ impl Session {
             otp: None,
             device_key: None,
             first_factor: false,
+            simulated: false,
         }
     }
 
@@ -545,21 +550,12 @@ impl Auth {
         srp_a: String,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
+        let user_id = self.decoy_user_id(pool, username).await?;
         let keys = self
             .keys
             .for_pool(pool_id, Algorithm::of_pool(pool))
             .await?;
         let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
-        // A real user's USER_ID_FOR_SRP is their username, or their sub where email or phone
-        // is the username: the decoy looks the same.
-        let user_id = if pool.username_attributes.is_empty() {
-            username.to_owned()
-        } else {
-            let seed = derive("user");
-            uuid::Uuid::from_slice(&hex::decode(&seed[..32]).unwrap_or_default())
-                .unwrap_or_default()
-                .to_string()
-        };
         let (salt, password, b) = (derive("salt"), derive("password"), derive("b"));
         let pool_name = password::pool_name(pool_id).to_owned();
         let decoy = tokio::task::spawn_blocking(move || {
@@ -576,6 +572,28 @@ impl Auth {
             pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None, None,
         )
         .await
+    }
+
+    /// The USER_ID_FOR_SRP of a user who does not exist, when the client hides existence. A real
+    /// user's is their username, or their sub where email or phone is the username: the decoy
+    /// looks the same, and stays the same per pool and name.
+    pub(crate) async fn decoy_user_id(
+        &self,
+        pool: &idp::UserPoolType,
+        username: &str,
+    ) -> CognitoResult<String> {
+        if pool.username_attributes.is_empty() {
+            return Ok(username.to_owned());
+        }
+        let pool_id = pool.id.as_deref().unwrap_or_default();
+        let keys = self
+            .keys
+            .for_pool(pool_id, Algorithm::of_pool(pool))
+            .await?;
+        let seed = keys.derive(&format!("user\0{username}"));
+        Ok(uuid::Uuid::from_slice(&seed[..16])
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// The PASSWORD_VERIFIER challenge. Its SECRET_BLOCK names the session.
@@ -606,6 +624,7 @@ impl Auth {
             otp: None,
             device_key,
             first_factor: false,
+            simulated: false,
         };
         self.save_session(client, &session, &secret_block).await?;
         Ok(json!({
@@ -703,6 +722,11 @@ impl Auth {
             )
             .await?;
             return Err(incorrect_credentials());
+        }
+        if session.simulated {
+            return self
+                .refuse_simulated_code(&pool, &client, &session, request.responses, key)
+                .await;
         }
         let user = self.find_user(&pool_id, &session.username).await?;
         if request.challenge == "PASSWORD_VERIFIER" {

@@ -422,7 +422,7 @@ impl idp::auth_server::Auth for Auth {
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         let mfa = factors::load(&self.db, &claims.user_pool_id, &claims.sub).await?;
         let pool = self.pool(&claims.user_pool_id).await?;
-        let first_factors = choice::first_factors(&pool, Some(&user));
+        let first_factors = choice::first_factors(&pool, &user);
         Ok(Response::new(idp::GetUserAuthFactorsResponse {
             preferred_mfa_setting: mfa.preferred.map(str::to_owned),
             user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),

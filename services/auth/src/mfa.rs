@@ -112,12 +112,7 @@ impl Auth {
                 .send_authentication_code(internal::SendAuthenticationCodeRequest {
                     user_pool_id: pool_id.to_owned(),
                     username: user.username.clone(),
-                    medium: if factor == factors::SMS || factor == factors::SMS_OTP {
-                        "SMS"
-                    } else {
-                        "EMAIL"
-                    }
-                    .to_owned(),
+                    medium: medium(factor).to_owned(),
                     code: code.clone(),
                     client_id: client.client_id.clone().unwrap_or_default(),
                     client_metadata_json: "{}".to_owned(),
@@ -157,9 +152,7 @@ impl Auth {
                     given.as_bytes(),
                     expected.as_bytes(),
                 )
-                .map_err(|_| {
-                    CognitoError::new("CodeMismatchException", "Invalid code received for user")
-                })
+                .map_err(|_| code_mismatch())
             }
         };
         if let Err(error) = checked {
@@ -242,6 +235,20 @@ impl Auth {
         self.save_session(client, session, &token).await?;
         Ok(Some(token))
     }
+}
+
+/// How a code for `factor` is sent: SMS or EMAIL.
+pub(crate) fn medium(factor: &str) -> &'static str {
+    if factor == factors::SMS || factor == factors::SMS_OTP {
+        "SMS"
+    } else {
+        "EMAIL"
+    }
+}
+
+/// A wrong SMS, email or TOTP code.
+pub(crate) fn code_mismatch() -> CognitoError {
+    CognitoError::new("CodeMismatchException", "Invalid code received for user")
 }
 
 /// A random six-digit code.

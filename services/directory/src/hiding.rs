@@ -47,6 +47,14 @@ fn fake_destination(secret: &[u8], pool_id: &str, name: &str, channel: Channel) 
     }
 }
 
+/// The attribute a code on `channel` goes to.
+fn channel_attribute(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "phone_number",
+    }
+}
+
 impl Directory {
     async fn hiding_secret(&self) -> CognitoResult<Vec<u8>> {
         let secret = self
@@ -84,18 +92,25 @@ impl Directory {
         purpose: Purpose,
         channel: Channel,
     ) -> CognitoResult<Json> {
-        let attribute = match channel {
-            Channel::Email => "email",
-            Channel::Sms => "phone_number",
-        };
+        let attribute = channel_attribute(channel);
         let sub = self.decoy_sub(pool_id, name).await?;
         self.issue_code(pool_id, &sub, purpose, attribute, "")
             .await?;
+        self.simulated_destination(pool_id, name, channel).await
+    }
+
+    /// A plausible `CodeDeliveryDetails` on `channel` for `name`, stable per pool and name.
+    pub(crate) async fn simulated_destination(
+        &self,
+        pool_id: &str,
+        name: &str,
+        channel: Channel,
+    ) -> CognitoResult<Json> {
         let secret = self.hiding_secret().await?;
         Ok(json!({
             "Destination": fake_destination(&secret, pool_id, name, channel),
             "DeliveryMedium": channel.as_str(),
-            "AttributeName": attribute,
+            "AttributeName": channel_attribute(channel),
         }))
     }
 

@@ -1160,12 +1160,22 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
     ) -> Result<Response<internal::CodeDelivery>, Status> {
         let request = request.get_ref();
         let details = self.send_authentication_code(request).await?;
-        let member = |name: &str| details[name].as_str().unwrap_or_default().to_owned();
-        Ok(Response::new(internal::CodeDelivery {
-            destination: member("Destination"),
-            delivery_medium: member("DeliveryMedium"),
-            attribute_name: member("AttributeName"),
-        }))
+        Ok(Response::new(code_delivery(&details)))
+    }
+
+    async fn simulate_code_delivery(
+        &self,
+        request: Request<internal::SimulateCodeDeliveryRequest>,
+    ) -> Result<Response<internal::CodeDelivery>, Status> {
+        let request = request.get_ref();
+        let channel = match request.medium.as_str() {
+            "SMS" => outbox::Channel::Sms,
+            _ => outbox::Channel::Email,
+        };
+        let details = self
+            .simulated_destination(&request.user_pool_id, &request.username, channel)
+            .await?;
+        Ok(Response::new(code_delivery(&details)))
     }
 
     async fn upload_user_import_csv(
@@ -1209,5 +1219,15 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             )
             .await?;
         Ok(Response::new(internal::ScreenSignInResponse { blocked }))
+    }
+}
+
+/// A `CodeDeliveryDetails` document as the internal message.
+fn code_delivery(details: &Json) -> internal::CodeDelivery {
+    let member = |name: &str| details[name].as_str().unwrap_or_default().to_owned();
+    internal::CodeDelivery {
+        destination: member("Destination"),
+        delivery_medium: member("DeliveryMedium"),
+        attribute_name: member("AttributeName"),
     }
 }
