@@ -1,7 +1,8 @@
 //! USER_AUTH choice-based sign-in through the AWS SDK for Rust in both topologies (development
 //! mode, codes read from the dev outbox): SELECT_CHALLENGE with `AvailableChallenges`, each first
 //! factor (PASSWORD, PASSWORD_SRP, EMAIL_OTP, SMS_OTP), `PREFERRED_CHALLENGE`, the pool's
-//! SignInPolicy, passwordless factors replacing MFA, lockout on codes, and GetUserAuthFactors.
+//! SignInPolicy, passwordless factors replacing MFA, lockout on codes, GetUserAuthFactors, and a
+//! choice that tells nothing of which users exist when the client hides that.
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;

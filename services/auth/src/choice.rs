@@ -3,7 +3,9 @@
 //! use: their password (PASSWORD, or PASSWORD_SRP), or a code by email (EMAIL_OTP) or SMS
 //! (SMS_OTP). With `PREFERRED_CHALLENGE` the sign-in goes straight to that factor; otherwise
 //! SELECT_CHALLENGE lists `AvailableChallenges` and the answer picks one. As in Cognito, a
-//! passwordless factor replaces MFA, where a password goes on to it.
+//! passwordless factor replaces MFA, where a password goes on to it. A client that hides which
+//! users exist offers every allowed factor to everyone, and a factor the user can't use (any, for
+//! an unknown name) fails as a wrong password or a wrong code would.
 
 use std::collections::HashMap;
 

@@ -1172,6 +1172,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             "SMS" => outbox::Channel::Sms,
             _ => outbox::Channel::Email,
         };
+        // A pool that can't send the code refuses a known user: so it refuses everyone.
+        let pool = self.load_pool(&request.user_pool_id).await?;
+        self.ensure_deliverable(&pool, channel)?;
         let details = self
             .simulated_destination(&request.user_pool_id, &request.username, channel)
             .await?;
