@@ -564,8 +564,8 @@ async fn sub_of(idp: &Client, pool_id: &str) -> String {
 }
 
 /// A deleted user leaves nothing behind in the auth service: the same username created again
-/// has no devices, no MFA, and the old refresh token is refused. A deleted pool takes its
-/// signing keys along; another pool's keys stay.
+/// has no devices, no MFA, and the old refresh token is refused (AdminDeleteUser and DeleteUser
+/// alike). A deleted pool takes its users' rows and signing keys along; another pool's stay.
 async fn deleted_users_and_pools_are_forgotten(sandbox: &Sandbox) {
     let idp = sandbox.idp();
     let always_remembered = DeviceConfigurationType::builder()
@@ -677,6 +677,21 @@ async fn deleted_users_and_pools_are_forgotten(sandbox: &Sandbox) {
         .await
         .expect_err("the old refresh token is refused");
     assert_eq!(error_code(&old_refresh), "NotAuthorizedException");
+
+    // DeleteUser, with the user's own token, forgets them the same way.
+    let new_sub = sub_of(&idp, &pool_id).await;
+    assert_ne!(new_sub, old_sub);
+    idp.delete_user()
+        .access_token(fresh_access)
+        .send()
+        .await
+        .expect("deleted herself");
+    let left = auth_rows(sandbox, &pool_id, Some(&new_sub)).await;
+    assert!(left.iter().all(|(_, rows)| *rows == 0), "{left:?}");
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", PASSWORD).await;
+    sign_in(&idp, &client_id, None)
+        .await
+        .expect("signed in as the third jane");
 
     // DeleteUserPool: the pool's keys and users go; another pool's JWKS stays as it was.
     let (other_pool, other_client) = pool(&idp, None).await;
