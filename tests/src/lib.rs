@@ -115,6 +115,39 @@ impl Sandbox {
         six_digits(&text).expect("a six-digit code")
     }
 
+    /// How many rows `table` in `kind`'s store holds for the pool, and for the user `sub` when
+    /// given: what a service forgets, which no API shows.
+    pub async fn stored_rows(
+        &self,
+        kind: ServiceKind,
+        table: &str,
+        pool_id: &str,
+        sub: Option<&str>,
+    ) -> i64 {
+        let config = Config {
+            database_url: self
+                .database
+                .as_ref()
+                .map(|database| Secret::new(database.url.clone())),
+            ..base_config(&self.data_dir)
+        };
+        let store = cognate_common::store::connect(&config, kind)
+            .await
+            .expect("store connects");
+        let filter = if sub.is_some() { " AND sub = $2" } else { "" };
+        let query = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE user_pool_id = $1{filter}"
+        )))
+        .bind(pool_id);
+        let query = match sub {
+            Some(sub) => query.bind(sub),
+            None => query,
+        };
+        let rows = query.fetch_one(&store).await.expect("rows counted");
+        store.close().await;
+        rows
+    }
+
     /// The pool's `/.well-known/jwks.json`.
     pub async fn jwks(&self, pool_id: &str) -> serde_json::Value {
         reqwest::get(format!("{}/{pool_id}/.well-known/jwks.json", self.endpoint))

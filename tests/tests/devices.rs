@@ -9,10 +9,11 @@ use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::Respo
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, AuthenticationResultType, ChallengeNameType, DeviceConfigurationType,
     DeviceRememberedStatusType, DeviceSecretVerifierConfigType, DeviceType, ExplicitAuthFlowsType,
-    UserPoolMfaType,
+    SmsMfaSettingsType, UserPoolMfaType,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use cognate_common::ServiceKind;
 use cognate_common::srp;
 use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step, verify_jwt};
 
@@ -160,6 +161,27 @@ async fn confirm(idp: &Client, tokens: &AuthenticationResultType) -> (Remembered
     (device, confirmed.user_confirmation_necessary())
 }
 
+/// Associates and verifies an authenticator for the token's user: its secret and the time step
+/// of the code that verified it.
+async fn authenticator(idp: &Client, access_token: &str) -> (String, i64) {
+    let secret = idp
+        .associate_software_token()
+        .access_token(access_token)
+        .send()
+        .await
+        .expect("associated")
+        .secret_code
+        .expect("secret");
+    let step = totp_step();
+    idp.verify_software_token()
+        .access_token(access_token)
+        .user_code(totp_code(&secret, step))
+        .send()
+        .await
+        .expect("authenticator verified");
+    (secret, step)
+}
+
 fn attribute<'a>(device: &'a DeviceType, name: &str) -> Option<&'a str> {
     device
         .device_attributes()
@@ -178,21 +200,7 @@ async fn remembered_devices_replace_mfa(sandbox: &Sandbox) {
     let first = sign_in(&idp, &client_id, None).await.expect("signed in");
     let tokens = first.authentication_result().expect("no MFA yet").clone();
     let access_token = tokens.access_token().expect("access token").to_owned();
-    let secret = idp
-        .associate_software_token()
-        .access_token(&access_token)
-        .send()
-        .await
-        .expect("associated")
-        .secret_code
-        .expect("secret");
-    let step = totp_step();
-    idp.verify_software_token()
-        .access_token(&access_token)
-        .user_code(totp_code(&secret, step))
-        .send()
-        .await
-        .expect("authenticator verified");
+    let (secret, step) = authenticator(&idp, &access_token).await;
 
     let (device, necessary) = confirm(&idp, &tokens).await;
     let jwks = sandbox.jwks(&pool_id).await;
@@ -509,3 +517,216 @@ both_topologies!(
     no_device_tracking,
     pools_without_device_tracking_hand_out_no_devices
 );
+
+/// What the auth service holds for a user, table by table.
+const USER_TABLES: [&str; 6] = [
+    "refresh_tokens",
+    "user_sign_outs",
+    "devices",
+    "software_tokens",
+    "otp_factors",
+    "lockouts",
+];
+
+async fn auth_rows(
+    sandbox: &Sandbox,
+    pool_id: &str,
+    sub: Option<&str>,
+) -> Vec<(&'static str, i64)> {
+    let mut rows = Vec::new();
+    for table in USER_TABLES.iter().chain(&["signing_keys"]) {
+        if sub.is_some() && *table == "signing_keys" {
+            continue;
+        }
+        rows.push((
+            *table,
+            sandbox
+                .stored_rows(ServiceKind::Auth, table, pool_id, sub)
+                .await,
+        ));
+    }
+    rows
+}
+
+async fn sub_of(idp: &Client, pool_id: &str) -> String {
+    idp.admin_get_user()
+        .user_pool_id(pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user found")
+        .user_attributes()
+        .iter()
+        .find(|attribute| attribute.name() == "sub")
+        .and_then(|attribute| attribute.value())
+        .expect("sub")
+        .to_owned()
+}
+
+/// A deleted user leaves nothing behind in the auth service: the same username created again
+/// has no devices, no MFA, and the old refresh token is refused (AdminDeleteUser and DeleteUser
+/// alike). A deleted pool takes its users' rows and signing keys along; another pool's stay.
+async fn deleted_users_and_pools_are_forgotten(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let always_remembered = DeviceConfigurationType::builder()
+        .challenge_required_on_new_device(true)
+        .device_only_remembered_on_user_prompt(false)
+        .build();
+    let (pool_id, client_id) = pool(&idp, Some(always_remembered)).await;
+    let tokens = sign_in(&idp, &client_id, None)
+        .await
+        .expect("signed in")
+        .authentication_result()
+        .expect("no MFA yet")
+        .clone();
+    let access_token = tokens.access_token().expect("access token");
+    authenticator(&idp, access_token).await;
+    let (device, necessary) = confirm(&idp, &tokens).await;
+    assert!(!necessary, "the device is remembered without asking");
+    let wrong = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Wrong-horse-1")
+        .send()
+        .await
+        .expect_err("wrong password");
+    assert_eq!(error_code(&wrong), "NotAuthorizedException");
+    idp.admin_update_user_attributes()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .user_attributes(cognate_tests::attribute("phone_number", "+15555550100"))
+        .send()
+        .await
+        .expect("phone number set");
+    idp.admin_set_user_mfa_preference()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .sms_mfa_settings(SmsMfaSettingsType::builder().enabled(true).build())
+        .send()
+        .await
+        .expect("SMS MFA on");
+    let old_sub = sub_of(&idp, &pool_id).await;
+    let held = auth_rows(sandbox, &pool_id, Some(&old_sub)).await;
+    for table in [
+        "refresh_tokens",
+        "devices",
+        "software_tokens",
+        "otp_factors",
+        "lockouts",
+    ] {
+        assert!(
+            held.iter().any(|(name, rows)| *name == table && *rows > 0),
+            "{table} holds the user before the delete: {held:?}"
+        );
+    }
+
+    idp.admin_delete_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("deleted");
+    let left = auth_rows(sandbox, &pool_id, Some(&old_sub)).await;
+    assert!(left.iter().all(|(_, rows)| *rows == 0), "{left:?}");
+
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", PASSWORD).await;
+    assert_eq!(
+        sign_in(&idp, &client_id, Some(&device.key)).await.err(),
+        Some("ResourceNotFoundException".to_owned()),
+        "the old jane's device is gone"
+    );
+    let again = sign_in(&idp, &client_id, None)
+        .await
+        .expect("signed in again");
+    let fresh = again
+        .authentication_result()
+        .expect("no MFA challenge for the new jane");
+    let fresh_access = fresh.access_token().expect("access token");
+    let listed = idp
+        .list_devices()
+        .access_token(fresh_access)
+        .send()
+        .await
+        .expect("listed");
+    let keys: Vec<_> = listed
+        .devices()
+        .iter()
+        .filter_map(DeviceType::device_key)
+        .collect();
+    assert!(!keys.contains(&device.key.as_str()), "{keys:?}");
+    let admin_view = idp
+        .admin_get_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("user found");
+    assert!(admin_view.user_mfa_setting_list().is_empty());
+    assert_eq!(admin_view.preferred_mfa_setting(), None);
+    let old_refresh = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters(
+            "REFRESH_TOKEN",
+            tokens.refresh_token().expect("refresh token"),
+        )
+        .send()
+        .await
+        .expect_err("the old refresh token is refused");
+    assert_eq!(error_code(&old_refresh), "NotAuthorizedException");
+
+    // DeleteUser, with the user's own token, forgets them the same way.
+    let new_sub = sub_of(&idp, &pool_id).await;
+    assert_ne!(new_sub, old_sub);
+    idp.delete_user()
+        .access_token(fresh_access)
+        .send()
+        .await
+        .expect("deleted herself");
+    let left = auth_rows(sandbox, &pool_id, Some(&new_sub)).await;
+    assert!(left.iter().all(|(_, rows)| *rows == 0), "{left:?}");
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", PASSWORD).await;
+    sign_in(&idp, &client_id, None)
+        .await
+        .expect("signed in as the third jane");
+
+    // DeleteUserPool: the pool's keys and users go; another pool's JWKS stays as it was.
+    let (other_pool, other_client) = pool(&idp, None).await;
+    sign_in(&idp, &other_client, None)
+        .await
+        .expect("signed in to the other pool");
+    let other_jwks = sandbox.jwks(&other_pool).await;
+    idp.admin_user_global_sign_out()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("signed out");
+    let held = auth_rows(sandbox, &pool_id, None).await;
+    for table in ["refresh_tokens", "user_sign_outs", "signing_keys"] {
+        assert!(
+            held.iter().any(|(name, rows)| *name == table && *rows > 0),
+            "{table} holds the pool before the delete: {held:?}"
+        );
+    }
+    idp.delete_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("pool deleted");
+    let left = auth_rows(sandbox, &pool_id, None).await;
+    assert!(left.iter().all(|(_, rows)| *rows == 0), "{left:?}");
+    assert_eq!(sandbox.jwks(&other_pool).await, other_jwks);
+    assert!(
+        sandbox
+            .stored_rows(ServiceKind::Auth, "refresh_tokens", &other_pool, None)
+            .await
+            > 0,
+        "the other pool's jane keeps her refresh token"
+    );
+}
+
+both_topologies!(forgotten_on_delete, deleted_users_and_pools_are_forgotten);

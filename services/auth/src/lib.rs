@@ -7,6 +7,7 @@ mod devices;
 mod events;
 mod factors;
 mod flows;
+mod forget;
 mod keys;
 mod lockout;
 mod mfa;
@@ -660,6 +661,24 @@ impl internal::auth_internal_server::AuthInternal for Auth {
             preferred_mfa_setting: mfa.preferred.unwrap_or_default().to_owned(),
             user_mfa_setting_list: mfa.enabled.iter().map(|f| (*f).to_owned()).collect(),
         }))
+    }
+
+    async fn forget_user(
+        &self,
+        request: Request<internal::UserRef>,
+    ) -> Result<Response<internal::Forgotten>, Status> {
+        let request = request.get_ref();
+        self.forget_user(&request.user_pool_id, &request.sub)
+            .await?;
+        Ok(Response::new(internal::Forgotten {}))
+    }
+
+    async fn forget_pool(
+        &self,
+        request: Request<internal::PoolRequest>,
+    ) -> Result<Response<internal::Forgotten>, Status> {
+        self.forget_pool(&request.get_ref().user_pool_id).await?;
+        Ok(Response::new(internal::Forgotten {}))
     }
 
     async fn verify_access_token(

@@ -104,7 +104,8 @@ pub fn updated_attributes(current: &[Json], updates: &[Json]) -> Vec<Json> {
 }
 
 impl Directory {
-    /// Removes the user, their sign-in aliases and group memberships in one transaction.
+    /// Removes the user, their sign-in aliases and group memberships in one transaction, then
+    /// has the auth service forget them.
     pub async fn admin_delete_user(&self, pool_id: &str, name: &str) -> CognitoResult<()> {
         let user = self.find_user(pool_id, name).await?;
         let mut transaction = self.db.begin().await.map_err(store_error)?;
@@ -122,7 +123,9 @@ impl Directory {
                 .await
                 .map_err(store_error)?;
         }
-        transaction.commit().await.map_err(store_error)
+        transaction.commit().await.map_err(store_error)?;
+        self.forget_in_auth(pool_id, Some(&user.sub)).await;
+        Ok(())
     }
 
     pub async fn admin_set_user_enabled(

@@ -351,7 +351,9 @@ impl Directory {
                 .await
                 .map_err(store_error)?;
         }
-        transaction.commit().await.map_err(store_error)
+        transaction.commit().await.map_err(store_error)?;
+        self.forget_in_auth(pool_id, None).await;
+        Ok(())
     }
 
     /// A page of `UserPoolDescriptionType`s in creation order, and the next token.

@@ -43,6 +43,34 @@ impl Directory {
             .map_err(CognitoError::from)
     }
 
+    /// Tells the auth service to forget a user (with `sub`) or a whole pool (without) the
+    /// directory has deleted. The delete has committed, so a failure is logged and not returned:
+    /// what auth keeps is keyed by a sub or pool id that is never issued again, and none of it
+    /// signs anyone in without the directory's user (see the README's security notes).
+    pub(crate) async fn forget_in_auth(&self, pool_id: &str, sub: Option<&str>) {
+        let Some(peers) = self.peers.as_ref() else {
+            return;
+        };
+        let mut auth = AuthInternalClient::new(peers.channel(ServiceKind::Auth));
+        let user_pool_id = pool_id.to_owned();
+        let outcome = match sub {
+            Some(sub) => {
+                auth.forget_user(internal::UserRef {
+                    user_pool_id,
+                    sub: sub.to_owned(),
+                })
+                .await
+            }
+            None => {
+                auth.forget_pool(internal::PoolRequest { user_pool_id })
+                    .await
+            }
+        };
+        if let Err(status) = outcome {
+            tracing::warn!(pool_id, sub, %status, "the auth service did not forget a deleted user or pool");
+        }
+    }
+
     /// The user an access token belongs to, checked by the auth service (signature, expiry,
     /// revocation, sign-out, enabled user) and for the scope self-service calls need.
     async fn token_user(&self, access_token: &str) -> CognitoResult<TokenUser> {
