@@ -515,3 +515,58 @@ async fn refresh_tokens_rotate(sandbox: &Sandbox) {
 }
 
 both_topologies!(rotation, refresh_tokens_rotate);
+
+/// A username that copies another user's `sub` never takes over that user's tokens: token
+/// look-ups find the `sub` first, so GetUser and refresh stay with the token's own user.
+async fn a_username_equal_to_a_sub_does_not_capture_tokens(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    let tokens = cognate_tests::password_sign_in(&idp, &client_id, "jane", "Correct-horse-1")
+        .await
+        .expect("jane signs in");
+    let jane = idp
+        .get_user()
+        .access_token(tokens.access_token().expect("access token"))
+        .send()
+        .await
+        .expect("jane");
+    let sub = jane
+        .user_attributes()
+        .iter()
+        .find(|attribute| attribute.name() == "sub")
+        .and_then(|attribute| attribute.value())
+        .expect("sub")
+        .to_owned();
+    cognate_tests::confirmed_user(&idp, &pool_id, &sub, "Impostor-horse-2").await;
+
+    let again = idp
+        .get_user()
+        .access_token(tokens.access_token().expect("access token"))
+        .send()
+        .await
+        .expect("still jane");
+    assert_eq!(again.username(), "jane");
+    let refreshed = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters(
+            "REFRESH_TOKEN",
+            tokens.refresh_token().expect("refresh token"),
+        )
+        .send()
+        .await
+        .expect("refreshed");
+    let id_token = refreshed
+        .authentication_result()
+        .and_then(|result| result.id_token())
+        .expect("id token");
+    let claims = verify_jwt(id_token, &sandbox.jwks(&pool_id).await).expect("verifies");
+    assert_eq!(claims["cognito:username"], "jane");
+    assert_eq!(claims["sub"], sub.as_str());
+}
+
+both_topologies!(
+    username_equal_to_a_sub,
+    a_username_equal_to_a_sub_does_not_capture_tokens
+);

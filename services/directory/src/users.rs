@@ -285,7 +285,8 @@ pub(crate) fn attribute_list(request: &Map<String, Json>, member: &str) -> Vec<J
 }
 
 impl Directory {
-    /// Finds a user by username, then by sign-in alias, then by `sub`.
+    /// A user by `sub`, username or sign-in alias, in that order: a token's `sub` always finds
+    /// its own user, even if someone chose that text as their username.
     pub async fn find_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
         let pool = self.load_pool(pool_id).await?;
         let naming = Naming::of(&pool);
@@ -293,7 +294,7 @@ impl Directory {
         let query = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND (username_key = $2 OR sub = $3 \
              OR sub IN (SELECT sub FROM user_aliases WHERE user_pool_id = $1 AND alias_key IN ($4, $5, $6))) \
-             ORDER BY CASE WHEN username_key = $2 THEN 0 ELSE 1 END LIMIT 1"
+             ORDER BY CASE WHEN sub = $3 THEN 0 WHEN username_key = $2 THEN 1 ELSE 2 END LIMIT 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(pool_id)
