@@ -115,6 +115,20 @@ impl Sandbox {
         six_digits(&text).expect("a six-digit code")
     }
 
+    /// The six-digit code in the newest dev-outbox message to `name` once it has `count`
+    /// messages: for codes delivered after the answer. Waits up to five seconds.
+    pub async fn awaited_code(&self, pool_id: &str, name: &str, count: usize) -> String {
+        for _ in 0..100 {
+            let (_, messages) = self.dev_outbox(pool_id, name).await.expect("outbox");
+            if messages.as_array().is_some_and(|list| list.len() >= count) {
+                let text = messages[0]["body"].as_str().unwrap_or_default();
+                return six_digits(text).expect("a six-digit code");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("message {count} to {name} did not arrive");
+    }
+
     /// How many rows `table` in `kind`'s store holds for the pool, and for the user `sub` when
     /// given: what a service forgets, which no API shows.
     pub async fn stored_rows(

@@ -170,16 +170,7 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
 
     // A real user's code still arrives: delivery happens after the answer.
     forgot("known").await.expect("sent");
-    let mut code = None;
-    for _ in 0..100 {
-        let (_, messages) = sandbox.dev_outbox(&pool_id, "known").await.expect("outbox");
-        if messages.as_array().is_some_and(|list| list.len() >= 2) {
-            code = cognate_tests::six_digits(messages[0]["body"].as_str().unwrap_or_default());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let code = code.expect("the reset code arrived");
+    let code = sandbox.awaited_code(&pool_id, "known", 2).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for name in ["nobody", "known"] {
         let refused = idp

@@ -2,7 +2,8 @@
 //! mode, codes read from the dev outbox): SELECT_CHALLENGE with `AvailableChallenges`, each first
 //! factor (PASSWORD, PASSWORD_SRP, EMAIL_OTP, SMS_OTP), `PREFERRED_CHALLENGE`, the pool's
 //! SignInPolicy, passwordless factors replacing MFA, lockout on codes, GetUserAuthFactors, and a
-//! choice that tells nothing of which users exist when the client hides that.
+//! choice that tells nothing of which users exist when the client hides that (a known user's code
+//! is then delivered after the answer).
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
@@ -11,7 +12,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     SmsMfaSettingsType, UserPoolMfaType, UserPoolPolicyType,
 };
 use cognate_common::srp;
-use cognate_tests::{Sandbox, both_topologies, error_code, other_code};
+use cognate_tests::{Sandbox, Topology, both_topologies, each_topology, error_code, other_code};
 
 const PASSWORD: &str = "Correct-horse-1";
 
@@ -560,20 +561,28 @@ async fn hidden_choice_tells_nothing(sandbox: &Sandbox) {
         }
     };
 
-    // A known user's email code signs them in.
-    let (session, _) = select("jane", "EMAIL_OTP").await;
-    let code = sandbox.latest_code(&pool_id, "jane").await;
-    let jane = answer(
-        &idp,
-        &hiding,
-        "jane",
-        ChallengeNameType::EmailOtp,
-        &session,
-        &[("EMAIL_OTP_CODE", &code)],
-    )
-    .await
-    .expect("jane's code");
-    assert!(signed_in(&jane));
+    // A known user's codes arrive (after the answer, as the simulated ones answer at once) and
+    // sign them in.
+    for (factor, challenge, member) in [
+        ("EMAIL_OTP", ChallengeNameType::EmailOtp, "EMAIL_OTP_CODE"),
+        ("SMS_OTP", ChallengeNameType::SmsOtp, "SMS_OTP_CODE"),
+    ] {
+        let (_, sent) = sandbox.dev_outbox(&pool_id, "jane").await.expect("outbox");
+        let sent = sent.as_array().map_or(0, Vec::len);
+        let (session, _) = select("jane", factor).await;
+        let code = sandbox.awaited_code(&pool_id, "jane", sent + 1).await;
+        let jane = answer(
+            &idp,
+            &hiding,
+            "jane",
+            challenge,
+            &session,
+            &[(member, &code)],
+        )
+        .await
+        .expect("jane's code");
+        assert!(signed_in(&jane), "{factor}");
+    }
 
     // An unknown name: the same shape, a destination stable per name, and no code is right.
     let refused = |name: &'static str, factor: ChallengeNameType, session: String| {
@@ -627,3 +636,56 @@ async fn hidden_choice_tells_nothing(sandbox: &Sandbox) {
 }
 
 both_topologies!(hidden_choice, hidden_choice_tells_nothing, start_dev);
+
+/// With a client that hides existence, a known user's sign-in code goes out after the answer:
+/// behind a mail server that never answers (the sender waits ten seconds for it), the EMAIL_OTP
+/// challenge still comes at once, and the code, recorded in the dev outbox, signs them in.
+async fn hidden_code_answers_before_delivery(topology: Topology) {
+    // Accepts connections (the kernel does) and never greets.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listener");
+    let port = silent.local_addr().expect("address").port();
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        config.access_keys.clear();
+        config.smtp_url = Some(cognate_common::config::Secret::new(format!(
+            "smtp://127.0.0.1:{port}"
+        )));
+    })
+    .await
+    .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let (pool_id, _) = pool(&idp, &[AuthFactorType::Password, AuthFactorType::EmailOtp]).await;
+    let hiding = hiding_client(&idp, &pool_id).await;
+    let started = start(&idp, &hiding, "jane", &[]).await.expect("a choice");
+    let asked = std::time::Instant::now();
+    let challenge = answer(
+        &idp,
+        &hiding,
+        "jane",
+        ChallengeNameType::SelectChallenge,
+        started.session().expect("session"),
+        &[("ANSWER", "EMAIL_OTP")],
+    )
+    .await
+    .expect("a code challenge");
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    let code = sandbox.awaited_code(&pool_id, "jane", 1).await;
+    let jane = answer(
+        &idp,
+        &hiding,
+        "jane",
+        ChallengeNameType::EmailOtp,
+        challenge.session().expect("session"),
+        &[("EMAIL_OTP_CODE", &code)],
+    )
+    .await
+    .expect("jane's code");
+    assert!(signed_in(&jane));
+}
+
+each_topology!(hidden_code_delivery, hidden_code_answers_before_delivery);

@@ -70,7 +70,7 @@ fn offered_factors(
     }
 }
 
-fn hides_existence(client: &idp::UserPoolClientType) -> bool {
+pub(crate) fn hides_existence(client: &idp::UserPoolClientType) -> bool {
     client.prevent_user_existence_errors.as_deref() == Some("ENABLED")
 }
 

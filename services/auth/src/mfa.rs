@@ -12,6 +12,7 @@ use cognate_common::{CognitoError, CognitoResult};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
+use crate::choice::hides_existence;
 use crate::flows::{Session, expired_session, random_token};
 use crate::{Auth, factors, lockout, totp};
 
@@ -89,7 +90,9 @@ impl Auth {
     }
 
     /// The challenge for one factor; for SMS and email the code goes out now and its hash
-    /// stays in the session. `first_factor`: an EMAIL_OTP or SMS_OTP of USER_AUTH, not MFA.
+    /// stays in the session. `first_factor`: an EMAIL_OTP or SMS_OTP of USER_AUTH, not MFA; for
+    /// a client that hides existence it goes out after the answer, which then takes as long as
+    /// the simulated one an unknown name gets.
     pub(crate) async fn start_factor(
         &self,
         pool: &idp::UserPoolType,
@@ -116,6 +119,7 @@ impl Auth {
                     code: code.clone(),
                     client_id: client.client_id.clone().unwrap_or_default(),
                     client_metadata_json: "{}".to_owned(),
+                    detached: first_factor && hides_existence(client),
                 })
                 .await
                 .map_err(CognitoError::from)?

@@ -11,7 +11,7 @@ use cognate_common::{CognitoError, CognitoResult, password};
 use crate::Directory;
 use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
-use crate::hiding::hides_existence;
+use crate::hiding::{DetachedMessage, hides_existence};
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
@@ -271,6 +271,22 @@ impl Directory {
         self.ensure_deliverable(&pool, channel)?;
         let client_metadata: Json =
             serde_json::from_str(&request.client_metadata_json).unwrap_or_else(|_| json!({}));
+        let template = outbox::authentication_template(&pool, channel);
+        let message_request = MessageRequest {
+            kind: MessageKind::Authentication,
+            client_metadata: &client_metadata,
+            client_id: Some(request.client_id.as_str()).filter(|id| !id.is_empty()),
+        };
+        if request.detached {
+            let message = DetachedMessage {
+                channel,
+                destination: &destination,
+                template,
+                code: &request.code,
+            };
+            self.deliver_detached(pool_id, &pool, &user, message, message_request);
+            return Ok(outbox::details(channel, &destination, attribute));
+        }
         let message = self
             .deliver_code(
                 pool_id,
@@ -278,13 +294,9 @@ impl Directory {
                 &user,
                 channel,
                 &destination,
-                outbox::authentication_template(&pool, channel),
+                template,
                 &request.code,
-                MessageRequest {
-                    kind: MessageKind::Authentication,
-                    client_metadata: &client_metadata,
-                    client_id: Some(request.client_id.as_str()).filter(|id| !id.is_empty()),
-                },
+                message_request,
             )
             .await?;
         Ok(outbox::delivery_details(&message, attribute))

@@ -12,7 +12,7 @@ use cognate_common::{CognitoError, CognitoResult};
 
 use crate::Directory;
 use crate::codes::Purpose;
-use crate::outbox::{self, Channel, MessageRequest};
+use crate::outbox::{self, Channel, MessageRequest, Template};
 use crate::users::User;
 
 /// Decoy codes are issued to `decoy:<hash of the name>`; no user has such a sub (subs are UUIDs).
@@ -163,14 +163,36 @@ impl Directory {
         let (channel, code) = self
             .deliverable_code(pool_id, pool, user, purpose, (attribute, destination))
             .await?;
-        let details = outbox::details(channel, destination, attribute);
+        let template = self.code_template(pool, purpose, channel, &user.username, &code, request);
+        let message = DetachedMessage {
+            channel,
+            destination,
+            template,
+            code: &code,
+        };
+        self.deliver_detached(pool_id, pool, user, message, request);
+        Ok(outbox::details(channel, destination, attribute))
+    }
+
+    /// Delivers `message` after the answer; a failure is logged. The caller has already checked
+    /// that the pool can deliver on its channel (`ensure_deliverable`).
+    pub(crate) fn deliver_detached(
+        &self,
+        pool_id: &str,
+        pool: &Json,
+        user: &User,
+        message: DetachedMessage<'_>,
+        request: MessageRequest<'_>,
+    ) {
         let directory = self.clone();
-        let (pool_id, pool, user, destination) = (
-            pool_id.to_owned(),
-            pool.clone(),
-            user.clone(),
-            destination.to_owned(),
-        );
+        let (pool_id, pool, user) = (pool_id.to_owned(), pool.clone(), user.clone());
+        let DetachedMessage {
+            channel,
+            destination,
+            template,
+            code,
+        } = message;
+        let (destination, code) = (destination.to_owned(), code.to_owned());
         let (kind, client_metadata, client_id) = (
             request.kind,
             request.client_metadata.clone(),
@@ -182,8 +204,6 @@ impl Directory {
                 client_metadata: &client_metadata,
                 client_id: client_id.as_deref(),
             };
-            let template =
-                directory.code_template(&pool, purpose, channel, &user.username, &code, request);
             let sent = directory
                 .deliver_code(
                     &pool_id,
@@ -200,8 +220,15 @@ impl Directory {
                 tracing::warn!(pool_id, %error, "a code could not be delivered");
             }
         });
-        Ok(details)
     }
+}
+
+/// A code message to deliver after the answer.
+pub(crate) struct DetachedMessage<'a> {
+    pub channel: Channel,
+    pub destination: &'a str,
+    pub template: Template,
+    pub code: &'a str,
 }
 
 #[cfg(test)]
