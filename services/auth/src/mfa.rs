@@ -16,9 +16,6 @@ use crate::choice::hides_existence;
 use crate::flows::{Session, expired_session, random_token};
 use crate::{Auth, factors, lockout, totp};
 
-/// How many digits an SMS or email sign-in code has.
-const OTP_DIGITS: usize = 6;
-
 /// Whoever an MFA-management call is about: from an access token, or from an MFA_SETUP session.
 pub(crate) struct Subject {
     pub pool_id: String,
@@ -108,7 +105,7 @@ impl Auth {
         session.first_factor = first_factor;
         let mut parameters = json!({ "USER_ID_FOR_SRP": user.username });
         if factor != factors::SOFTWARE_TOKEN {
-            let code = otp_code();
+            let code = cognate_common::ids::six_digit_code();
             let delivery = self
                 .directory
                 .clone()
@@ -253,15 +250,6 @@ pub(crate) fn medium(factor: &str) -> &'static str {
 /// A wrong SMS, email or TOTP code.
 pub(crate) fn code_mismatch() -> CognitoError {
     CognitoError::new("CodeMismatchException", "Invalid code received for user")
-}
-
-/// A random six-digit code.
-fn otp_code() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..OTP_DIGITS)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
 }
 
 /// What a session keeps of an SMS or email code: a hash bound to the client and user, so the

@@ -32,6 +32,11 @@ pub fn client_secret() -> String {
     random_from(LOWER_ALPHANUMERIC, 51)
 }
 
+/// Six random digits: the codes Cognito sends (confirmation, reset, sign-in).
+pub fn six_digit_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
 /// `us-east-1:<uuid>`: identity pools and identities.
 pub fn regional_uuid(region: &str) -> String {
     format!("{region}:{}", uuid::Uuid::new_v4())

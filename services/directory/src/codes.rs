@@ -3,7 +3,6 @@
 //! lifetime, an attempt limit, and single use enforced by a conditional update.
 
 use base64::Engine;
-use rand::Rng;
 use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
@@ -91,11 +90,6 @@ fn attempts_exceeded() -> CognitoError {
     )
 }
 
-/// Six random digits from the thread's CSPRNG.
-pub fn new_code() -> String {
-    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
-}
-
 fn code_hash(pool_id: &str, sub: &str, purpose: Purpose, code: &str) -> String {
     let digest = aws_lc_rs::digest::digest(
         &aws_lc_rs::digest::SHA256,
@@ -114,7 +108,7 @@ impl Directory {
         attribute_name: &str,
         attribute_value: &str,
     ) -> CognitoResult<String> {
-        let code = new_code();
+        let code = cognate_common::ids::six_digit_code();
         let now = unix_millis(self.clock.now());
         sqlx::query(
             "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at) \
@@ -276,7 +270,7 @@ mod tests {
     #[test]
     fn codes_are_six_digits_and_hashes_bind_their_purpose() {
         for _ in 0..100 {
-            let code = new_code();
+            let code = cognate_common::ids::six_digit_code();
             assert_eq!(code.len(), 6);
             assert!(code.chars().all(|c| c.is_ascii_digit()));
         }
