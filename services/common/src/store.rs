@@ -52,6 +52,9 @@ fn schema_name(kind: ServiceKind) -> String {
     kind.as_str().replace('-', "_")
 }
 
+/// A pooled connection idle this long is pinged before use; a busy one is trusted.
+const CHECK_IDLE_CONNECTIONS_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects the service's pool, creating its Postgres schema or SQLite file when missing.
 pub async fn connect(config: &Config, kind: ServiceKind) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
@@ -80,6 +83,17 @@ pub async fn connect(config: &Config, kind: ServiceKind) -> anyhow::Result<AnyPo
     let max_connections = if backend == Backend::Sqlite { 4 } else { 16 };
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
+        // sqlx pings every connection before handing it out, a round trip per query; only one
+        // that sat idle long enough to have been dropped by the server or a proxy is checked.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_CONNECTIONS_AFTER {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

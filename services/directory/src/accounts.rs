@@ -8,9 +8,12 @@ use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, password};
 
+use std::sync::Arc;
+
 use crate::Directory;
 use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
+use crate::config_cache::{CachedPool, ClientView};
 use crate::hiding::{DetachedMessage, hides_existence};
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
@@ -164,9 +167,12 @@ fn reset_destination(pool: &Json, user: &User) -> CognitoResult<(String, String)
 
 impl Directory {
     /// The client and its pool for an end user's call, with `SECRET_HASH` checked.
-    async fn client_and_pool(&self, call: &ClientCall<'_>) -> CognitoResult<(String, Json, Json)> {
+    async fn client_and_pool(
+        &self,
+        call: &ClientCall<'_>,
+    ) -> CognitoResult<(String, Arc<CachedPool>, Arc<ClientView>)> {
         let client = self.load_client(None, call.client_id).await?;
-        let pool_id = client["UserPoolId"].as_str().unwrap_or_default().to_owned();
+        let pool_id = client.pool_id.clone();
         let pool = self.load_pool(&pool_id).await?;
         if !call.from_link {
             check_secret_hash(&client, call.username, call.secret_hash)?;

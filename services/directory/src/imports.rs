@@ -269,7 +269,7 @@ impl Directory {
     }
 
     pub async fn get_csv_header(&self, pool_id: &str) -> CognitoResult<Vec<String>> {
-        Ok(csv_header(&self.load_pool(pool_id).await?))
+        Ok(csv_header(&*self.load_pool(pool_id).await?))
     }
 
     /// CreateUserImportJob. `CloudWatchLogsRoleArn` is kept and shown but not used: Cognate has

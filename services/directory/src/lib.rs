@@ -24,6 +24,7 @@ mod users;
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use serde_json::{Map, Value as Json, json};
 use sqlx::AnyPool;
 use tonic::service::RoutesBuilder;
@@ -52,8 +53,10 @@ pub struct Directory {
     hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
     /// Compromised-credentials detection's list (and the operator's file, if any).
     breached: cognate_common::breached::BreachedPasswords,
-    /// GetPool's and GetClient's conversions, kept while the stored text is unchanged.
+    /// Pools and clients read in the last second; see `config_cache`.
     config_cache: Arc<config_cache::ConfigCache>,
+    /// Where config changes are announced to the other replicas, when NATS is configured.
+    nats: Option<async_nats::Client>,
 }
 
 impl Directory {
@@ -67,6 +70,7 @@ impl Directory {
             hiding_secret: Arc::default(),
             breached: cognate_common::breached::BreachedPasswords::default(),
             config_cache: Arc::default(),
+            nats: None,
         }
     }
 
@@ -84,6 +88,25 @@ impl Directory {
         self.peers = Some(peers);
         self
     }
+
+    /// Announces config changes over NATS and forgets what other replicas announce.
+    async fn with_nats(mut self, nats: async_nats::Client) -> anyhow::Result<Self> {
+        let mut notices = nats.subscribe(config_cache::SUBJECT).await?;
+        let cache = self.config_cache.clone();
+        tokio::spawn(async move {
+            while let Some(message) = notices.next().await {
+                match std::str::from_utf8(&message.payload)
+                    .ok()
+                    .and_then(config_cache::Change::decode)
+                {
+                    Some(change) => cache.forget(&change),
+                    None => tracing::warn!("ignoring an unreadable config-change notice"),
+                }
+            }
+        });
+        self.nats = Some(nats);
+        Ok(self)
+    }
 }
 
 /// Connects and migrates the store and adds the directory's gRPC services to `routes`.
@@ -98,10 +121,13 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     let breached = cognate_common::breached::BreachedPasswords::new(
         context.config.breached_passwords_file.as_deref(),
     )?;
-    let directory = Directory::new(db, context.clock.clone(), context.config.clone())
+    let mut directory = Directory::new(db, context.clock.clone(), context.config.clone())
         .with_peers(context.peers.clone())
         .with_senders(senders)
         .with_breached(breached);
+    if let Some(nats) = &context.nats {
+        directory = directory.with_nats(nats.clone()).await?;
+    }
     routes
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
@@ -362,7 +388,8 @@ impl idp::directory_server::Directory for Directory {
         let pool_id = required(&request.user_pool_id, "UserPoolId")?;
         let client_id = required(&request.client_id, "ClientId")?;
         self.load_pool(pool_id).await?;
-        let client = self.load_client(Some(pool_id), client_id).await?;
+        // From the store, not the cache: an admin sees their own change on any replica.
+        let client = pools::parse_stored(&self.load_client_text(Some(pool_id), client_id).await?)?;
         reply(json!({ "UserPoolClient": client }))
     }
 
@@ -841,7 +868,7 @@ impl idp::directory_server::Directory for Directory {
         self.admin_confirm_sign_up(pool_id, username).await?;
         self.post_confirmation(
             pool_id,
-            &self.load_pool(pool_id).await?,
+            &*self.load_pool(pool_id).await?,
             "PostConfirmation_ConfirmSignUp",
             None,
             username,
@@ -1070,10 +1097,10 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         &self,
         request: Request<internal::GetPoolRequest>,
     ) -> Result<Response<internal::PoolConfig>, Status> {
-        let pool_id = &request.get_ref().user_pool_id;
-        let text = self.load_pool_text(pool_id).await?;
-        let pool = self.config_cache.pool(pool_id, &text)?;
-        Ok(Response::new(internal::PoolConfig { pool: Some(pool) }))
+        let pool = self.load_pool(&request.get_ref().user_pool_id).await?;
+        Ok(Response::new(internal::PoolConfig {
+            pool: Some(pool.proto()?),
+        }))
     }
 
     async fn get_client(
@@ -1082,15 +1109,12 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
     ) -> Result<Response<internal::ClientConfig>, Status> {
         let request = request.get_ref();
         let wanted_pool = Some(request.user_pool_id.as_str()).filter(|id| !id.is_empty());
-        let text = self
-            .load_client_text(wanted_pool, &request.client_id)
-            .await?;
-        let view = self.config_cache.client(&request.client_id, &text)?;
-        let pool_text = self.load_pool_text(&view.pool_id).await?;
+        let client = self.load_client(wanted_pool, &request.client_id).await?;
+        let pool = self.load_pool(&client.pool_id).await?;
         Ok(Response::new(internal::ClientConfig {
-            pool: Some(self.config_cache.pool(&view.pool_id, &pool_text)?),
-            client: Some(view.client),
-            client_secrets: view.secrets,
+            pool: Some(pool.proto()?),
+            client: Some(client.proto()?),
+            client_secrets: client.secrets.clone(),
         }))
     }
 
@@ -1232,5 +1256,99 @@ fn code_delivery(details: &Json) -> internal::CodeDelivery {
         destination: member("Destination"),
         delivery_medium: member("DeliveryMedium"),
         attribute_name: member("AttributeName"),
+    }
+}
+
+#[cfg(test)]
+mod replica_tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config_cache::ConfigCache;
+    use cognate_common::testing::TestStore;
+
+    /// A directory replica on `store` whose cache would keep entries for an hour: only a NATS
+    /// notice can make it forget one.
+    async fn replica(store: &TestStore) -> Directory {
+        let nats = async_nats::connect(
+            std::env::var("COGNATE_TEST_NATS_URL")
+                .unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
+        )
+        .await
+        .expect("NATS connects");
+        let mut directory = Directory::new(
+            store.pool.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(Config::default()),
+        );
+        directory.config_cache = Arc::new(ConfigCache::new(Duration::from_secs(3600)));
+        directory.with_nats(nats).await.expect("subscribes")
+    }
+
+    fn object(value: Json) -> Map<String, Json> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    /// Waits up to 10 s for `seen` to hold on what `read` answers.
+    async fn eventually<T, F: std::future::Future<Output = T>>(
+        mut read: impl FnMut() -> F,
+        seen: impl Fn(&T) -> bool,
+    ) -> T {
+        for _ in 0..100 {
+            let value = read().await;
+            if seen(&value) {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        read().await
+    }
+
+    #[tokio::test]
+    async fn replicas_see_each_others_changes() {
+        let store = TestStore::postgres(ServiceKind::Directory, &MIGRATOR).await;
+        let (one, other) = (replica(&store).await, replica(&store).await);
+        let pool = one
+            .create_user_pool(object(json!({"PoolName": "before"})))
+            .await
+            .expect("pool");
+        let pool_id = pool["Id"].as_str().expect("id");
+        let client = one
+            .create_user_pool_client(object(json!({"UserPoolId": pool_id, "ClientName": "c"})))
+            .await
+            .expect("client");
+        let client_id = client["ClientId"].as_str().expect("client id");
+        assert_eq!(
+            other.load_pool(pool_id).await.expect("pool")["Name"],
+            "before"
+        );
+        other.load_client(None, client_id).await.expect("client");
+
+        one.modify_pool(pool_id, |pool| {
+            pool.insert("Name".into(), json!("after"));
+            Ok(())
+        })
+        .await
+        .expect("renamed");
+        assert_eq!(one.load_pool(pool_id).await.expect("pool")["Name"], "after");
+        let seen = eventually(
+            || other.load_pool(pool_id),
+            |pool| pool.as_ref().is_ok_and(|pool| pool["Name"] == "after"),
+        )
+        .await;
+        assert_eq!(seen.expect("pool")["Name"], "after");
+
+        one.delete_user_pool_client(pool_id, client_id)
+            .await
+            .expect("deleted");
+        let gone = eventually(
+            || other.load_client(None, client_id),
+            |client| client.is_err(),
+        )
+        .await;
+        assert_eq!(
+            gone.expect_err("forgotten").error_type,
+            "ResourceNotFoundException"
+        );
     }
 }

@@ -8,6 +8,7 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 
+use crate::config_cache::Change;
 use crate::pools::{check_client_request, fill_client, parse_stored};
 use crate::{Directory, schema};
 
@@ -85,6 +86,7 @@ impl Directory {
             .map_err(store_error)?
             .rows_affected();
             if written == 1 {
+                self.config_changed(Change::Pool(pool_id.to_owned())).await;
                 return Ok(outcome);
             }
         }
@@ -122,6 +124,8 @@ impl Directory {
             .map_err(store_error)?
             .rows_affected();
             if written == 1 {
+                self.config_changed(Change::Client(client_id.to_owned()))
+                    .await;
                 return Ok((client, outcome));
             }
         }
@@ -289,7 +293,7 @@ impl Directory {
                 CognitoError::invalid_parameter(format!("Invalid ResourceArn: {arn}"))
             })?;
         let pool = match self.load_pool(&pool_id).await {
-            Ok(pool) => as_object(pool, &pool_id)?,
+            Ok(pool) => as_object(Json::clone(&pool), &pool_id)?,
             Err(error) if error.error_type == "ResourceNotFoundException" => {
                 return Err(not_found());
             }

@@ -8,6 +8,9 @@ use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ids};
 
+use std::sync::Arc;
+
+use crate::config_cache::{self, CachedPool, Change, ClientView};
 use crate::{Directory, client_secrets, schema};
 
 /// Members of CreateUserPool/UpdateUserPool that UpdateUserPool may change. Cognito resets any
@@ -268,9 +271,14 @@ impl Directory {
         Ok(with_user_count(pool, 0))
     }
 
-    /// The stored pool (without the user count).
-    pub async fn load_pool(&self, pool_id: &str) -> CognitoResult<Json> {
-        parse_stored(&self.load_pool_text(pool_id).await?)
+    /// The stored pool (without the user count), at most `config_cache::MAX_AGE` old.
+    pub(crate) async fn load_pool(&self, pool_id: &str) -> CognitoResult<Arc<CachedPool>> {
+        if let Some(pool) = self.config_cache.pool(pool_id) {
+            return Ok(pool);
+        }
+        let load = self.config_cache.start_load();
+        let pool = CachedPool::new(parse_stored(&self.load_pool_text(pool_id).await?)?);
+        Ok(self.config_cache.keep_pool(load, pool_id, pool))
     }
 
     /// The pool's stored JSON text, as compare-and-set writes compare it.
@@ -284,8 +292,9 @@ impl Directory {
         Ok(row.get("pool_json"))
     }
 
+    /// Read from the store, not the cache: an admin sees their own change on any replica.
     pub async fn describe_user_pool(&self, pool_id: &str) -> CognitoResult<Json> {
-        let pool = self.load_pool(pool_id).await?;
+        let pool = parse_stored(&self.load_pool_text(pool_id).await?)?;
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE user_pool_id = $1")
             .bind(pool_id)
             .fetch_one(&self.db)
@@ -352,6 +361,7 @@ impl Directory {
                 .map_err(store_error)?;
         }
         transaction.commit().await.map_err(store_error)?;
+        self.config_changed(Change::Pool(pool_id.to_owned())).await;
         self.forget_in_auth(pool_id, None).await;
         Ok(())
     }
@@ -424,9 +434,39 @@ impl Directory {
         Ok(client)
     }
 
-    /// The client, checked to belong to `pool_id` when one is given.
-    pub async fn load_client(&self, pool_id: Option<&str>, client_id: &str) -> CognitoResult<Json> {
-        parse_stored(&self.load_client_text(pool_id, client_id).await?)
+    /// The client, checked to belong to `pool_id` when one is given, at most
+    /// `config_cache::MAX_AGE` old.
+    pub(crate) async fn load_client(
+        &self,
+        pool_id: Option<&str>,
+        client_id: &str,
+    ) -> CognitoResult<Arc<ClientView>> {
+        let client = match self.config_cache.client(client_id) {
+            Some(client) => client,
+            None => {
+                let load = self.config_cache.start_load();
+                let client = ClientView::new(parse_stored(
+                    &self.load_client_text(None, client_id).await?,
+                )?);
+                self.config_cache.keep_client(load, client_id, client)
+            }
+        };
+        if pool_id.is_some_and(|pool_id| client.pool_id != pool_id) {
+            return Err(client_not_found(client_id));
+        }
+        Ok(client)
+    }
+
+    /// Forgets `change` here and tells the other replicas to forget it too.
+    pub(crate) async fn config_changed(&self, change: Change) {
+        self.config_cache.forget(&change);
+        if let Some(nats) = &self.nats
+            && let Err(error) = nats
+                .publish(config_cache::SUBJECT, change.encode().into())
+                .await
+        {
+            tracing::warn!(%error, "could not tell the other replicas of a config change");
+        }
     }
 
     /// The client's stored JSON text, for writes that must not overwrite a concurrent one.
@@ -444,9 +484,7 @@ impl Directory {
                 .filter(|row| {
                     pool_id.is_none_or(|pool_id| row.get::<String, _>("user_pool_id") == pool_id)
                 })
-                .ok_or_else(|| {
-                    CognitoError::not_found(format!("User pool client {client_id} does not exist."))
-                })?;
+                .ok_or_else(|| client_not_found(client_id))?;
         Ok(row.get("client_json"))
     }
 
@@ -501,8 +539,15 @@ impl Directory {
                 .await
                 .map_err(store_error)?;
         }
-        transaction.commit().await.map_err(store_error)
+        transaction.commit().await.map_err(store_error)?;
+        self.config_changed(Change::Client(client_id.to_owned()))
+            .await;
+        Ok(())
     }
+}
+
+fn client_not_found(client_id: &str) -> CognitoError {
+    CognitoError::not_found(format!("User pool client {client_id} does not exist."))
 }
 
 /// Checks a CreateUserPoolClient or UpdateUserPoolClient request's name and auth flows.
