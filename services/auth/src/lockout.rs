@@ -1,7 +1,8 @@
 //! Cognito's lockout: after 5 failed password checks a user is locked for 1 s, doubling with
 //! each further failure (2^(n−5) s) up to 15 minutes. Attempts during a lock are refused without
 //! being counted; a success after the lock, or 15 quiet minutes, starts the count afresh.
-//! Failures are counted by one atomic upsert, so parallel attempts on any replica all count.
+//! Failures are counted by one atomic upsert, so parallel attempts on any replica all count, and
+//! a burst of correct attempts waits for the ones in flight instead of locking itself out.
 
 use sqlx::{AnyPool, Row};
 
@@ -50,7 +51,38 @@ fn lock_millis_sql(failures: &str) -> String {
 /// the attempt not counted. Otherwise the attempt is counted as a failure up front, with the
 /// lock that failure would bring, in one atomic upsert; [`succeeded`] undoes both. So parallel
 /// attempts can't all slip past the check while the first ones are still being verified.
+///
+/// A lock that the last second's attempts brought may be theirs alone while they are still being
+/// verified (more than five correct sign-ins of one user at once): a refused attempt waits a
+/// little for them and asks again, so only failures that stand lock the user out.
 pub async fn begin(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoResult<()> {
+    for wait_millis in WAITS_FOR_ATTEMPTS_IN_FLIGHT {
+        match try_begin(db, pool_id, sub, now).await? {
+            Begun::Counted => return Ok(()),
+            Begun::Refused { last_failure } if last_failure + 1000 < now => break,
+            Begun::Refused { .. } => {
+                tokio::time::sleep(std::time::Duration::from_millis(wait_millis)).await;
+            }
+        }
+    }
+    match try_begin(db, pool_id, sub, now).await? {
+        Begun::Counted => Ok(()),
+        Begun::Refused { .. } => Err(attempts_exceeded()),
+    }
+}
+
+/// The pauses of a refused attempt that may have met attempts still in flight, in milliseconds.
+const WAITS_FOR_ATTEMPTS_IN_FLIGHT: [u64; 4] = [25, 50, 100, 200];
+
+enum Begun {
+    Counted,
+    /// Refused by a lock in force; `last_failure` is when its latest failure was counted.
+    Refused {
+        last_failure: i64,
+    },
+}
+
+async fn try_begin(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoResult<Begun> {
     let next = "CASE WHEN lockouts.last_failure < $4 THEN 1 ELSE lockouts.failures + 1 END";
     let query = format!(
         "INSERT INTO lockouts (user_pool_id, sub, failures, last_failure, locked_until, last_attempt) \
@@ -60,7 +92,7 @@ pub async fn begin(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoR
          failures = CASE WHEN lockouts.locked_until > $3 THEN lockouts.failures ELSE {next} END, \
          last_failure = CASE WHEN lockouts.locked_until > $3 THEN lockouts.last_failure ELSE $3 END, \
          locked_until = CASE WHEN lockouts.locked_until > $3 THEN lockouts.locked_until ELSE $3 + {lock} END \
-         RETURNING last_attempt",
+         RETURNING last_attempt, last_failure",
         lock = lock_millis_sql(&format!("({next})")),
         first_lock = lock_millis(1),
     );
@@ -75,11 +107,13 @@ pub async fn begin(db: &AnyPool, pool_id: &str, sub: &str, now: i64) -> CognitoR
         .await
         .map_err(store_error)?;
     // Counted, or refused by a lock that was already in force.
-    if row.get::<String, _>("last_attempt") == attempt {
-        Ok(())
+    Ok(if row.get::<String, _>("last_attempt") == attempt {
+        Begun::Counted
     } else {
-        Err(attempts_exceeded())
-    }
+        Begun::Refused {
+            last_failure: row.get("last_failure"),
+        }
+    })
 }
 
 /// The check passed: the failures are forgotten and the lock lifted.
@@ -155,9 +189,23 @@ mod tests {
         );
     }
 
+    /// Eight correct sign-ins of one user at once: the ones that find five still in flight wait
+    /// for them instead of being locked out by failures that never happen.
+    async fn parallel_correct_attempts_all_pass(db: &AnyPool) {
+        let now = 1_700_000_000_000;
+        let attempts = (0..8).map(|_| async {
+            begin(db, "p", "w", now).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            succeeded(db, "p", "w").await
+        });
+        let outcomes = futures::future::join_all(attempts).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    }
+
     cognate_common::on_every_backend!(
         cognate_common::ServiceKind::Auth, crate::MIGRATOR;
         lockout_follows_cognitos_rules,
         parallel_attempts_cannot_slip_past,
+        parallel_correct_attempts_all_pass,
     );
 }
