@@ -8,6 +8,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod legacy_hash;
 pub mod password;
 pub mod secret_hash;
 pub mod srp;
