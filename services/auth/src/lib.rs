@@ -13,6 +13,7 @@ mod lockout;
 mod mfa;
 mod revocation;
 mod tokens;
+pub mod transfer;
 mod totp;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ pub mod secret_hash;
 pub mod srp;
 pub mod store;
 pub mod telemetry;
+pub mod transfer;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validation;
