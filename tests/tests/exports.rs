@@ -131,7 +131,11 @@ async fn a_pool_moves_from_sqlite_to_postgres() {
         .expect("preferred");
 
     let file = export(&source, &pool_id).await;
-    assert_eq!(String::from_utf8_lossy(&file).lines().count(), 4, "header, pool, two users");
+    assert_eq!(
+        String::from_utf8_lossy(&file).lines().count(),
+        4,
+        "header, pool, two users"
+    );
 
     let target = Sandbox::start(Topology::Split)
         .await
@@ -154,7 +158,9 @@ async fn a_pool_moves_from_sqlite_to_postgres() {
         .await
         .expect("bob's verifier moved");
     assert_eq!(
-        password_sign_in(&idp, &client_id, "bob", "Wrong-horse-1").await.err(),
+        password_sign_in(&idp, &client_id, "bob", "Wrong-horse-1")
+            .await
+            .err(),
         Some("NotAuthorizedException".to_owned())
     );
     let challenge = idp
@@ -188,7 +194,11 @@ async fn a_pool_moves_from_sqlite_to_postgres() {
         .send()
         .await
         .expect("groups");
-    let names: Vec<_> = groups.groups().iter().filter_map(|group| group.group_name()).collect();
+    let names: Vec<_> = groups
+        .groups()
+        .iter()
+        .filter_map(|group| group.group_name())
+        .collect();
     assert_eq!(names, ["admins"]);
     let jane = idp
         .admin_get_user()
@@ -212,7 +222,9 @@ async fn a_pool_moves_from_sqlite_to_postgres() {
         .await
         .expect("the client moved");
     assert_eq!(
-        client.user_pool_client().and_then(|client| client.client_name()),
+        client
+            .user_pool_client()
+            .and_then(|client| client.client_name()),
         Some("app")
     );
 }
@@ -243,7 +255,11 @@ fn legacy_hashes(password: &str) -> Vec<(&'static str, String)> {
         ("u-bcrypt", bcrypt::hash(password, 6).expect("bcrypt")),
         (
             "u-argon2",
-            format!("$argon2id$v=19$m=4096,t=2,p=1${}${}", phc(salt), phc(&argon)),
+            format!(
+                "$argon2id$v=19$m=4096,t=2,p=1${}${}",
+                phc(salt),
+                phc(&argon)
+            ),
         ),
         (
             "u-scrypt",
@@ -255,7 +271,11 @@ fn legacy_hashes(password: &str) -> Vec<(&'static str, String)> {
         ),
         (
             "u-costly",
-            format!("$argon2id$v=19$m=1048576,t=2,p=1${}${}", phc(salt), phc(&argon)),
+            format!(
+                "$argon2id$v=19$m=1048576,t=2,p=1${}${}",
+                phc(salt),
+                phc(&argon)
+            ),
         ),
     ]
 }

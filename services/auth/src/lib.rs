@@ -13,8 +13,8 @@ mod lockout;
 mod mfa;
 mod revocation;
 mod tokens;
-pub mod transfer;
 mod totp;
+pub mod transfer;
 
 use std::sync::Arc;
 

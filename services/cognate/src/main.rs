@@ -333,8 +333,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn export(config: &Config, pool_id: &str, output: &std::path::Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(output)
-        .with_context(|| format!("creating {}", output.display()))?;
+    let file =
+        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
     let mut writer = std::io::BufWriter::new(file);
     let started = std::time::Instant::now();
     let users = cognate::transfer::export(config, pool_id, &mut writer).await?;

@@ -74,13 +74,11 @@ impl Progress {
 
 /// Writes the pool to `out`; the number of users written.
 pub async fn export(config: &Config, pool_id: &str, out: &mut impl Write) -> anyhow::Result<u64> {
-    let directory = store::connect_and_migrate(
-        config,
-        ServiceKind::Directory,
-        &cognate_directory::MIGRATOR,
-    )
-    .await?;
-    let auth = store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
+    let directory =
+        store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
+            .await?;
+    let auth =
+        store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
     let header = Header {
         format: FORMAT.to_owned(),
         version: VERSION,
@@ -138,13 +136,11 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
     );
     let pool: PoolLine = serde_json::from_str(&lines.next().context("no pool line")??)
         .context("line 2: not a pool")?;
-    let directory = store::connect_and_migrate(
-        config,
-        ServiceKind::Directory,
-        &cognate_directory::MIGRATOR,
-    )
-    .await?;
-    let auth = store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
+    let directory =
+        store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
+            .await?;
+    let auth =
+        store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
     let pool_id = header.user_pool_id;
     cognate_directory::transfer::import_pool(&directory, &pool_id, &pool.directory).await?;
     let mut summary = ImportSummary {

@@ -203,7 +203,9 @@ fn phc_params(text: &str, name: &'static str) -> Result<Vec<(String, u32)>, Lega
             let (key, value) = pair
                 .split_once('=')
                 .ok_or(LegacyHashError::Malformed(name))?;
-            let value = value.parse().map_err(|_| LegacyHashError::Malformed(name))?;
+            let value = value
+                .parse()
+                .map_err(|_| LegacyHashError::Malformed(name))?;
             Ok((key.to_owned(), value))
         })
         .collect()
@@ -227,8 +229,8 @@ fn parse_argon2(algorithm: argon2::Algorithm, rest: &str) -> Result<Kind, Legacy
                 .strip_prefix("v=")
                 .and_then(|number| number.parse::<u32>().ok())
                 .ok_or(LegacyHashError::Malformed(NAME))?;
-            let version = argon2::Version::try_from(number)
-                .map_err(|_| LegacyHashError::Malformed(NAME))?;
+            let version =
+                argon2::Version::try_from(number).map_err(|_| LegacyHashError::Malformed(NAME))?;
             (version, *params, *salt, *hash)
         }
         [params, salt, hash] => (argon2::Version::V0x10, *params, *salt, *hash),
@@ -395,7 +397,11 @@ mod tests {
             argon2::Argon2::new(algorithm, argon2::Version::V0x13, params)
                 .hash_password_into(PASSWORD, salt, &mut out)
                 .expect("argon2 hash");
-            check(&format!("${name}$v=19$m=1024,t=2,p=1${}${}", phc(salt), phc(&out)));
+            check(&format!(
+                "${name}$v=19$m=1024,t=2,p=1${}${}",
+                phc(salt),
+                phc(&out)
+            ));
         }
     }
 
@@ -405,7 +411,11 @@ mod tests {
         let mut out = [0u8; 32];
         let params = scrypt::Params::new(10, 8, 1).expect("params");
         scrypt::scrypt(PASSWORD, salt, &params, &mut out).expect("scrypt");
-        check(&format!("$scrypt$ln=10,r=8,p=1${}${}", phc(salt), phc(&out)));
+        check(&format!(
+            "$scrypt$ln=10,r=8,p=1${}${}",
+            phc(salt),
+            phc(&out)
+        ));
     }
 
     #[test]
@@ -413,7 +423,11 @@ mod tests {
         let salt = b"pbkdf2 salt";
         let mut out = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<Sha256>(PASSWORD, salt, 1000, &mut out);
-        check(&format!("$pbkdf2-sha256$i=1000,l=32${}${}", phc(salt), phc(&out)));
+        check(&format!(
+            "$pbkdf2-sha256$i=1000,l=32${}${}",
+            phc(salt),
+            phc(&out)
+        ));
         check(&format!(
             "pbkdf2_sha256$1000${}${}",
             "pbkdf2 salt",
@@ -421,7 +435,11 @@ mod tests {
         ));
         let mut long = [0u8; 64];
         pbkdf2::pbkdf2_hmac::<Sha512>(PASSWORD, salt, 1000, &mut long);
-        check(&format!("$pbkdf2-sha512$i=1000${}${}", phc(salt), phc(&long)));
+        check(&format!(
+            "$pbkdf2-sha512$i=1000${}${}",
+            phc(salt),
+            phc(&long)
+        ));
         // passlib: rounds first, `.` for `+`.
         check(&format!(
             "$pbkdf2-sha256$1000${}${}",

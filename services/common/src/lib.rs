@@ -14,9 +14,9 @@ pub mod secret_hash;
 pub mod srp;
 pub mod store;
 pub mod telemetry;
-pub mod transfer;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 pub mod validation;
 
 use std::sync::Arc;

@@ -105,7 +105,9 @@ pub async fn insert_row(
         );
     }
     let columns: Vec<&str> = present.iter().map(|(column, _)| column.as_str()).collect();
-    let placeholders: Vec<String> = (1..=present.len()).map(|index| format!("${index}")).collect();
+    let placeholders: Vec<String> = (1..=present.len())
+        .map(|index| format!("${index}"))
+        .collect();
     let statement = format!(
         "INSERT INTO {table} ({}) VALUES ({})",
         columns.join(", "),

@@ -48,7 +48,9 @@ pub async fn export_pool(db: &AnyPool, pool_id: &str) -> anyhow::Result<Tables> 
         tables.insert(table.to_owned(), rows);
     }
     anyhow::ensure!(
-        tables.get("user_pools").is_some_and(|rows| !rows.is_empty()),
+        tables
+            .get("user_pools")
+            .is_some_and(|rows| !rows.is_empty()),
         "no user pool {pool_id}"
     );
     Ok(tables)
@@ -115,7 +117,11 @@ pub async fn import_user(
     let [user] = users else {
         anyhow::bail!("a user needs exactly one `users` row");
     };
-    check_password(user.get("password_hash").and_then(Json::as_str).unwrap_or_default())?;
+    check_password(
+        user.get("password_hash")
+            .and_then(Json::as_str)
+            .unwrap_or_default(),
+    )?;
     let mut transaction = db.begin().await?;
     transfer::insert_tables(
         &mut transaction,
