@@ -129,6 +129,18 @@ impl Sandbox {
         panic!("message {count} to {name} did not arrive");
     }
 
+    /// A configuration that reaches this sandbox's stores (what `cognate export` and
+    /// `cognate import` would be given).
+    pub fn store_config(&self) -> Config {
+        Config {
+            database_url: self
+                .database
+                .as_ref()
+                .map(|database| Secret::new(database.url.clone())),
+            ..base_config(&self.data_dir)
+        }
+    }
+
     /// How many rows `table` in `kind`'s store holds for the pool, and for the user `sub` when
     /// given: what a service forgets, which no API shows.
     pub async fn stored_rows(
@@ -138,14 +150,7 @@ impl Sandbox {
         pool_id: &str,
         sub: Option<&str>,
     ) -> i64 {
-        let config = Config {
-            database_url: self
-                .database
-                .as_ref()
-                .map(|database| Secret::new(database.url.clone())),
-            ..base_config(&self.data_dir)
-        };
-        let store = cognate_common::store::connect(&config, kind)
+        let store = cognate_common::store::connect(&self.store_config(), kind)
             .await
             .expect("store connects");
         let filter = if sub.is_some() { " AND sub = $2" } else { "" };

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
-use cognate_common::{CognitoError, CognitoResult, password};
+use cognate_common::{CognitoError, CognitoResult, legacy_hash, password};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
@@ -49,7 +49,10 @@ pub(crate) fn first_factors(
     allowed_factors(pool)
         .into_iter()
         .filter(|factor| match *factor {
-            "PASSWORD" => password::srp_verifier(&user.password_hash).is_some(),
+            "PASSWORD" => {
+                password::srp_verifier(&user.password_hash).is_some()
+                    || legacy_hash::is_legacy(&user.password_hash)
+            }
             factors::EMAIL => has("email"),
             _ => has("phone_number"),
         })

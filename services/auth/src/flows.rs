@@ -15,7 +15,7 @@ use sqlx::Row;
 use cognate_common::clock::unix_millis;
 use cognate_common::ephemeral::Kind;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, password, srp};
+use cognate_common::{CognitoError, CognitoResult, legacy_hash, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
@@ -422,9 +422,33 @@ impl Auth {
         )
         .await?;
         self.count_attempt(&pool_id, &user.sub, correct).await?;
+        if legacy_hash::is_legacy(&user.password_hash) {
+            self.upgrade_password(&pool_id, &user, password.clone())
+                .await?;
+        }
         self.screen_sign_in(pool, client, &user, password).await?;
         self.authenticated(pool, client, &user, device_key.as_deref())
             .await
+    }
+
+    /// An imported legacy hash just proven: the directory swaps it for the SRP verifier.
+    async fn upgrade_password(
+        &self,
+        pool_id: &str,
+        user: &internal::UserRecord,
+        password: String,
+    ) -> CognitoResult<()> {
+        self.directory
+            .clone()
+            .upgrade_password(internal::UpgradePasswordRequest {
+                user_pool_id: pool_id.to_owned(),
+                username: user.username.clone(),
+                password,
+                previous_hash: user.password_hash.clone(),
+            })
+            .await
+            .map_err(CognitoError::from)?;
+        Ok(())
     }
 
     /// Compromised-credentials detection on a proven password, for pools with threat

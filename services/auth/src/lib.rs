@@ -14,6 +14,7 @@ mod mfa;
 mod revocation;
 mod tokens;
 mod totp;
+pub mod transfer;
 
 use std::sync::Arc;
 

@@ -1,6 +1,8 @@
 //! The `cognate` node: runs any subset of Cognate's six services in one process on one port
 //! (AWS protocol, OAuth2, gRPC and operational endpoints share it). Tests start nodes in-process.
 
+pub mod transfer;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

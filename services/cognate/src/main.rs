@@ -33,6 +33,38 @@ enum Command {
     Migrate(Options),
     /// Exit 0 if the node at --listen answers /health.
     Healthcheck(Options),
+    /// Write a user pool (configuration, users, groups, passwords, MFA) to a JSON-lines file.
+    Export(ExportArgs),
+    /// Read a file written by `cognate export` into this installation.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    #[arg(long)]
+    pool_id: String,
+    /// The file to write.
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// A file written by `cognate export`.
+    file: PathBuf,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// What `main` was asked to do, once its options are merged.
+enum Action {
+    Run,
+    Migrate,
+    Healthcheck,
+    Export { pool_id: String, output: PathBuf },
+    Import { file: PathBuf },
 }
 
 /// Flags and their `COGNATE_*` variables; each overrides the config file.
@@ -300,6 +332,43 @@ async fn run(config: Config) -> anyhow::Result<()> {
     node.wait().await
 }
 
+async fn export(config: &Config, pool_id: &str, output: &std::path::Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let started = std::time::Instant::now();
+    let users = cognate::transfer::export(config, pool_id, &mut writer).await?;
+    eprintln!(
+        "cognate: exported user pool {pool_id} with {users} users to {} in {:.1} s",
+        output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    let started = std::time::Instant::now();
+    let summary = cognate::transfer::import(config, reader).await?;
+    for rejection in &summary.rejected {
+        eprintln!("cognate: rejected {rejection}");
+    }
+    eprintln!(
+        "cognate: imported user pool {} with {} users in {:.1} s",
+        summary.user_pool_id,
+        summary.imported,
+        started.elapsed().as_secs_f64()
+    );
+    anyhow::ensure!(
+        summary.rejected.is_empty(),
+        "{} users were rejected",
+        summary.rejected.len()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -310,11 +379,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let (command, options) = match cli.command {
-        None => ("run", cli.options),
-        Some(Command::Run(options)) => ("run", options.or(cli.options)),
-        Some(Command::Migrate(options)) => ("migrate", options.or(cli.options)),
-        Some(Command::Healthcheck(options)) => ("healthcheck", options.or(cli.options)),
+    let (action, options) = match cli.command {
+        None => (Action::Run, cli.options),
+        Some(Command::Run(options)) => (Action::Run, options.or(cli.options)),
+        Some(Command::Migrate(options)) => (Action::Migrate, options.or(cli.options)),
+        Some(Command::Healthcheck(options)) => (Action::Healthcheck, options.or(cli.options)),
+        Some(Command::Export(args)) => (
+            Action::Export {
+                pool_id: args.pool_id,
+                output: args.output,
+            },
+            args.options.or(cli.options),
+        ),
+        Some(Command::Import(args)) => (
+            Action::Import { file: args.file },
+            args.options.or(cli.options),
+        ),
     };
     let config = match options.into_config().and_then(|config| {
         config.validate()?;
@@ -327,10 +407,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    let outcome = match command {
-        "migrate" => cognate::migrate(&config).await,
-        "healthcheck" => healthcheck(&config).await,
-        _ => run(config).await,
+    let outcome = match action {
+        Action::Migrate => cognate::migrate(&config).await,
+        Action::Healthcheck => healthcheck(&config).await,
+        Action::Export { pool_id, output } => export(&config, &pool_id, &output).await,
+        Action::Import { file } => import(&config, &file).await,
+        Action::Run => run(config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod grpc;
 pub mod ids;
+pub mod legacy_hash;
 pub mod password;
 pub mod secret_hash;
 pub mod srp;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 pub mod validation;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::error::{CognitoError, CognitoResult, internal};
+use crate::legacy_hash;
 use crate::srp;
 
 /// Cognito's special characters; a space counts too.
@@ -122,8 +123,8 @@ pub fn srp_verifier(stored: &str) -> Option<srp::Verifier> {
 /// The salt of no one's password, used for unknown users so they cost the same time.
 const DECOY_SALT: &str = "5f0c2a7d9b1e4c3a8d6f0e2b4a6c8e1d";
 
-/// Checks a password against a stored form by recomputing the verifier with its salt, off the
-/// async threads. An empty or unreadable stored form costs the same and fails.
+/// Checks a password against a stored form by recomputing the verifier with its salt (or, for
+/// an imported legacy hash, by that hash's own algorithm), off the async threads. An empty or unreadable stored form costs the same and fails.
 pub async fn verify(
     pool_id: &str,
     username: &str,
@@ -132,6 +133,12 @@ pub async fn verify(
 ) -> CognitoResult<bool> {
     let (pool, username) = (pool_name(pool_id).to_owned(), username.to_owned());
     tokio::task::spawn_blocking(move || {
+        // An imported hash (bcrypt, argon2, ...) was bounded in cost when it was imported.
+        if legacy_hash::is_legacy(&stored)
+            && let Ok(legacy) = legacy_hash::LegacyHash::parse(&stored)
+        {
+            return legacy.verify(password.as_bytes());
+        }
         let (expected, real) = match srp_verifier(&stored) {
             Some(verifier) => (verifier, true),
             None => (

@@ -20,6 +20,7 @@ mod pools;
 mod profile;
 mod resource_servers;
 mod schema;
+pub mod transfer;
 mod users;
 
 use std::sync::Arc;
@@ -1246,6 +1247,21 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             )
             .await?;
         Ok(Response::new(internal::ScreenSignInResponse { blocked }))
+    }
+
+    async fn upgrade_password(
+        &self,
+        request: Request<internal::UpgradePasswordRequest>,
+    ) -> Result<Response<internal::UpgradePasswordResponse>, Status> {
+        let request = request.get_ref();
+        self.upgrade_password(
+            &request.user_pool_id,
+            &request.username,
+            &request.password,
+            &request.previous_hash,
+        )
+        .await?;
+        Ok(Response::new(internal::UpgradePasswordResponse {}))
     }
 }
 

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, password};
+use cognate_common::{CognitoError, CognitoResult, legacy_hash, password};
 
 use crate::Directory;
 use crate::pools::parse_stored;
@@ -219,6 +219,36 @@ impl Directory {
         let user = self.find_user(pool_id, username).await?;
         self.set_status(pool_id, &user.sub, RESET_REQUIRED).await?;
         Ok(true)
+    }
+
+    /// Replaces an imported legacy hash, just proven by a plaintext sign-in, with the SRP
+    /// verifier of the same password, so USER_SRP_AUTH works from now on. Compare-and-set on the
+    /// previous hash: if the password changed meanwhile, the newer one stays.
+    pub async fn upgrade_password(
+        &self,
+        pool_id: &str,
+        username: &str,
+        password: &str,
+        previous_hash: &str,
+    ) -> CognitoResult<()> {
+        let user = self.find_user(pool_id, username).await?;
+        if user.password_hash != previous_hash || !legacy_hash::is_legacy(previous_hash) {
+            return Ok(());
+        }
+        let stored = password::stored_form(pool_id, &user.username, password.to_owned()).await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 \
+             WHERE user_pool_id = $3 AND sub = $4 AND password_hash = $5",
+        )
+        .bind(&stored)
+        .bind(unix_millis(self.clock.now()))
+        .bind(pool_id)
+        .bind(&user.sub)
+        .bind(previous_hash)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
     }
 
     /// Moves the user `sub` to `status` whatever their status was.
