@@ -20,10 +20,12 @@ mod pools;
 mod profile;
 mod resource_servers;
 mod schema;
+mod user_index;
 mod users;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{Map, Value as Json, json};
 use sqlx::AnyPool;
@@ -125,6 +127,10 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         .with_peers(context.peers.clone())
         .with_senders(senders)
         .with_breached(breached);
+    directory
+        .backfill_attribute_index()
+        .await
+        .context("indexing the attributes of users stored before migration 0500")?;
     if let Some(nats) = &context.nats {
         directory = directory.with_nats(nats.clone()).await?;
     }
