@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod bulk;
 mod client_secrets;
 mod codes;
 mod config_cache;
@@ -37,6 +38,8 @@ use cognate_common::{CognitoError, CognitoResult, Config, ServiceContext, Servic
 use cognate_proto::awsjson;
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
+
+pub use users::User;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

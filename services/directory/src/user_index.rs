@@ -51,6 +51,22 @@ pub(crate) fn value_range(value: &str, prefix: bool) -> (String, String) {
     (low, high)
 }
 
+/// The (attribute name, value key) index rows of `attributes`, each once.
+pub(crate) fn index_entries(attributes: &[Json]) -> Vec<(&str, String)> {
+    let mut entries: Vec<(&str, String)> = Vec::new();
+    for attribute in attributes {
+        let name = attribute["Name"].as_str().unwrap_or_default();
+        let Some(value) = attribute["Value"].as_str() else {
+            continue;
+        };
+        let entry = (name, value_key(value));
+        if is_indexed(name) && !entries.contains(&entry) {
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
 /// Replaces a user's index rows with those of `attributes`. Runs inside the caller's
 /// transaction, beside the write of `attributes_json`.
 pub(crate) async fn write_index(
@@ -66,21 +82,14 @@ pub(crate) async fn write_index(
         .execute(&mut *connection)
         .await
         .map_err(store_error)?;
-    for attribute in attributes {
-        let name = attribute["Name"].as_str().unwrap_or_default();
-        let Some(value) = attribute["Value"].as_str() else {
-            continue;
-        };
-        if !is_indexed(name) {
-            continue;
-        }
+    for (name, value_key) in index_entries(attributes) {
         sqlx::query(
             "INSERT INTO user_attribute_index (user_pool_id, attribute_name, value_key, username_key, sub) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(pool_id)
         .bind(name)
-        .bind(value_key(value))
+        .bind(value_key)
         .bind(username_key)
         .bind(sub)
         .execute(&mut *connection)
@@ -155,12 +164,90 @@ impl Directory {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use sqlx::AnyPool;
+
     use super::*;
+    use cognate_common::Config;
+
+    fn object(value: Json) -> serde_json::Map<String, Json> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    /// Users stored before the index existed (their rows and the marker removed) are found by
+    /// filters once the backfill has run, and running it again changes nothing.
+    async fn the_backfill_indexes_users_stored_before_the_index(db: &AnyPool) {
+        let directory = Directory::new(
+            db.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(Config::default()),
+        );
+        let pool = directory
+            .create_user_pool(object(json!({"PoolName": "old"})))
+            .await
+            .expect("pool");
+        let pool_id = pool["Id"].as_str().expect("id");
+        for name in ["ann", "andy", "bea"] {
+            directory
+                .admin_create_user(object(json!({
+                    "UserPoolId": pool_id,
+                    "Username": name,
+                    "MessageAction": "SUPPRESS",
+                    "UserAttributes": [{"Name": "email", "Value": format!("{name}@example.com")}],
+                })))
+                .await
+                .expect("user");
+        }
+        directory.backfill_attribute_index().await.expect("marks");
+        for statement in [
+            "DELETE FROM user_attribute_index",
+            "DELETE FROM directory_backfills",
+        ] {
+            sqlx::query(statement).execute(db).await.expect("forgets");
+        }
+        let listed = |directory: Directory| async move {
+            let (users, _) = directory
+                .list_users(pool_id, None, None, Some(r#"email ^= "an""#))
+                .await
+                .expect("listed");
+            users
+                .into_iter()
+                .map(|user| user.username)
+                .collect::<Vec<_>>()
+        };
+        assert!(listed(directory.clone()).await.is_empty(), "unindexed");
+        directory
+            .backfill_attribute_index()
+            .await
+            .expect("backfills");
+        assert_eq!(listed(directory.clone()).await, ["andy", "ann"]);
+        sqlx::query("DELETE FROM directory_backfills")
+            .execute(db)
+            .await
+            .expect("forgets the marker");
+        directory
+            .backfill_attribute_index()
+            .await
+            .expect("runs again");
+        assert_eq!(listed(directory.clone()).await, ["andy", "ann"]);
+    }
+
+    cognate_common::on_every_backend!(cognate_common::ServiceKind::Directory, crate::MIGRATOR;
+        the_backfill_indexes_users_stored_before_the_index);
 
     #[test]
     fn value_ranges_hold_exactly_the_matching_keys() {
         let (low, high) = value_range("ab", true);
-        for (candidate, inside) in [("ab", true), ("abz", true), ("ab\u{ff}", true), ("aa", false), ("ac", false), ("a", false)] {
+        for (candidate, inside) in [
+            ("ab", true),
+            ("abz", true),
+            ("ab\u{ff}", true),
+            ("aa", false),
+            ("ac", false),
+            ("a", false),
+        ] {
             let key = value_key(candidate);
             assert_eq!(low <= key && key < high, inside, "{candidate}");
         }
@@ -172,6 +259,9 @@ mod tests {
         let long = "x".repeat(INDEXED_BYTES + 10);
         let (low, high) = value_range(&long, false);
         let key = value_key(&format!("{long}y"));
-        assert!(low <= key && key < high, "long values are rechecked in full");
+        assert!(
+            low <= key && key < high,
+            "long values are rechecked in full"
+        );
     }
 }

@@ -761,7 +761,9 @@ impl Directory {
         let next = found
             .get(page.saturating_sub(1))
             .filter(|_| found.len() > page)
-            .map(|((value_key, username_key), _)| encode_token(&format!("{value_key} {username_key}")));
+            .map(|((value_key, username_key), _)| {
+                encode_token(&format!("{value_key} {username_key}"))
+            });
         let users = found.into_iter().take(page).map(|(_, user)| user).collect();
         Ok((users, next))
     }
