@@ -118,7 +118,7 @@ impl Directory {
             let mut transaction = self.db.begin().await.map_err(store_error)?;
             let rows = sqlx::query(
                 "SELECT user_pool_id, username_key, sub, attributes_json FROM users \
-                 WHERE user_pool_id > $1 OR (user_pool_id = $1 AND username_key > $2) \
+                 WHERE (user_pool_id, username_key) > ($1, $2) \
                  ORDER BY user_pool_id, username_key LIMIT $3",
             )
             .bind(&after.0)

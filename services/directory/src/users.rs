@@ -716,12 +716,15 @@ impl Directory {
             // Username keys are never empty, so this starts at the first key of the range.
             None => (low, String::new()),
         };
+        // The resume position as one row comparison: Postgres turns it into an index condition
+        // and reads the index in order even on stale statistics after a bulk load (spelled
+        // `a > x OR (a = x AND b > y)` it read every matching row before sorting).
         let query = format!(
             "SELECT user_attribute_index.value_key AS value_key, users.username_key AS username_key, {} \
              FROM user_attribute_index JOIN users ON users.user_pool_id = user_attribute_index.user_pool_id \
              AND users.username_key = user_attribute_index.username_key \
              WHERE user_attribute_index.user_pool_id = $1 AND user_attribute_index.attribute_name = $2 \
-             AND (user_attribute_index.value_key > $3 OR (user_attribute_index.value_key = $3 AND user_attribute_index.username_key > $4)) \
+             AND (user_attribute_index.value_key, user_attribute_index.username_key) > ($3, $4) \
              AND user_attribute_index.value_key < $5 \
              ORDER BY user_attribute_index.value_key, user_attribute_index.username_key LIMIT $6",
             qualified_user_columns("users")
