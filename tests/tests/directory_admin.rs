@@ -873,9 +873,10 @@ async fn list_users_filters(sandbox: &Sandbox) {
         }
     };
     assert_eq!(list(r#"family_name = "Smith""#, 60).await, ["ann", "eve"]);
+    // Attribute filters list in (value, username) order: both Smiths before the Smithers.
     assert_eq!(
         list(r#"family_name ^= "Smith""#, 1).await,
-        ["ann", "cat", "eve"]
+        ["ann", "eve", "cat"]
     );
     assert_eq!(list(r#"email^="bea@""#, 2).await, ["bea"]);
     assert_eq!(list(r#"family_name = "O\"Brien""#, 60).await, ["bea"]);

@@ -214,6 +214,20 @@ async fn a_pool_moves_from_sqlite_to_postgres() {
                 && attribute.value() == Some("jane@example.com"))
     );
     assert_eq!(jane.user_mfa_setting_list(), ["SOFTWARE_TOKEN_MFA"]);
+    // The attribute index moved too: a filter finds her.
+    let found = idp
+        .list_users()
+        .user_pool_id(&pool_id)
+        .filter("email ^= \"jane@\"")
+        .send()
+        .await
+        .expect("filtered");
+    let names: Vec<_> = found
+        .users()
+        .iter()
+        .filter_map(|user| user.username())
+        .collect();
+    assert_eq!(names, ["jane"]);
     let client = idp
         .describe_user_pool_client()
         .user_pool_id(&pool_id)

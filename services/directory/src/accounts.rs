@@ -608,6 +608,14 @@ impl Directory {
                 }
             }
         }
+        crate::user_index::write_index(
+            &mut transaction,
+            pool_id,
+            &user.sub,
+            &naming.key(&user.username),
+            &attributes,
+        )
+        .await?;
         transaction.commit().await.map_err(store_error)
     }
 

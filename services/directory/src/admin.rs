@@ -112,6 +112,7 @@ impl Directory {
         for statement in [
             "DELETE FROM user_codes WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM user_aliases WHERE user_pool_id = $1 AND sub = $2",
+            "DELETE FROM user_attribute_index WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM group_members WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM password_history WHERE user_pool_id = $1 AND sub = $2",
             "DELETE FROM users WHERE user_pool_id = $1 AND sub = $2",
@@ -370,6 +371,14 @@ impl Directory {
                 other => other.map_err(store_error)?,
             };
         }
+        crate::user_index::write_index(
+            &mut transaction,
+            pool_id,
+            &user.sub,
+            &naming.key(&user.username),
+            &attributes,
+        )
+        .await?;
         transaction.commit().await.map_err(store_error)
     }
 }

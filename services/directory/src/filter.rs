@@ -8,7 +8,7 @@ use cognate_common::{CognitoError, CognitoResult};
 use crate::users::User;
 
 /// Attributes kept in the user's attribute list that Cognito lets ListUsers search.
-const SEARCHABLE_ATTRIBUTES: &[&str] = &[
+pub(crate) const SEARCHABLE_ATTRIBUTES: &[&str] = &[
     "email",
     "phone_number",
     "name",
@@ -121,13 +121,14 @@ impl Filter {
 
     /// A condition on the `users` table's own columns (parameter `$4`) and its value, for the
     /// fields that have a column: the store narrows the rows, and [`Filter::matches`] still
-    /// decides. Attributes live in one JSON column, so they are matched in Rust only.
+    /// decides. Attributes are searched through the attribute index instead.
     pub fn sql(&self) -> Option<(&'static str, String)> {
         let column = match self.field {
             Field::Username => "username",
             Field::Sub => "sub",
             Field::UserStatus => "status",
-            Field::Enabled | Field::Attribute(_) => return None,
+            Field::Enabled => return self.enabled_sql(),
+            Field::Attribute(_) => return None,
         };
         let value = if self.field == Field::UserStatus {
             self.value.to_uppercase()
@@ -143,6 +144,20 @@ impl Filter {
             (_, true) => "substr(status, 1, length($4)) = $4",
         };
         Some((condition, value))
+    }
+
+    /// `status`: the `enabled` values whose names (`Enabled`, `Disabled`) match, through the
+    /// `users_by_enabled` index; none when both match.
+    fn enabled_sql(&self) -> Option<(&'static str, String)> {
+        let enabled = self.matches_text("Enabled");
+        let disabled = self.matches_text("Disabled");
+        let value = match (enabled, disabled) {
+            (true, true) => return None,
+            (true, false) => "1",
+            (false, true) => "0",
+            (false, false) => "-1",
+        };
+        Some(("enabled = CAST($4 AS BIGINT)", value.to_owned()))
     }
 
     fn matches_text(&self, candidate: &str) -> bool {

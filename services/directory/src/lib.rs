@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod bulk;
 mod client_secrets;
 mod codes;
 mod config_cache;
@@ -21,10 +22,12 @@ mod profile;
 mod resource_servers;
 mod schema;
 pub mod transfer;
+mod user_index;
 mod users;
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use futures::StreamExt;
 use serde_json::{Map, Value as Json, json};
 use sqlx::AnyPool;
@@ -36,6 +39,8 @@ use cognate_common::{CognitoError, CognitoResult, Config, ServiceContext, Servic
 use cognate_proto::awsjson;
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
+
+pub use users::User;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -126,6 +131,10 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         .with_peers(context.peers.clone())
         .with_senders(senders)
         .with_breached(breached);
+    directory
+        .backfill_attribute_index()
+        .await
+        .context("indexing the attributes of users stored before migration 0500")?;
     if let Some(nats) = &context.nats {
         directory = directory.with_nats(nats.clone()).await?;
     }

@@ -345,6 +345,7 @@ impl Directory {
             "DELETE FROM group_members WHERE user_pool_id = $1",
             "DELETE FROM user_groups WHERE user_pool_id = $1",
             "DELETE FROM user_aliases WHERE user_pool_id = $1",
+            "DELETE FROM user_attribute_index WHERE user_pool_id = $1",
             "DELETE FROM password_history WHERE user_pool_id = $1",
             "DELETE FROM risk_configurations WHERE user_pool_id = $1",
             "DELETE FROM users WHERE user_pool_id = $1",

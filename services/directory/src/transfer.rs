@@ -23,9 +23,10 @@ const POOL_TABLES: [(&str, &str); 6] = [
 ];
 
 /// A user's rows, keyed by pool and `sub`.
-const USER_TABLES: [(&str, &str); 4] = [
+const USER_TABLES: [(&str, &str); 5] = [
     ("users", "user_pool_id"),
     ("user_aliases", "user_pool_id"),
+    ("user_attribute_index", "user_pool_id"),
     ("group_members", "user_pool_id"),
     ("password_history", "user_pool_id"),
 ];

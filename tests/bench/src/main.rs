@@ -7,6 +7,7 @@
 mod api;
 mod crypto;
 mod flows;
+mod scale;
 mod topology;
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use crate::topology::{Backends, Topology, clock_ticks_per_second, cpu_ticks};
 
 #[derive(Parser, Debug)]
 #[command(name = "cognate-bench", about)]
-struct Cli {
+pub(crate) struct Cli {
     /// The cognate binary [default: $CARGO_TARGET_DIR/release/cognate, else target/release/cognate].
     #[arg(long)]
     cognate_bin: Option<PathBuf>,
@@ -57,6 +58,13 @@ struct Cli {
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
+    /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): the pool
+    /// is bulk-loaded to each size in turn.
+    #[arg(long, value_delimiter = ',')]
+    scale: Vec<usize>,
+    /// With --scale: measurement rounds per operation and size, pooled.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
 }
 
 /// What one flow's run measured.
@@ -105,21 +113,22 @@ fn default_binary() -> PathBuf {
     target.join("release").join("cognate")
 }
 
-/// Drives `flow` for `duration` with `concurrency` workers.
-async fn drive(
-    flow: Flow,
-    edge: &api::Edge,
-    fixture: &Arc<Fixture>,
+/// Drives `operation` (given a sequence number) for `duration` with `concurrency` workers.
+async fn drive<Operation, Outcome>(
+    operation: Operation,
     concurrency: usize,
     duration: Duration,
-) -> (u64, u64, Vec<String>, Vec<Duration>, Duration) {
+) -> (u64, u64, Vec<String>, Vec<Duration>, Duration)
+where
+    Operation: Fn(usize) -> Outcome + Clone + Send + 'static,
+    Outcome: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let sequence = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let edge = edge.clone();
-        let fixture = fixture.clone();
+        let operation = operation.clone();
         let sequence = sequence.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -128,7 +137,7 @@ async fn drive(
             while Instant::now() < deadline {
                 let number = sequence.fetch_add(1, Ordering::Relaxed);
                 let begun = Instant::now();
-                match flows::run_once(flow, &edge, &fixture, number).await {
+                match operation(number).await {
                     Ok(()) => latencies.push(begun.elapsed()),
                     Err(error) => {
                         errors += 1;
@@ -172,6 +181,22 @@ async fn drive(
     )
 }
 
+/// One operation of `flow` as [`drive`] runs it.
+fn flow_operation(
+    flow: Flow,
+    edge: &api::Edge,
+    fixture: &Arc<Fixture>,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>
++ Clone
++ Send
++ 'static {
+    let (edge, fixture) = (edge.clone(), fixture.clone());
+    move |number| {
+        let (edge, fixture) = (edge.clone(), fixture.clone());
+        Box::pin(async move { flows::run_once(flow, &edge, &fixture, number).await })
+    }
+}
+
 async fn measure(
     flow: Flow,
     cli: &Cli,
@@ -182,9 +207,7 @@ async fn measure(
 ) -> anyhow::Result<Measurement> {
     if cli.warmup > 0.0 {
         drive(
-            flow,
-            edge,
-            fixture,
+            flow_operation(flow, edge, fixture),
             cli.concurrency,
             Duration::from_secs_f64(cli.warmup),
         )
@@ -207,9 +230,7 @@ async fn measure(
         .map(|pid| (pid, cpu_ticks(pid)))
         .collect();
     let (ok, errors, first_errors, latencies, elapsed) = drive(
-        flow,
-        edge,
-        fixture,
+        flow_operation(flow, edge, fixture),
         cli.concurrency,
         Duration::from_secs_f64(cli.seconds),
     )
@@ -385,6 +406,10 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
     );
     let outcome = async {
         let edge = api::Edge::new(&topology.endpoint, cli.concurrency)?;
+        if !cli.scale.is_empty() {
+            scale::run(cli, command, &topology, &edge).await?;
+            return anyhow::Ok(None);
+        }
         eprintln!(
             "cognate-bench: creating a pool, a client and {} users",
             cli.users
@@ -401,13 +426,14 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
             eprintln!("cognate-bench: {}", flow.name());
             results.push(measure(flow, cli, &topology, &edge, &fixture, ticks_per_second).await?);
         }
-        anyhow::Ok((results, idle))
+        anyhow::Ok(Some((results, idle)))
     }
     .await;
     topology.stop().await;
-    let (results, idle) = outcome?;
-    report(cli, command, &results, ticks_per_second);
-    report_idle(idle);
+    if let Some((results, idle)) = outcome? {
+        report(cli, command, &results, ticks_per_second);
+        report_idle(idle);
+    }
     if !cli.keep_logs {
         let _ = std::fs::remove_dir_all(&topology.log_dir);
     }

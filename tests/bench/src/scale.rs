@@ -1,0 +1,357 @@
+//! `--scale`: the latency of user look-ups as a pool grows. One pool (email as a verified
+//! alias) gets a few users through the API, then is filled with the directory's bulk loader to
+//! each size in turn; at each size AdminGetUser (by username and by email), USER_PASSWORD_AUTH
+//! and a prefix-filtered ListUsers page are driven and their percentiles reported side by side.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use cognate_common::config::Secret;
+use cognate_common::{Config, ServiceKind};
+use cognate_directory::{Directory, User};
+
+use crate::api::{Edge, text};
+use crate::flows::PASSWORD;
+use crate::topology::Topology;
+
+/// Filler users handed to the bulk loader per call.
+const FILL_CHUNK: usize = 20_000;
+
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    GetByUsername,
+    GetByEmail,
+    PasswordSignIn,
+    ListByEmailPrefix,
+}
+
+impl Operation {
+    const ALL: [Operation; 4] = [
+        Operation::GetByUsername,
+        Operation::GetByEmail,
+        Operation::PasswordSignIn,
+        Operation::ListByEmailPrefix,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Operation::GetByUsername => "AdminGetUser by username",
+            Operation::GetByEmail => "AdminGetUser by email alias",
+            Operation::PasswordSignIn => "USER_PASSWORD_AUTH",
+            Operation::ListByEmailPrefix => "ListUsers email ^= \"fill-0\", Limit 60",
+        }
+    }
+}
+
+struct ScaleFixture {
+    pool_id: String,
+    client_id: String,
+    users: usize,
+}
+
+fn measured_username(index: usize) -> String {
+    format!("scale{index:05}")
+}
+
+fn measured_email(index: usize) -> String {
+    format!("scale-{index:05}@bench.example")
+}
+
+async fn setup(edge: &Edge, users: usize) -> anyhow::Result<ScaleFixture> {
+    let pool = edge
+        .call(
+            "CreateUserPool",
+            &json!({"PoolName": "bench-scale", "AliasAttributes": ["email"]}),
+            true,
+        )
+        .await?;
+    let pool_id = text(&pool, "/UserPool/Id")?.to_owned();
+    let client = edge
+        .call(
+            "CreateUserPoolClient",
+            &json!({
+                "UserPoolId": pool_id,
+                "ClientName": "bench-scale",
+                "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            }),
+            true,
+        )
+        .await?;
+    let client_id = text(&client, "/UserPoolClient/ClientId")?.to_owned();
+    for index in 0..users {
+        edge.call(
+            "AdminCreateUser",
+            &json!({
+                "UserPoolId": pool_id,
+                "Username": measured_username(index),
+                "TemporaryPassword": PASSWORD,
+                "MessageAction": "SUPPRESS",
+                "UserAttributes": [
+                    {"Name": "email", "Value": measured_email(index)},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+            }),
+            true,
+        )
+        .await?;
+        edge.call(
+            "AdminSetUserPassword",
+            &json!({
+                "UserPoolId": pool_id,
+                "Username": measured_username(index),
+                "Password": PASSWORD,
+                "Permanent": true,
+            }),
+            true,
+        )
+        .await?;
+    }
+    Ok(ScaleFixture {
+        pool_id,
+        client_id,
+        users,
+    })
+}
+
+/// A directory on the bench database, for its bulk loader.
+async fn bulk_loader(postgres_url: &str, topology: &Topology) -> anyhow::Result<Directory> {
+    let config = Config {
+        database_url: Some(Secret::new(format!(
+            "{}/{}",
+            postgres_url.trim_end_matches('/'),
+            topology.database
+        ))),
+        ..Config::default()
+    };
+    let db = cognate_common::store::connect(&config, ServiceKind::Directory).await?;
+    Ok(Directory::new(
+        db,
+        Arc::new(cognate_common::clock::SystemClock),
+        Arc::new(config),
+    ))
+}
+
+/// Filler users `from..to`: a verified email each, no password.
+fn fillers(from: usize, to: usize) -> Vec<User> {
+    (from..to)
+        .map(|number| {
+            let sub = uuid::Uuid::new_v4().to_string();
+            User {
+                username: format!("fill{number:08}"),
+                attributes: vec![
+                    json!({"Name": "sub", "Value": sub}),
+                    json!({"Name": "email", "Value": format!("fill-{number:08}@bench.example")}),
+                    json!({"Name": "email_verified", "Value": "true"}),
+                ],
+                sub,
+                status: "CONFIRMED".into(),
+                enabled: true,
+                password_hash: String::new(),
+                created_at: 0,
+                updated_at: 0,
+            }
+        })
+        .collect()
+}
+
+async fn run_once(
+    operation: Operation,
+    edge: &Edge,
+    fixture: &ScaleFixture,
+    number: usize,
+) -> anyhow::Result<()> {
+    let index = number % fixture.users.max(1);
+    match operation {
+        Operation::GetByUsername | Operation::GetByEmail => {
+            let name = match operation {
+                Operation::GetByUsername => measured_username(index),
+                _ => measured_email(index),
+            };
+            let user = edge
+                .call(
+                    "AdminGetUser",
+                    &json!({"UserPoolId": fixture.pool_id, "Username": name}),
+                    true,
+                )
+                .await?;
+            anyhow::ensure!(text(&user, "/Username")? == measured_username(index));
+        }
+        Operation::PasswordSignIn => {
+            let answer = edge
+                .call(
+                    "InitiateAuth",
+                    &json!({
+                        "AuthFlow": "USER_PASSWORD_AUTH",
+                        "ClientId": fixture.client_id,
+                        "AuthParameters": {"USERNAME": measured_username(index), "PASSWORD": PASSWORD},
+                    }),
+                    false,
+                )
+                .await?;
+            text(&answer, "/AuthenticationResult/AccessToken")?;
+        }
+        Operation::ListByEmailPrefix => {
+            let page = edge
+                .call(
+                    "ListUsers",
+                    &json!({
+                        "UserPoolId": fixture.pool_id,
+                        "Filter": "email ^= \"fill-0\"",
+                        "Limit": 60,
+                    }),
+                    true,
+                )
+                .await?;
+            let listed = page["Users"].as_array().map_or(0, Vec::len);
+            anyhow::ensure!(listed == 60, "a page of {listed} users");
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64) * fraction).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
+}
+
+/// What one size measured: per operation, its sorted latencies and errors.
+struct AtSize {
+    size: usize,
+    fill_seconds: f64,
+    by_operation: Vec<(Vec<Duration>, u64, Vec<String>)>,
+}
+
+pub async fn run(
+    cli: &crate::Cli,
+    command: &str,
+    topology: &Topology,
+    edge: &Edge,
+) -> anyhow::Result<()> {
+    let mut sizes = cli.scale.clone();
+    sizes.sort_unstable();
+    let fixture = Arc::new(setup(edge, cli.users).await?);
+    let loader = bulk_loader(&cli.postgres_url, topology).await?;
+    let mut filled = 0;
+    let mut results = Vec::new();
+    for size in sizes {
+        let wanted = size.saturating_sub(fixture.users);
+        let started = Instant::now();
+        while filled < wanted {
+            let to = (filled + FILL_CHUNK).min(wanted);
+            loader
+                .insert_users_in_bulk(&fixture.pool_id, &fillers(filled, to))
+                .await
+                .map_err(|error| anyhow::anyhow!("bulk loading users: {error:?}"))?;
+            filled = to;
+        }
+        let fill_seconds = started.elapsed().as_secs_f64();
+        eprintln!("cognate-bench: {size} users in the pool (filled in {fill_seconds:.1} s)");
+        let mut by_operation = Vec::new();
+        for operation in Operation::ALL {
+            let make = {
+                let (edge, fixture) = (edge.clone(), fixture.clone());
+                move |number: usize| {
+                    let (edge, fixture) = (edge.clone(), fixture.clone());
+                    async move { run_once(operation, &edge, &fixture, number).await }
+                }
+            };
+            crate::drive(
+                make.clone(),
+                cli.concurrency,
+                Duration::from_secs_f64(cli.warmup),
+            )
+            .await;
+            let mut latencies = Vec::new();
+            let (mut errors, mut first_errors) = (0, Vec::new());
+            for _ in 0..cli.rounds.max(1) {
+                let (_, round_errors, round_first, mut round_latencies, _) = crate::drive(
+                    make.clone(),
+                    cli.concurrency,
+                    Duration::from_secs_f64(cli.seconds),
+                )
+                .await;
+                latencies.append(&mut round_latencies);
+                errors += round_errors;
+                first_errors.extend(round_first);
+            }
+            latencies.sort_unstable();
+            by_operation.push((latencies, errors, first_errors));
+        }
+        results.push(AtSize {
+            size,
+            fill_seconds,
+            by_operation,
+        });
+    }
+    report(cli, command, &results);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // The report is the program's output.
+fn report(cli: &crate::Cli, command: &str, results: &[AtSize]) {
+    println!();
+    println!("Command: `{command}`");
+    println!();
+    println!(
+        "{} round(s) of {} s per operation and size, concurrency {}; {} users made through the API, the rest bulk-loaded (each with a verified email alias).",
+        cli.rounds, cli.seconds, cli.concurrency, cli.users
+    );
+    println!();
+    let (Some(first), Some(last)) = (results.first(), results.last()) else {
+        return;
+    };
+    let mut header = String::from("| operation |");
+    for result in results {
+        header.push_str(&format!(" p50 ms @{0} | p99 ms @{0} |", result.size));
+    }
+    header.push_str(&format!(
+        " p50 ratio {}/{} | p99 ratio |",
+        last.size, first.size
+    ));
+    println!("{header}");
+    println!("|---|{}---:|---:|", "---:|---:|".repeat(results.len()));
+    for (position, operation) in Operation::ALL.iter().enumerate() {
+        let mut row = format!("| {} |", operation.name());
+        for result in results {
+            let latencies = &result.by_operation[position].0;
+            row.push_str(&format!(
+                " {:.2} | {:.2} |",
+                percentile(latencies, 0.50),
+                percentile(latencies, 0.99)
+            ));
+        }
+        let ratio = |fraction: f64| {
+            percentile(&last.by_operation[position].0, fraction)
+                / percentile(&first.by_operation[position].0, fraction)
+        };
+        row.push_str(&format!(" {:.2} | {:.2} |", ratio(0.50), ratio(0.99)));
+        println!("{row}");
+    }
+    println!();
+    for result in results {
+        let requests: usize = result
+            .by_operation
+            .iter()
+            .map(|(latencies, _, _)| latencies.len())
+            .sum();
+        let errors: u64 = result
+            .by_operation
+            .iter()
+            .map(|(_, errors, _)| errors)
+            .sum();
+        println!(
+            "- {} users: bulk fill {:.1} s, {requests} requests measured, {errors} errors",
+            result.size, result.fill_seconds
+        );
+        for (_, _, first_errors) in &result.by_operation {
+            for error in first_errors.iter().take(3) {
+                println!("  - error: {error}");
+            }
+        }
+    }
+}
