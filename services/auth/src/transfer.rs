@@ -32,14 +32,5 @@ pub async fn import_user(
     sub: &str,
     tables: &Tables,
 ) -> anyhow::Result<()> {
-    let mut transaction = db.begin().await?;
-    transfer::insert_tables(
-        &mut transaction,
-        &USER_TABLES,
-        tables,
-        &[("user_pool_id", pool_id), ("sub", sub)],
-    )
-    .await?;
-    transaction.commit().await?;
-    Ok(())
+    transfer::insert_user(db, &USER_TABLES, pool_id, sub, tables).await
 }

@@ -7,6 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use sqlx::AnyPool;
 
 use cognate_common::transfer::Tables;
 use cognate_common::{Config, ServiceKind, store};
@@ -74,11 +75,7 @@ impl Progress {
 
 /// Writes the pool to `out`; the number of users written.
 pub async fn export(config: &Config, pool_id: &str, out: &mut impl Write) -> anyhow::Result<u64> {
-    let directory =
-        store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
-            .await?;
-    let auth =
-        store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
+    let (directory, auth) = stores(config).await?;
     let header = Header {
         format: FORMAT.to_owned(),
         version: VERSION,
@@ -116,6 +113,16 @@ pub async fn export(config: &Config, pool_id: &str, out: &mut impl Write) -> any
     Ok(count)
 }
 
+/// The directory's and auth's stores, as the server would open them.
+async fn stores(config: &Config) -> anyhow::Result<(AnyPool, AnyPool)> {
+    let directory =
+        store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
+            .await?;
+    let auth =
+        store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
+    Ok((directory, auth))
+}
+
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> anyhow::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")?;
@@ -136,11 +143,7 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
     );
     let pool: PoolLine = serde_json::from_str(&lines.next().context("no pool line")??)
         .context("line 2: not a pool")?;
-    let directory =
-        store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
-            .await?;
-    let auth =
-        store::connect_and_migrate(config, ServiceKind::Auth, &cognate_auth::MIGRATOR).await?;
+    let (directory, auth) = stores(config).await?;
     let pool_id = header.user_pool_id;
     cognate_directory::transfer::import_pool(&directory, &pool_id, &pool.directory).await?;
     let mut summary = ImportSummary {
@@ -173,8 +176,8 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
 }
 
 async fn import_user(
-    directory: &sqlx::AnyPool,
-    auth: &sqlx::AnyPool,
+    directory: &AnyPool,
+    auth: &AnyPool,
     pool_id: &str,
     user: &UserLine,
 ) -> anyhow::Result<()> {

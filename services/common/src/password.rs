@@ -124,7 +124,8 @@ pub fn srp_verifier(stored: &str) -> Option<srp::Verifier> {
 const DECOY_SALT: &str = "5f0c2a7d9b1e4c3a8d6f0e2b4a6c8e1d";
 
 /// Checks a password against a stored form by recomputing the verifier with its salt (or, for
-/// an imported legacy hash, by that hash's own algorithm), off the async threads. An empty or unreadable stored form costs the same and fails.
+/// an imported legacy hash, by that hash's own algorithm), off the async threads. An empty or
+/// unreadable stored form costs the same and fails.
 pub async fn verify(
     pool_id: &str,
     username: &str,

@@ -159,3 +159,24 @@ pub async fn insert_tables(
     }
     Ok(())
 }
+
+/// Writes one user's rows of `tables` (only those named in `allowed`) in one transaction, all
+/// of them or none, forced into the pool `pool_id` and the user `sub`.
+pub async fn insert_user(
+    db: &AnyPool,
+    allowed: &[(&str, &str)],
+    pool_id: &str,
+    sub: &str,
+    tables: &Tables,
+) -> anyhow::Result<()> {
+    let mut transaction = db.begin().await?;
+    insert_tables(
+        &mut transaction,
+        allowed,
+        tables,
+        &[("user_pool_id", pool_id), ("sub", sub)],
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}

@@ -123,16 +123,7 @@ pub async fn import_user(
             .and_then(Json::as_str)
             .unwrap_or_default(),
     )?;
-    let mut transaction = db.begin().await?;
-    transfer::insert_tables(
-        &mut transaction,
-        &USER_TABLES,
-        tables,
-        &[("user_pool_id", pool_id), ("sub", sub)],
-    )
-    .await?;
-    transaction.commit().await?;
-    Ok(())
+    transfer::insert_user(db, &USER_TABLES, pool_id, sub, tables).await
 }
 
 /// Removes what `import_user` wrote, when the user's other half (auth's rows) failed.

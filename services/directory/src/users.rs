@@ -690,9 +690,7 @@ impl Directory {
         let users = found.into_iter().take(page).map(|(_, user)| user).collect();
         Ok((users, next))
     }
-}
 
-impl Directory {
     /// A page of users whose attribute `name` passes `filter`, in (value, username) order: a
     /// range scan of the attribute index joined to the users. The token is the last (value key,
     /// username key) of the page. Values longer than the index keeps are rechecked in full, so

@@ -97,13 +97,17 @@ impl Measurement {
     }
 
     fn percentile(&self, fraction: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((self.latencies.len() as f64) * fraction).ceil() as usize;
-        let index = rank.clamp(1, self.latencies.len()) - 1;
-        self.latencies[index].as_secs_f64() * 1e3
+        percentile(&self.latencies, fraction)
     }
+}
+
+/// The `fraction` percentile of `sorted` latencies, in milliseconds (NaN for none).
+fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64) * fraction).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
 }
 
 fn default_binary() -> PathBuf {

@@ -14,6 +14,7 @@ use cognate_directory::{Directory, User};
 
 use crate::api::{Edge, text};
 use crate::flows::PASSWORD;
+use crate::percentile;
 use crate::topology::Topology;
 
 /// Filler users handed to the bulk loader per call.
@@ -209,14 +210,6 @@ async fn run_once(
         }
     }
     Ok(())
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64) * fraction).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1e3
 }
 
 /// What one size measured: per operation, its sorted latencies and errors.
