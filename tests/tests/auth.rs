@@ -195,6 +195,26 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .await
         .expect_err("forged refresh token");
     assert_eq!(error_code(&bad_refresh), "NotAuthorizedException");
+    // A refresh token proves nothing to another client of its pool.
+    let other_client = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("other")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
+    )
+    .await;
+    let elsewhere = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&other_client)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await
+        .expect_err("another client's refresh token");
+    assert_eq!(
+        elsewhere.into_service_error().to_string(),
+        "NotAuthorizedException: Invalid Refresh Token"
+    );
 
     // A temporary password leads to the NEW_PASSWORD_REQUIRED challenge.
     idp.admin_create_user()
@@ -219,6 +239,23 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
     );
     assert!(challenge.session().is_some());
     assert!(challenge.authentication_result().is_none());
+
+    // Nor once its user is gone.
+    idp.admin_delete_user()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .send()
+        .await
+        .expect("deleted");
+    let orphaned = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(&client_id)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await
+        .expect_err("a deleted user's refresh token");
+    assert_eq!(error_code(&orphaned), "NotAuthorizedException");
 }
 
 both_topologies!(password_sign_in, password_sign_in_issues_verifiable_tokens);

@@ -227,8 +227,15 @@ impl Auth {
                 };
             }
         };
-        self.password_factor(pool, client, username, secret, device, client_metadata)
-            .await
+        self.password_factor(
+            pool,
+            client,
+            (username, user.cloned()),
+            secret,
+            device,
+            client_metadata,
+        )
+        .await
     }
 
     /// An EMAIL_OTP or SMS_OTP challenge that sends nothing, for a user who does not exist or

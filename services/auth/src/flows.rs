@@ -37,6 +37,10 @@ pub(crate) fn incorrect_credentials() -> CognitoError {
     CognitoError::not_authorized("Incorrect username or password.")
 }
 
+fn user_not_found() -> CognitoError {
+    CognitoError::new("UserNotFoundException", "User does not exist.")
+}
+
 pub(crate) fn parameter<'a>(
     parameters: &'a HashMap<String, String>,
     name: &str,
@@ -108,6 +112,20 @@ pub(crate) fn check_secret_hash(
 pub(crate) enum ClientProof<'a> {
     SecretHash(Option<&'a String>),
     ClientSecret(Option<&'a str>),
+}
+
+/// A refresh token's row in `refresh_tokens`.
+pub(crate) struct StoredRefreshToken {
+    token_hash: String,
+    pool_id: String,
+    client_id: String,
+    pub(crate) sub: String,
+    origin_jti: String,
+    auth_time: i64,
+    expires_at: i64,
+    revoked: bool,
+    rotated_at: i64,
+    device_key: String,
 }
 
 /// The client secret, compared in constant time with each active secret, for clients that have
@@ -282,8 +300,28 @@ pub(crate) fn random_token(bytes: usize) -> String {
 
 impl Auth {
     pub(crate) async fn sign_in(&self, request: SignIn<'_>) -> CognitoResult<Json> {
-        let (pool, client) = self
-            .client_config(request.pool_id, request.client_id)
+        let refreshing = matches!(request.flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN");
+        // The user signing in comes with the client's configuration, in one call: for a refresh,
+        // the token's user, so the token is read first.
+        let stored = match request.parameters.get("REFRESH_TOKEN") {
+            Some(token) if refreshing => self.stored_refresh_token(token).await?,
+            _ => None,
+        };
+        let name = match request.flow {
+            _ if refreshing => stored.as_ref().map(|stored| &stored.sub),
+            "USER_PASSWORD_AUTH"
+            | "ADMIN_USER_PASSWORD_AUTH"
+            | "ADMIN_NO_SRP_AUTH"
+            | "USER_SRP_AUTH"
+            | "CUSTOM_AUTH" => request.parameters.get("USERNAME"),
+            _ => None,
+        };
+        let (pool, client, found) = self
+            .client_and_user(
+                request.pool_id,
+                request.client_id,
+                name.map_or("", String::as_str),
+            )
             .await?;
         if !flow_allowed(&client, request.flow) {
             return Err(match request.flow {
@@ -301,21 +339,21 @@ impl Auth {
                 )),
             });
         }
-        if matches!(request.flow, "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN") {
-            let token = parameter(request.parameters, "REFRESH_TOKEN")?;
+        if refreshing {
+            parameter(request.parameters, "REFRESH_TOKEN")?;
             let proof = ClientProof::SecretHash(request.parameters.get("SECRET_HASH"));
-            return self.refresh(&pool, &client, token, proof, false).await;
+            return self
+                .refresh(&pool, &client, stored, found, proof, false)
+                .await;
         }
         let username = parameter(request.parameters, "USERNAME")?;
         check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
-        let pool_id = pool.id.clone().unwrap_or_default();
         if request.flow == "CUSTOM_AUTH" {
             let hide_existence = client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
-            let user = match self.find_user(&pool_id, username).await {
-                Err(error) if hide_existence && error.error_type == "UserNotFoundException" => {
-                    return Err(incorrect_credentials());
-                }
-                found => found?,
+            let user = match found {
+                Some(user) => user,
+                None if hide_existence => return Err(incorrect_credentials()),
+                None => return Err(user_not_found()),
             };
             let srp_a = request
                 .parameters
@@ -345,7 +383,7 @@ impl Auth {
         self.password_factor(
             &pool,
             &client,
-            username,
+            (username, found),
             secret,
             request.parameters.get("DEVICE_KEY"),
             request.client_metadata,
@@ -355,12 +393,13 @@ impl Auth {
 
     /// A password proven directly or by SRP: USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH,
     /// USER_SRP_AUTH, and USER_AUTH's PASSWORD and PASSWORD_SRP. SRP answers PASSWORD_VERIFIER;
-    /// a password is checked now, then the user's state and MFA decide.
+    /// a password is checked now, then the user's state and MFA decide. `user` is the name
+    /// given and the user it finds, `None` when there is no such user.
     pub(crate) async fn password_factor(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
-        username: &str,
+        (username, user): (&str, Option<internal::UserRecord>),
         secret: Secret,
         given_device: Option<&String>,
         client_metadata: &HashMap<String, String>,
@@ -377,9 +416,9 @@ impl Auth {
             }
             checked => checked?,
         };
-        let user = match self.find_user(&pool_id, username).await {
-            Ok(user) => user,
-            Err(error) if error.error_type == "UserNotFoundException" => {
+        let user = match user {
+            Some(user) => user,
+            None => {
                 let hide_existence =
                     client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
                 let password = match secret {
@@ -394,10 +433,9 @@ impl Auth {
                 return Err(if hide_existence {
                     incorrect_credentials()
                 } else {
-                    error
+                    user_not_found()
                 });
             }
-            Err(error) => return Err(error),
         };
         // An imported user has no password yet: as in Cognito, any sign-in asks for the reset.
         if user.status == "RESET_REQUIRED" && user.password_hash.is_empty() {
@@ -664,8 +702,14 @@ impl Auth {
     }
 
     pub(crate) async fn respond(&self, request: Response<'_>) -> CognitoResult<Json> {
-        let (pool, client) = self
-            .client_config(request.pool_id, request.client_id)
+        // The user the answer names comes with the client's configuration, in one call; the
+        // session decides whether it is the user signing in.
+        let (pool, client, named) = self
+            .client_and_user(
+                request.pool_id,
+                request.client_id,
+                request.responses.get("USERNAME").map_or("", String::as_str),
+            )
             .await?;
         let pool_id = pool.id.clone().unwrap_or_default();
         let key = match request.challenge {
@@ -752,7 +796,10 @@ impl Auth {
                 .refuse_simulated_code(&pool, &client, &session, request.responses, key)
                 .await;
         }
-        let user = self.find_user(&pool_id, &session.username).await?;
+        let user = match named.filter(|user| user.username == session.username) {
+            Some(user) => user,
+            None => self.find_user(&pool_id, &session.username).await?,
+        };
         if request.challenge == "PASSWORD_VERIFIER" {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
@@ -1032,57 +1079,74 @@ impl Auth {
     /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: new ID and access tokens from a live
     /// refresh token of this client, and with rotation on (GetTokensFromRefreshToken only) a new
     /// refresh token that replaces it after the client's grace period.
+    /// A refresh token's stored row, or `None` for a token never issued. Sign-in reads it before
+    /// the client's configuration, so that the token's user comes in the same call.
+    pub(crate) async fn stored_refresh_token(
+        &self,
+        token: &str,
+    ) -> CognitoResult<Option<StoredRefreshToken>> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let token_hash = tokens::hash_refresh_token(token);
+        let row = sqlx::query(
+            "SELECT user_pool_id, client_id, sub, origin_jti, auth_time, expires_at, revoked, rotated_at, device_key \
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(&token_hash)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(row.map(|row| StoredRefreshToken {
+            token_hash,
+            pool_id: row.get("user_pool_id"),
+            client_id: row.get("client_id"),
+            sub: row.get("sub"),
+            origin_jti: row.get("origin_jti"),
+            auth_time: row.get("auth_time"),
+            expires_at: row.get("expires_at"),
+            revoked: row.get::<i64, _>("revoked") != 0,
+            rotated_at: row.get("rotated_at"),
+            device_key: row.get("device_key"),
+        }))
+    }
+
+    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: `stored` is the token's row (see
+    /// [`Auth::stored_refresh_token`]) and `user` its user as the directory has them now.
     pub(crate) async fn refresh(
         &self,
         pool: &idp::UserPoolType,
         client: &crate::AppClient,
-        token: &str,
+        stored: Option<StoredRefreshToken>,
+        user: Option<internal::UserRecord>,
         proof: ClientProof<'_>,
         rotation_allowed: bool,
     ) -> CognitoResult<Json> {
         let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
         let pool_id = pool.id.clone().unwrap_or_default();
         let client_id = client.client_id.clone().unwrap_or_default();
-        let token_hash = tokens::hash_refresh_token(token);
-        let row = sqlx::query(
-            "SELECT sub, origin_jti, auth_time, expires_at, revoked, rotated_at, device_key FROM refresh_tokens \
-             WHERE token_hash = $1 AND user_pool_id = $2 AND client_id = $3",
-        )
-        .bind(&token_hash)
-        .bind(&pool_id)
-        .bind(&client_id)
-        .fetch_optional(&self.db)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(invalid)?;
+        let stored = stored
+            .filter(|stored| stored.pool_id == pool_id && stored.client_id == client_id)
+            .ok_or_else(invalid)?;
         let now_millis = unix_millis(self.clock.now());
         let now = now_millis / 1000;
-        if row.get::<i64, _>("revoked") != 0 {
+        if stored.revoked {
             return Err(CognitoError::not_authorized(
                 "Refresh Token has been revoked",
             ));
         }
-        let expires_at: i64 = row.get("expires_at");
+        let expires_at = stored.expires_at;
         if expires_at <= now {
             return Err(CognitoError::not_authorized("Refresh Token has expired"));
         }
         let rotation = client.refresh_token_rotation.clone().unwrap_or_default();
         let grace_millis = i64::from(rotation.retry_grace_period_seconds.unwrap_or(0)) * 1000;
-        let rotated_at: i64 = row.get("rotated_at");
-        if rotated_at != 0 && now_millis > rotated_at + grace_millis {
+        if stored.rotated_at != 0 && now_millis > stored.rotated_at + grace_millis {
             return Err(invalid());
         }
-        let sub: String = row.get("sub");
-        let user = self
-            .directory
-            .clone()
-            .find_user(internal::FindUserRequest {
-                user_pool_id: pool_id.clone(),
-                username: sub,
-            })
-            .await
-            .map_err(|_| invalid())?
-            .into_inner();
+        let user = user
+            .filter(|user| user.sub == stored.sub)
+            .ok_or_else(invalid)?;
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
@@ -1094,10 +1158,10 @@ impl Auth {
             issuer: self.issuer(&pool_id),
             client,
             user: &user,
-            origin_jti: row.get("origin_jti"),
-            auth_time: row.get("auth_time"),
+            origin_jti: stored.origin_jti,
+            auth_time: stored.auth_time,
             now,
-            device_key: Some(row.get::<String, _>("device_key")).filter(|key| !key.is_empty()),
+            device_key: Some(stored.device_key).filter(|key| !key.is_empty()),
         };
         let successor = if rotation_allowed && rotation.feature.as_deref() == Some("ENABLED") {
             let successor = tokens::new_refresh_token();
@@ -1106,7 +1170,7 @@ impl Auth {
                 "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at = 0",
             )
             .bind(now_millis)
-            .bind(&token_hash)
+            .bind(&stored.token_hash)
             .execute(&mut *transaction)
             .await
             .map_err(store_error)?

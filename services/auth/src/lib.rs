@@ -166,12 +166,26 @@ impl Auth {
         pool_id: Option<&str>,
         client_id: &str,
     ) -> CognitoResult<(idp::UserPoolType, AppClient)> {
+        let (pool, client, _) = self.client_and_user(pool_id, client_id, "").await?;
+        Ok((pool, client))
+    }
+
+    /// The client's pool and configuration and, in the same call to the directory, the user
+    /// `username` finds (by username, alias or `sub`): `None` when none does or the name is
+    /// empty.
+    pub(crate) async fn client_and_user(
+        &self,
+        pool_id: Option<&str>,
+        client_id: &str,
+        username: &str,
+    ) -> CognitoResult<(idp::UserPoolType, AppClient, Option<internal::UserRecord>)> {
         let reply = self
             .directory
             .clone()
             .get_client(internal::GetClientRequest {
                 client_id: client_id.to_owned(),
                 user_pool_id: pool_id.unwrap_or_default().to_owned(),
+                username: username.to_owned(),
             })
             .await
             .map_err(CognitoError::from)?
@@ -183,6 +197,7 @@ impl Auth {
                     config,
                     secrets: reply.client_secrets,
                 },
+                reply.user,
             )),
             _ => Err(cognate_common::error::internal(
                 "directory answered without pool or client",
@@ -278,14 +293,21 @@ impl idp::auth_server::Auth for Auth {
         request: Request<idp::GetTokensFromRefreshTokenRequest>,
     ) -> Result<Response<idp::GetTokensFromRefreshTokenResponse>, Status> {
         let request = request.get_ref();
-        let (pool, client) = self
-            .client_config(None, request.client_id.as_deref().unwrap_or_default())
+        let token = request.refresh_token.as_deref().unwrap_or_default();
+        let stored = self.stored_refresh_token(token).await?;
+        let (pool, client, user) = self
+            .client_and_user(
+                None,
+                request.client_id.as_deref().unwrap_or_default(),
+                stored.as_ref().map_or("", |stored| stored.sub.as_str()),
+            )
             .await?;
         let answer = self
             .refresh(
                 &pool,
                 &client,
-                request.refresh_token.as_deref().unwrap_or_default(),
+                stored,
+                user,
                 flows::ClientProof::ClientSecret(request.client_secret.as_deref()),
                 true,
             )

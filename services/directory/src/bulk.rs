@@ -1,5 +1,7 @@
 //! Bulk loading: many new users stored with multi-row INSERTs, a few thousand per transaction,
-//! for benchmarks and large migrations. No triggers run and no invitations are sent.
+//! for benchmarks and large migrations. No triggers run and no invitations are sent. The
+//! planner's statistics are refreshed afterwards, so the first queries on a grown pool don't plan
+//! for the empty one.
 
 use serde_json::Value as Json;
 use sqlx::AnyConnection;
@@ -58,7 +60,7 @@ impl Directory {
     /// Stores `users` (their `sub` among their attributes, as [`User`] keeps it) with their
     /// sign-in aliases and attribute index rows, [`USERS_PER_TRANSACTION`] per transaction. A
     /// taken username or alias fails its transaction with `UsernameExistsException`; the
-    /// transactions before it stay committed.
+    /// transactions before it stay committed. The three tables are analysed at the end.
     pub async fn insert_users_in_bulk(&self, pool_id: &str, users: &[User]) -> CognitoResult<()> {
         let pool = self.load_pool(pool_id).await?;
         let naming = Naming::of(&pool);
@@ -132,6 +134,12 @@ impl Directory {
                 other => other.map_err(store_error)?,
             }
             transaction.commit().await.map_err(store_error)?;
+        }
+        for table in ["users", "user_aliases", "user_attribute_index"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))
+                .execute(&self.db)
+                .await
+                .map_err(store_error)?;
         }
         Ok(())
     }

@@ -113,6 +113,45 @@ impl Directory {
         self.nats = Some(nats);
         Ok(self)
     }
+
+    /// The user `name` finds, as the other services see users: with their groups and roles.
+    async fn user_record(&self, pool_id: &str, name: &str) -> CognitoResult<internal::UserRecord> {
+        let user = self.find_user(pool_id, name).await?;
+        let attributes = user
+            .attributes
+            .iter()
+            .map(|attribute| idp::AttributeType {
+                name: attribute["Name"].as_str().map(str::to_owned),
+                value: attribute["Value"].as_str().map(str::to_owned),
+            })
+            .collect();
+        let groups = self.groups_of(pool_id, &user.sub).await?;
+        let group_roles = groups
+            .iter()
+            .filter_map(|group| {
+                Some(internal::GroupRole {
+                    role_arn: group["RoleArn"].as_str()?.to_owned(),
+                    precedence: group["Precedence"]
+                        .as_i64()
+                        .and_then(|precedence| i32::try_from(precedence).ok()),
+                })
+            })
+            .collect();
+        let groups = groups
+            .iter()
+            .filter_map(|group| group["GroupName"].as_str().map(str::to_owned))
+            .collect();
+        Ok(internal::UserRecord {
+            username: user.username,
+            sub: user.sub,
+            status: user.status,
+            enabled: user.enabled,
+            attributes,
+            groups,
+            group_roles,
+            password_hash: user.password_hash,
+        })
+    }
 }
 
 /// Connects and migrates the store and adds the directory's gRPC services to `routes`.
@@ -1121,10 +1160,19 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         let wanted_pool = Some(request.user_pool_id.as_str()).filter(|id| !id.is_empty());
         let client = self.load_client(wanted_pool, &request.client_id).await?;
         let pool = self.load_pool(&client.pool_id).await?;
+        let user = if request.username.is_empty() {
+            None
+        } else {
+            match self.user_record(&client.pool_id, &request.username).await {
+                Err(error) if error.error_type == "UserNotFoundException" => None,
+                found => Some(found?),
+            }
+        };
         Ok(Response::new(internal::ClientConfig {
             pool: Some(pool.proto()?),
             client: Some(client.proto()?),
             client_secrets: client.secrets.clone(),
+            user,
         }))
     }
 
@@ -1134,42 +1182,9 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
     ) -> Result<Response<internal::UserRecord>, Status> {
         let request = request.get_ref();
         let user = self
-            .find_user(&request.user_pool_id, &request.username)
+            .user_record(&request.user_pool_id, &request.username)
             .await?;
-        let attributes = user
-            .attributes
-            .iter()
-            .map(|attribute| idp::AttributeType {
-                name: attribute["Name"].as_str().map(str::to_owned),
-                value: attribute["Value"].as_str().map(str::to_owned),
-            })
-            .collect();
-        let groups = self.groups_of(&request.user_pool_id, &user.sub).await?;
-        let group_roles = groups
-            .iter()
-            .filter_map(|group| {
-                Some(internal::GroupRole {
-                    role_arn: group["RoleArn"].as_str()?.to_owned(),
-                    precedence: group["Precedence"]
-                        .as_i64()
-                        .and_then(|precedence| i32::try_from(precedence).ok()),
-                })
-            })
-            .collect();
-        let groups = groups
-            .iter()
-            .filter_map(|group| group["GroupName"].as_str().map(str::to_owned))
-            .collect();
-        Ok(Response::new(internal::UserRecord {
-            username: user.username,
-            sub: user.sub,
-            status: user.status,
-            enabled: user.enabled,
-            attributes,
-            groups,
-            group_roles,
-            password_hash: user.password_hash,
-        }))
+        Ok(Response::new(user))
     }
 
     async fn set_password(

@@ -103,6 +103,11 @@ impl Directory {
     /// Indexes the users stored before migration 0500, once per store: batch by batch in
     /// (pool, username) order, then a marker row. Re-running it is harmless, since each user's
     /// rows are replaced, so replicas starting together may all run it.
+    ///
+    /// Each batch is read by a no-op UPDATE, which locks its users until the batch's index rows
+    /// are committed: a replica changing one of them meanwhile waits, then writes its own index
+    /// rows after ours, and a change committed just before is what the UPDATE reads. So the
+    /// backfill never puts back rows for attributes that have since changed.
     pub async fn backfill_attribute_index(&self) -> CognitoResult<()> {
         let done: Option<i64> =
             sqlx::query_scalar("SELECT completed_at FROM directory_backfills WHERE name = $1")
@@ -117,9 +122,11 @@ impl Directory {
         loop {
             let mut transaction = self.db.begin().await.map_err(store_error)?;
             let rows = sqlx::query(
-                "SELECT user_pool_id, username_key, sub, attributes_json FROM users \
+                "UPDATE users SET updated_at = updated_at \
+                 WHERE (user_pool_id, username_key) IN (SELECT user_pool_id, username_key FROM users \
                  WHERE (user_pool_id, username_key) > ($1, $2) \
-                 ORDER BY user_pool_id, username_key LIMIT $3",
+                 ORDER BY user_pool_id, username_key LIMIT $3) \
+                 RETURNING user_pool_id, username_key, sub, attributes_json",
             )
             .bind(&after.0)
             .bind(&after.1)
@@ -127,7 +134,10 @@ impl Directory {
             .fetch_all(&mut *transaction)
             .await
             .map_err(store_error)?;
+            let mut last = None;
             for row in &rows {
+                let pool_id: String = row.get("user_pool_id");
+                let username_key: String = row.get("username_key");
                 let attributes: Vec<Json> =
                     serde_json::from_str(row.get::<String, _>("attributes_json").as_str())
                         .map_err(|error| {
@@ -135,17 +145,19 @@ impl Directory {
                         })?;
                 write_index(
                     &mut transaction,
-                    row.get::<String, _>("user_pool_id").as_str(),
+                    &pool_id,
                     row.get::<String, _>("sub").as_str(),
-                    row.get::<String, _>("username_key").as_str(),
+                    &username_key,
                     &attributes,
                 )
                 .await?;
+                last = last.max(Some((pool_id, username_key)));
             }
             transaction.commit().await.map_err(store_error)?;
-            match rows.last() {
+            // RETURNING comes in no particular order; the batch ends at its greatest key.
+            match last {
                 Some(last) if i64::try_from(rows.len()).unwrap_or(0) == BACKFILL_BATCH => {
-                    after = (last.get("user_pool_id"), last.get("username_key"));
+                    after = last;
                 }
                 _ => break,
             }

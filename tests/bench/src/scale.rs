@@ -134,6 +134,27 @@ async fn bulk_loader(postgres_url: &str, topology: &Topology) -> anyhow::Result<
     ))
 }
 
+/// After a fill, what a database settles into before it is measured: the new rows vacuumed (so
+/// autovacuum doesn't run during the measurement, and index-only scans see visible pages) and
+/// the dirty pages written out by a checkpoint.
+async fn settle(postgres_url: &str, topology: &Topology) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = format!(
+        "{}/{}",
+        postgres_url.trim_end_matches('/'),
+        topology.database
+    );
+    let mut connection = sqlx::PgConnection::connect(&url).await?;
+    for statement in [
+        "VACUUM (ANALYZE) directory.users, directory.user_aliases, directory.user_attribute_index",
+        "CHECKPOINT",
+    ] {
+        sqlx::query(statement).execute(&mut connection).await?;
+    }
+    connection.close().await?;
+    Ok(())
+}
+
 /// Filler users `from..to`: a verified email each, no password.
 fn fillers(from: usize, to: usize) -> Vec<User> {
     (from..to)
@@ -242,6 +263,7 @@ pub async fn run(
                 .map_err(|error| anyhow::anyhow!("bulk loading users: {error:?}"))?;
             filled = to;
         }
+        settle(&cli.postgres_url, topology).await?;
         let fill_seconds = started.elapsed().as_secs_f64();
         eprintln!("cognate-bench: {size} users in the pool (filled in {fill_seconds:.1} s)");
         let mut by_operation = Vec::new();
