@@ -1076,9 +1076,6 @@ impl Auth {
         }))
     }
 
-    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: new ID and access tokens from a live
-    /// refresh token of this client, and with rotation on (GetTokensFromRefreshToken only) a new
-    /// refresh token that replaces it after the client's grace period.
     /// A refresh token's stored row, or `None` for a token never issued. Sign-in reads it before
     /// the client's configuration, so that the token's user comes in the same call.
     pub(crate) async fn stored_refresh_token(
@@ -1111,8 +1108,10 @@ impl Auth {
         }))
     }
 
-    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: `stored` is the token's row (see
-    /// [`Auth::stored_refresh_token`]) and `user` its user as the directory has them now.
+    /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: new ID and access tokens from a live
+    /// refresh token of this client, and with rotation on (GetTokensFromRefreshToken only) a new
+    /// refresh token that replaces it after the client's grace period. `stored` is the token's
+    /// row (see [`Auth::stored_refresh_token`]), `user` its user as the directory has it now.
     pub(crate) async fn refresh(
         &self,
         pool: &idp::UserPoolType,
