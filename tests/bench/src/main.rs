@@ -58,8 +58,8 @@ pub(crate) struct Cli {
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
-    /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): the pool
-    /// is bulk-loaded to each size in turn.
+    /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): a pool
+    /// of each size is bulk-loaded, then the pools are measured in turn, round by round.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
     /// With --scale: measurement rounds per operation and size, pooled.

@@ -1,7 +1,8 @@
-//! `--scale`: the latency of user look-ups as a pool grows. One pool (email as a verified
-//! alias) gets a few users through the API, then is filled with the directory's bulk loader to
-//! each size in turn; at each size AdminGetUser (by username and by email), USER_PASSWORD_AUTH
-//! and a prefix-filtered ListUsers page are driven and their percentiles reported side by side.
+//! `--scale`: the latency of user look-ups as a pool grows. One pool per size (email as a
+//! verified alias) gets a few users through the API, then is filled with the directory's bulk
+//! loader to its size; AdminGetUser (by username and by email), USER_PASSWORD_AUTH and a
+//! prefix-filtered ListUsers page are driven on each pool in turn, round by round, and their
+//! percentiles reported side by side.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -248,13 +249,15 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut sizes = cli.scale.clone();
     sizes.sort_unstable();
-    let fixture = Arc::new(setup(edge, cli.users).await?);
+    sizes.dedup();
     let loader = bulk_loader(&cli.postgres_url, topology).await?;
-    let mut filled = 0;
+    let mut fixtures = Vec::new();
     let mut results = Vec::new();
-    for size in sizes {
+    for &size in &sizes {
+        let fixture = Arc::new(setup(edge, cli.users).await?);
         let wanted = size.saturating_sub(fixture.users);
         let started = Instant::now();
+        let mut filled = 0;
         while filled < wanted {
             let to = (filled + FILL_CHUNK).min(wanted);
             loader
@@ -263,45 +266,54 @@ pub async fn run(
                 .map_err(|error| anyhow::anyhow!("bulk loading users: {error:?}"))?;
             filled = to;
         }
-        settle(&cli.postgres_url, topology).await?;
         let fill_seconds = started.elapsed().as_secs_f64();
-        eprintln!("cognate-bench: {size} users in the pool (filled in {fill_seconds:.1} s)");
-        let mut by_operation = Vec::new();
-        for operation in Operation::ALL {
-            let make = {
+        eprintln!("cognate-bench: a pool of {size} users (filled in {fill_seconds:.1} s)");
+        fixtures.push(fixture);
+        results.push(AtSize {
+            size,
+            fill_seconds,
+            by_operation: Operation::ALL
+                .iter()
+                .map(|_| (Vec::new(), 0, Vec::new()))
+                .collect(),
+        });
+    }
+    settle(&cli.postgres_url, topology).await?;
+    // Each round measures every size in turn, so a drift in the machine's speed during the run
+    // weighs on all sizes alike.
+    for (position, &operation) in Operation::ALL.iter().enumerate() {
+        let make = |fixture: &Arc<ScaleFixture>| {
+            let (edge, fixture) = (edge.clone(), fixture.clone());
+            move |number: usize| {
                 let (edge, fixture) = (edge.clone(), fixture.clone());
-                move |number: usize| {
-                    let (edge, fixture) = (edge.clone(), fixture.clone());
-                    async move { run_once(operation, &edge, &fixture, number).await }
-                }
-            };
+                async move { run_once(operation, &edge, &fixture, number).await }
+            }
+        };
+        for fixture in &fixtures {
             crate::drive(
-                make.clone(),
+                make(fixture),
                 cli.concurrency,
                 Duration::from_secs_f64(cli.warmup),
             )
             .await;
-            let mut latencies = Vec::new();
-            let (mut errors, mut first_errors) = (0, Vec::new());
-            for _ in 0..cli.rounds.max(1) {
-                let (_, round_errors, round_first, mut round_latencies, _) = crate::drive(
-                    make.clone(),
+        }
+        for _ in 0..cli.rounds.max(1) {
+            for (fixture, result) in fixtures.iter().zip(&mut results) {
+                let (_, errors, first_errors, mut latencies, _) = crate::drive(
+                    make(fixture),
                     cli.concurrency,
                     Duration::from_secs_f64(cli.seconds),
                 )
                 .await;
-                latencies.append(&mut round_latencies);
-                errors += round_errors;
-                first_errors.extend(round_first);
+                let measured = &mut result.by_operation[position];
+                measured.0.append(&mut latencies);
+                measured.1 += errors;
+                measured.2.extend(first_errors);
             }
-            latencies.sort_unstable();
-            by_operation.push((latencies, errors, first_errors));
         }
-        results.push(AtSize {
-            size,
-            fill_seconds,
-            by_operation,
-        });
+        for result in &mut results {
+            result.by_operation[position].0.sort_unstable();
+        }
     }
     report(cli, command, &results);
     Ok(())
@@ -313,7 +325,7 @@ fn report(cli: &crate::Cli, command: &str, results: &[AtSize]) {
     println!("Command: `{command}`");
     println!();
     println!(
-        "{} round(s) of {} s per operation and size, concurrency {}; {} users made through the API, the rest bulk-loaded (each with a verified email alias).",
+        "{} round(s) of {} s per operation and size (the sizes' pools measured in turn each round), concurrency {}; a pool per size, {} users made through the API, the rest bulk-loaded (each with a verified email alias).",
         cli.rounds, cli.seconds, cli.concurrency, cli.users
     );
     println!();
