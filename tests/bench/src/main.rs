@@ -58,8 +58,9 @@ pub(crate) struct Cli {
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
-    /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): a pool
-    /// of each size is bulk-loaded, then the pools are measured in turn, round by round.
+    /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): each size
+    /// gets its own topology and database, bulk-loaded, then they are measured in turn, round by
+    /// round.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
     /// With --scale: measurement rounds per operation and size, pooled.
@@ -397,6 +398,9 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
         redis: cli.redis_url.clone(),
         nats: cli.nats_url.clone(),
     };
+    if !cli.scale.is_empty() {
+        return scale::run(cli, command, &binary, &backends).await;
+    }
     let ticks_per_second = clock_ticks_per_second();
     eprintln!(
         "cognate-bench: starting six processes of {}",
@@ -410,10 +414,6 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
     );
     let outcome = async {
         let edge = api::Edge::new(&topology.endpoint, cli.concurrency)?;
-        if !cli.scale.is_empty() {
-            scale::run(cli, command, &topology, &edge).await?;
-            return anyhow::Ok(None);
-        }
         eprintln!(
             "cognate-bench: creating a pool, a client and {} users",
             cli.users

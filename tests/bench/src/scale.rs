@@ -1,9 +1,10 @@
-//! `--scale`: the latency of user look-ups as a pool grows. One pool per size (email as a
-//! verified alias) gets a few users through the API, then is filled with the directory's bulk
-//! loader to its size; AdminGetUser (by username and by email), USER_PASSWORD_AUTH and a
-//! prefix-filtered ListUsers page are driven on each pool in turn, round by round, and their
-//! percentiles reported side by side.
+//! `--scale`: the latency of user look-ups as a pool grows. Each size gets its own topology and
+//! database with one pool (email as a verified alias): a few users through the API, then the
+//! directory's bulk loader fills it to its size. AdminGetUser (by username and by email),
+//! USER_PASSWORD_AUTH and a prefix-filtered ListUsers page are driven on each size in turn,
+//! round by round, and their percentiles reported side by side.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use cognate_directory::{Directory, User};
 use crate::api::{Edge, text};
 use crate::flows::PASSWORD;
 use crate::percentile;
-use crate::topology::Topology;
+use crate::topology::{Backends, Topology};
 
 /// Filler users handed to the bulk loader per call.
 const FILL_CHUNK: usize = 20_000;
@@ -241,22 +242,69 @@ struct AtSize {
     by_operation: Vec<(Vec<Duration>, u64, Vec<String>)>,
 }
 
+/// One size's topology and pool.
+struct Sized {
+    topology: Topology,
+    edge: Edge,
+    fixture: Arc<ScaleFixture>,
+}
+
 pub async fn run(
     cli: &crate::Cli,
     command: &str,
-    topology: &Topology,
-    edge: &Edge,
+    binary: &Path,
+    backends: &Backends,
 ) -> anyhow::Result<()> {
     let mut sizes = cli.scale.clone();
     sizes.sort_unstable();
     sizes.dedup();
-    let loader = bulk_loader(&cli.postgres_url, topology).await?;
-    let mut fixtures = Vec::new();
+    let mut started = Vec::new();
+    let outcome = measure_sizes(cli, &sizes, binary, backends, &mut started).await;
+    for sized in &mut started {
+        sized.topology.stop().await;
+    }
+    report(cli, command, &outcome?);
+    Ok(())
+}
+
+/// Starts a topology per size (kept in `started`, for the caller to stop), fills each pool,
+/// then measures every operation on each size in turn.
+async fn measure_sizes(
+    cli: &crate::Cli,
+    sizes: &[usize],
+    binary: &Path,
+    backends: &Backends,
+    started: &mut Vec<Sized>,
+) -> anyhow::Result<Vec<AtSize>> {
     let mut results = Vec::new();
-    for &size in &sizes {
-        let fixture = Arc::new(setup(edge, cli.users).await?);
+    for &size in sizes {
+        let mut topology = Topology::start(binary, backends).await?;
+        eprintln!(
+            "cognate-bench: a topology for {size} users, edge at {}, logs in {}",
+            topology.endpoint,
+            topology.log_dir.display()
+        );
+        let prepared = async {
+            let edge = Edge::new(&topology.endpoint, cli.concurrency)?;
+            let fixture = Arc::new(setup(&edge, cli.users).await?);
+            let loader = bulk_loader(&cli.postgres_url, &topology).await?;
+            anyhow::Ok((edge, fixture, loader))
+        }
+        .await;
+        let (edge, fixture, loader) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                topology.stop().await;
+                return Err(error);
+            }
+        };
+        started.push(Sized {
+            topology,
+            edge,
+            fixture: fixture.clone(),
+        });
         let wanted = size.saturating_sub(fixture.users);
-        let started = Instant::now();
+        let fill_started = Instant::now();
         let mut filled = 0;
         while filled < wanted {
             let to = (filled + FILL_CHUNK).min(wanted);
@@ -266,9 +314,8 @@ pub async fn run(
                 .map_err(|error| anyhow::anyhow!("bulk loading users: {error:?}"))?;
             filled = to;
         }
-        let fill_seconds = started.elapsed().as_secs_f64();
-        eprintln!("cognate-bench: a pool of {size} users (filled in {fill_seconds:.1} s)");
-        fixtures.push(fixture);
+        let fill_seconds = fill_started.elapsed().as_secs_f64();
+        eprintln!("cognate-bench: {size} users in the pool (filled in {fill_seconds:.1} s)");
         results.push(AtSize {
             size,
             fill_seconds,
@@ -278,29 +325,31 @@ pub async fn run(
                 .collect(),
         });
     }
-    settle(&cli.postgres_url, topology).await?;
+    for sized in started.iter() {
+        settle(&cli.postgres_url, &sized.topology).await?;
+    }
     // Each round measures every size in turn, so a drift in the machine's speed during the run
     // weighs on all sizes alike.
     for (position, &operation) in Operation::ALL.iter().enumerate() {
-        let make = |fixture: &Arc<ScaleFixture>| {
-            let (edge, fixture) = (edge.clone(), fixture.clone());
+        let make = |sized: &Sized| {
+            let (edge, fixture) = (sized.edge.clone(), sized.fixture.clone());
             move |number: usize| {
                 let (edge, fixture) = (edge.clone(), fixture.clone());
                 async move { run_once(operation, &edge, &fixture, number).await }
             }
         };
-        for fixture in &fixtures {
+        for sized in started.iter() {
             crate::drive(
-                make(fixture),
+                make(sized),
                 cli.concurrency,
                 Duration::from_secs_f64(cli.warmup),
             )
             .await;
         }
         for _ in 0..cli.rounds.max(1) {
-            for (fixture, result) in fixtures.iter().zip(&mut results) {
+            for (sized, result) in started.iter().zip(&mut results) {
                 let (_, errors, first_errors, mut latencies, _) = crate::drive(
-                    make(fixture),
+                    make(sized),
                     cli.concurrency,
                     Duration::from_secs_f64(cli.seconds),
                 )
@@ -315,8 +364,7 @@ pub async fn run(
             result.by_operation[position].0.sort_unstable();
         }
     }
-    report(cli, command, &results);
-    Ok(())
+    Ok(results)
 }
 
 #[allow(clippy::print_stdout)] // The report is the program's output.
@@ -325,7 +373,7 @@ fn report(cli: &crate::Cli, command: &str, results: &[AtSize]) {
     println!("Command: `{command}`");
     println!();
     println!(
-        "{} round(s) of {} s per operation and size (the sizes' pools measured in turn each round), concurrency {}; a pool per size, {} users made through the API, the rest bulk-loaded (each with a verified email alias).",
+        "{} round(s) of {} s per operation and size (the sizes measured in turn each round), concurrency {}; a topology and database per size, {} users made through the API, the rest bulk-loaded (each with a verified email alias).",
         cli.rounds, cli.seconds, cli.concurrency, cli.users
     );
     println!();
