@@ -2,6 +2,10 @@
 //! trigger over NATS and a webhook, in both topologies.
 
 use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::error::SdkError;
+use aws_sdk_cognitoidentityprovider::operation::initiate_auth::{
+    InitiateAuthError, InitiateAuthOutput,
+};
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, LambdaConfigType,
 };
@@ -51,6 +55,20 @@ async fn pool_with_user(idp: &Client, lambda_config: Option<LambdaConfigType>) -
         .await
         .expect("password");
     (pool_id, client_id)
+}
+
+/// REFRESH_TOKEN_AUTH with `token` at `client_id`.
+async fn refresh(
+    idp: &Client,
+    client_id: &str,
+    token: &str,
+) -> Result<InitiateAuthOutput, SdkError<InitiateAuthError>> {
+    idp.initiate_auth()
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .client_id(client_id)
+        .auth_parameters("REFRESH_TOKEN", token)
+        .send()
+        .await
 }
 
 async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
@@ -126,12 +144,7 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .authentication_result()
         .and_then(|result| result.refresh_token())
         .expect("refresh token");
-    let refreshed = idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&client_id)
-        .auth_parameters("REFRESH_TOKEN", refresh_token)
-        .send()
+    let refreshed = refresh(&idp, &client_id, refresh_token)
         .await
         .expect("refreshed");
     let refreshed = refreshed.authentication_result().expect("tokens");
@@ -186,12 +199,7 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .await
         .expect_err("unknown client");
     assert_eq!(error_code(&srp), "ResourceNotFoundException");
-    let bad_refresh = idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&client_id)
-        .auth_parameters("REFRESH_TOKEN", "forged")
-        .send()
+    let bad_refresh = refresh(&idp, &client_id, "forged")
         .await
         .expect_err("forged refresh token");
     assert_eq!(error_code(&bad_refresh), "NotAuthorizedException");
@@ -203,12 +211,7 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth),
     )
     .await;
-    let elsewhere = idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&other_client)
-        .auth_parameters("REFRESH_TOKEN", refresh_token)
-        .send()
+    let elsewhere = refresh(&idp, &other_client, refresh_token)
         .await
         .expect_err("another client's refresh token");
     assert_eq!(
@@ -247,12 +250,7 @@ async fn password_sign_in_issues_verifiable_tokens(sandbox: &Sandbox) {
         .send()
         .await
         .expect("deleted");
-    let orphaned = idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&client_id)
-        .auth_parameters("REFRESH_TOKEN", refresh_token)
-        .send()
+    let orphaned = refresh(&idp, &client_id, refresh_token)
         .await
         .expect_err("a deleted user's refresh token");
     assert_eq!(error_code(&orphaned), "NotAuthorizedException");
@@ -343,13 +341,6 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
             .authentication_result
             .expect("tokens")
     };
-    let refresh = |token: String| {
-        idp.initiate_auth()
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .client_id(&client_id)
-            .auth_parameters("REFRESH_TOKEN", token)
-            .send()
-    };
     let first = sign_in().await;
     let second = sign_in().await;
     idp.revoke_token()
@@ -358,7 +349,7 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
         .send()
         .await
         .expect("revoked");
-    let refused = refresh(first.refresh_token().expect("refresh").to_owned())
+    let refused = refresh(&idp, &client_id, first.refresh_token().expect("refresh"))
         .await
         .expect_err("revoked");
     assert_eq!(error_code(&refused), "NotAuthorizedException");
@@ -373,7 +364,7 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
         derived.into_service_error().to_string(),
         "NotAuthorizedException: Access Token has been revoked"
     );
-    refresh(second.refresh_token().expect("refresh").to_owned())
+    refresh(&idp, &client_id, second.refresh_token().expect("refresh"))
         .await
         .expect("the other session lives");
 
@@ -382,7 +373,7 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
         .send()
         .await
         .expect("signed out");
-    let refused = refresh(second.refresh_token().expect("refresh").to_owned())
+    let refused = refresh(&idp, &client_id, second.refresh_token().expect("refresh"))
         .await
         .expect_err("signed out");
     assert_eq!(error_code(&refused), "NotAuthorizedException");
@@ -412,7 +403,7 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
         .send()
         .await
         .expect("admin sign-out");
-    let refused = refresh(third.refresh_token().expect("refresh").to_owned())
+    let refused = refresh(&idp, &client_id, third.refresh_token().expect("refresh"))
         .await
         .expect_err("signed out");
     assert_eq!(error_code(&refused), "NotAuthorizedException");
@@ -583,17 +574,13 @@ async fn a_username_equal_to_a_sub_does_not_capture_tokens(sandbox: &Sandbox) {
         .await
         .expect("still jane");
     assert_eq!(again.username(), "jane");
-    let refreshed = idp
-        .initiate_auth()
-        .auth_flow(AuthFlowType::RefreshTokenAuth)
-        .client_id(&client_id)
-        .auth_parameters(
-            "REFRESH_TOKEN",
-            tokens.refresh_token().expect("refresh token"),
-        )
-        .send()
-        .await
-        .expect("refreshed");
+    let refreshed = refresh(
+        &idp,
+        &client_id,
+        tokens.refresh_token().expect("refresh token"),
+    )
+    .await
+    .expect("refreshed");
     let id_token = refreshed
         .authentication_result()
         .and_then(|result| result.id_token())

@@ -119,13 +119,9 @@ async fn setup(edge: &Edge, users: usize) -> anyhow::Result<ScaleFixture> {
 }
 
 /// A directory on the bench database, for its bulk loader.
-async fn bulk_loader(postgres_url: &str, topology: &Topology) -> anyhow::Result<Directory> {
+async fn bulk_loader(topology: &Topology) -> anyhow::Result<Directory> {
     let config = Config {
-        database_url: Some(Secret::new(format!(
-            "{}/{}",
-            postgres_url.trim_end_matches('/'),
-            topology.database
-        ))),
+        database_url: Some(Secret::new(topology.database_url.clone())),
         ..Config::default()
     };
     let db = cognate_common::store::connect(&config, ServiceKind::Directory).await?;
@@ -139,14 +135,9 @@ async fn bulk_loader(postgres_url: &str, topology: &Topology) -> anyhow::Result<
 /// After a fill, what a database settles into before it is measured: the new rows vacuumed (so
 /// autovacuum doesn't run during the measurement, and index-only scans see visible pages) and
 /// the dirty pages written out by a checkpoint.
-async fn settle(postgres_url: &str, topology: &Topology) -> anyhow::Result<()> {
+async fn settle(topology: &Topology) -> anyhow::Result<()> {
     use sqlx::Connection;
-    let url = format!(
-        "{}/{}",
-        postgres_url.trim_end_matches('/'),
-        topology.database
-    );
-    let mut connection = sqlx::PgConnection::connect(&url).await?;
+    let mut connection = sqlx::PgConnection::connect(&topology.database_url).await?;
     for statement in [
         "VACUUM (ANALYZE) directory.users, directory.user_aliases, directory.user_attribute_index",
         "CHECKPOINT",
@@ -287,7 +278,7 @@ async fn measure_sizes(
         let prepared = async {
             let edge = Edge::new(&topology.endpoint, cli.concurrency)?;
             let fixture = Arc::new(setup(&edge, cli.users).await?);
-            let loader = bulk_loader(&cli.postgres_url, &topology).await?;
+            let loader = bulk_loader(&topology).await?;
             anyhow::Ok((edge, fixture, loader))
         }
         .await;
@@ -326,7 +317,7 @@ async fn measure_sizes(
         });
     }
     for sized in started.iter() {
-        settle(&cli.postgres_url, &sized.topology).await?;
+        settle(&sized.topology).await?;
     }
     // Each round measures every size in turn, so a drift in the machine's speed during the run
     // weighs on all sizes alike.

@@ -40,6 +40,8 @@ pub struct Topology {
     pub servers: Vec<Server>,
     pub endpoint: String,
     pub database: String,
+    /// The database's URL, as the processes were given it.
+    pub database_url: String,
     admin_url: String,
     pub log_dir: PathBuf,
 }
@@ -89,6 +91,7 @@ impl Topology {
             servers: Vec::new(),
             endpoint: endpoint.clone(),
             database,
+            database_url: database_url.clone(),
             admin_url,
             log_dir: log_dir.clone(),
         };
