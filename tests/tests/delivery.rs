@@ -27,29 +27,34 @@ struct SmtpServer {
     _process: tokio::process::Child,
 }
 
-/// An SMTP server that asks for TLS (STARTTLS, or from the first byte) and for a login.
-const SECURE_SMTP: &str = r#"
+/// aiosmtpd on a port, saving mail to a maildir: plain, or asking for TLS (STARTTLS, or from
+/// the first byte) and for a login. It prints `ready` once it listens and exits if it cannot.
+const SMTP_SERVER: &str = r#"
 import asyncio, ssl, sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-port, maildir, cert, key, mode = sys.argv[1:]
+port, maildir, mode = sys.argv[1:4]
 
 def authenticate(server, session, envelope, mechanism, data):
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"cognate", b"s3cret")
     return AuthResult(success=ok, handled=False)
 
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain(cert, key)
-# Implicit TLS is TLS from the first byte, so aiosmtpd's STARTTLS-only checks stay off there.
-if mode == "implicit":
-    tls = {"ssl_context": context, "auth_require_tls": False}
-else:
-    tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
-controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port),
-                        authenticator=authenticate, **tls)
+options = {}
+if mode != "plain":
+    cert, key = sys.argv[4:6]
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    # Implicit TLS is TLS from the first byte, so aiosmtpd's STARTTLS-only checks stay off there.
+    if mode == "implicit":
+        options = {"ssl_context": context, "auth_require_tls": False}
+    else:
+        options = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+    options["authenticator"] = authenticate
+controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), **options)
 controller.start()
+print("ready", flush=True)
 asyncio.new_event_loop().run_forever()
 "#;
 
@@ -70,51 +75,55 @@ impl SmtpServer {
     }
 
     async fn start_with(security: Security<'_>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        use tokio::io::AsyncBufReadExt;
         let maildir = cognate_tests::ScratchDir::new();
         std::fs::create_dir_all(&maildir.0).expect("maildir parent");
-        let mut command = tokio::process::Command::new("python3");
-        match security {
-            Security::None => {
-                command
-                    .args(["-m", "aiosmtpd", "-n", "-l"])
-                    .arg(format!("127.0.0.1:{port}"))
-                    .args(["-c", "aiosmtpd.handlers.Mailbox"])
-                    .arg(maildir.0.join("mail"));
+        // A free port may be taken by another test before the server binds it: then the server
+        // exits without `ready`, and another port is tried.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free port")
+                .port();
+            let mut command = tokio::process::Command::new("python3");
+            command
+                .args(["-c", SMTP_SERVER, &port.to_string()])
+                .arg(maildir.0.join("mail"));
+            match &security {
+                Security::None => {
+                    command.arg("plain");
+                }
+                Security::Tls {
+                    implicit,
+                    certificate,
+                    key,
+                } => {
+                    command
+                        .arg(if *implicit { "implicit" } else { "starttls" })
+                        .args([*certificate, *key]);
+                }
             }
-            Security::Tls {
-                implicit,
-                certificate,
-                key,
-            } => {
-                command
-                    .args(["-c", SECURE_SMTP, &port.to_string()])
-                    .arg(maildir.0.join("mail"))
-                    .args([certificate, key])
-                    .arg(if implicit { "implicit" } else { "starttls" });
-            }
-        }
-        let process = command
-            .kill_on_drop(true)
-            .spawn()
-            .expect("aiosmtpd starts (scripts/test installs it with pip)");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            let mut process = command
+                .stdout(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("aiosmtpd starts (scripts/test installs it with pip)");
+            let stdout = process.stdout.take().expect("piped stdout");
+            let mut line = String::new();
+            let read = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                tokio::io::BufReader::new(stdout).read_line(&mut line),
+            )
+            .await;
+            if matches!(read, Ok(Ok(_))) && line.trim() == "ready" {
                 return Self {
                     port,
                     maildir,
                     _process: process,
                 };
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("aiosmtpd did not listen on {port}");
+        panic!("aiosmtpd did not start on any of five ports");
     }
 
     /// Every message received so far, raw.
