@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tonic::body::Body;
@@ -26,16 +27,27 @@ pub struct PeerChannel {
 
 impl tower::Service<http::Request<Body>> for PeerChannel {
     type Response = http::Response<Body>;
-    type Error = tonic::transport::Error;
-    type Future = <Channel as tower::Service<http::Request<Body>>>::Future;
+    type Error = tower::BoxError;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        tower::Service::poll_ready(&mut self.inner, context)
+        tower::Service::poll_ready(&mut self.inner, context).map_err(Into::into)
     }
 
+    /// Sends the call's one message as a body of known length, so that HTTP/2 ends the stream
+    /// with its DATA frame: a streamed body ends with an empty frame of its own, one more write
+    /// and one more wake-up of the peer per call. (Every internal call is unary.)
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         telemetry::inject_current(request.headers_mut());
-        self.inner.call(request)
+        // `poll_ready` readied this channel; a clone takes its place for the next call.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let message = http_body_util::BodyExt::collect(body).await?.to_bytes();
+            let request = http::Request::from_parts(parts, Body::new(Full::new(message)));
+            Ok(inner.call(request).await?)
+        })
     }
 }
 
@@ -125,8 +137,13 @@ impl Peers {
                             .timeout(CALL_TIMEOUT)
                             .connect_timeout(Duration::from_secs(5)))
                     })
-                    .collect::<Result<Vec<_>, tonic::transport::Error>>()?;
-                Channel::balance_list(endpoints.into_iter())
+                    .collect::<Result<Vec<Endpoint>, tonic::transport::Error>>()?;
+                // One address (one replica, or a load balancer's) needs no balancer, whose queue
+                // and task add a hand-off to every call.
+                match <[Endpoint; 1]>::try_from(endpoints) {
+                    Ok([endpoint]) => endpoint.connect_lazy(),
+                    Err(endpoints) => Channel::balance_list(endpoints.into_iter()),
+                }
             } else {
                 continue;
             };

@@ -16,7 +16,7 @@ fn group_not_found() -> CognitoError {
     CognitoError::not_found("Group not found.")
 }
 
-fn parse_group(text: &str) -> CognitoResult<Json> {
+pub(crate) fn parse_group(text: &str) -> CognitoResult<Json> {
     serde_json::from_str(text)
         .map_err(|error| cognate_common::error::internal("stored group is corrupt", error))
 }
@@ -266,27 +266,6 @@ impl Directory {
         .await
         .map_err(store_error)?;
         page_of_groups(&rows, limit)
-    }
-
-    /// Every group of the user (by `sub`) as `GroupType`s, ordered by precedence then name, for
-    /// tokens.
-    pub async fn groups_of(&self, pool_id: &str, sub: &str) -> CognitoResult<Vec<Json>> {
-        let rows = sqlx::query(
-            "SELECT g.group_json AS group_json FROM group_members m \
-             JOIN user_groups g ON g.user_pool_id = m.user_pool_id AND g.group_name = m.group_name \
-             WHERE m.user_pool_id = $1 AND m.sub = $2",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .fetch_all(&self.db)
-        .await
-        .map_err(store_error)?;
-        let mut groups = rows
-            .iter()
-            .map(|row| parse_group(row.get::<String, _>("group_json").as_str()))
-            .collect::<CognitoResult<Vec<_>>>()?;
-        by_precedence(&mut groups);
-        Ok(groups)
     }
 
     /// A page of the group's users in username order; the token is the last username key.

@@ -116,7 +116,7 @@ impl Directory {
 
     /// The user `name` finds, as the other services see users: with their groups and roles.
     async fn user_record(&self, pool_id: &str, name: &str) -> CognitoResult<internal::UserRecord> {
-        let user = self.find_user(pool_id, name).await?;
+        let (user, groups) = self.find_user_with_groups(pool_id, name).await?;
         let attributes = user
             .attributes
             .iter()
@@ -125,7 +125,6 @@ impl Directory {
                 value: attribute["Value"].as_str().map(str::to_owned),
             })
             .collect();
-        let groups = self.groups_of(pool_id, &user.sub).await?;
         let group_roles = groups
             .iter()
             .filter_map(|group| {

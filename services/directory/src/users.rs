@@ -288,13 +288,42 @@ impl Directory {
     /// A user by `sub`, username or sign-in alias, in that order: a token's `sub` always finds
     /// its own user, even if someone chose that text as their username.
     pub async fn find_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
+        let rows = self.look_up_user(pool_id, name, false).await?;
+        User::from_row(rows.first().ok_or_else(user_not_found)?)
+    }
+
+    /// [`Directory::find_user`] and the user's groups, by precedence, in one query.
+    pub async fn find_user_with_groups(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> CognitoResult<(User, Vec<Json>)> {
+        let rows = self.look_up_user(pool_id, name, true).await?;
+        let user = User::from_row(rows.first().ok_or_else(user_not_found)?)?;
+        let mut groups = rows
+            .iter()
+            .filter_map(|row| row.get::<Option<String>, _>("group_json"))
+            .map(|text| crate::groups::parse_group(&text))
+            .collect::<CognitoResult<Vec<_>>>()?;
+        crate::groups::by_precedence(&mut groups);
+        Ok((user, groups))
+    }
+
+    /// The rows of the user `name` finds: none, or one, or with `groups` one per group the user
+    /// is in (at least one, with a null `group_json` when there is none).
+    async fn look_up_user(
+        &self,
+        pool_id: &str,
+        name: &str,
+        groups: bool,
+    ) -> CognitoResult<Vec<AnyRow>> {
         let pool = self.load_pool(pool_id).await?;
         let naming = Naming::of(&pool);
         let key = naming.key(name);
         // Three index look-ups (primary key, `users_by_sub`, `user_aliases`'s key) rather than one
         // OR, which Postgres answers with a scan of the pool.
         let aliased = qualified_user_columns("users");
-        let query = format!(
+        let lookup = format!(
             "SELECT 0 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND sub = $3 \
              UNION ALL SELECT 1 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND username_key = $2 \
              UNION ALL SELECT 2 AS lookup_order, {aliased} FROM user_aliases JOIN users \
@@ -302,18 +331,25 @@ impl Directory {
              WHERE user_aliases.user_pool_id = $1 AND user_aliases.alias_key IN ($4, $5, $6) \
              ORDER BY lookup_order LIMIT 1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(query))
+        let query = if groups {
+            format!(
+                "SELECT found.*, g.group_json AS group_json FROM ({lookup}) found \
+                 LEFT JOIN group_members m ON m.user_pool_id = $1 AND m.sub = found.sub \
+                 LEFT JOIN user_groups g ON g.user_pool_id = m.user_pool_id AND g.group_name = m.group_name"
+            )
+        } else {
+            lookup
+        };
+        sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(pool_id)
             .bind(&key)
             .bind(name)
             .bind(naming.alias_key("email", name))
             .bind(naming.alias_key("phone_number", name))
             .bind(naming.alias_key("preferred_username", name))
-            .fetch_optional(&self.db)
+            .fetch_all(&self.db)
             .await
-            .map_err(store_error)?
-            .ok_or_else(user_not_found)?;
-        User::from_row(&row)
+            .map_err(store_error)
     }
 
     pub async fn admin_create_user(&self, request: Map<String, Json>) -> CognitoResult<User> {
