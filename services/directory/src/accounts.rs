@@ -14,7 +14,7 @@ use crate::Directory;
 use crate::admin::UNCONFIRMED;
 use crate::codes::{self, Purpose};
 use crate::config_cache::{CachedPool, ClientView};
-use crate::hiding::{DetachedMessage, hides_existence};
+use crate::hiding::{DetachedMessage, hides_existence, padded};
 use crate::outbox::{self, Channel, MessageKind, MessageRequest, Template};
 use crate::passwords::{RiskEvent, Verdict, compromised};
 use crate::pools::{password_policy, string_list};
@@ -620,84 +620,100 @@ impl Directory {
     }
 
     pub async fn resend_confirmation_code(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
+        let started = tokio::time::Instant::now();
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
         let hiding = hides_existence(&client);
-        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
-            let channel =
-                if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
-                    Channel::Sms
-                } else {
-                    Channel::Email
-                };
-            return self
-                .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
-                .await;
-        };
-        if user.status != UNCONFIRMED {
-            return Err(CognitoError::invalid_parameter(
-                "User is already confirmed.",
-            ));
-        }
-        let Some((attribute, value)) = auto_verified_destination(&pool, &user.attributes) else {
-            return Err(CognitoError::invalid_parameter(
-                "Auto verification not turned on.",
-            ));
-        };
-        let request = MessageRequest {
-            kind: MessageKind::ResendCode,
-            client_metadata: &call.client_metadata,
-            client_id: Some(call.client_id),
-        };
-        let destination = (attribute.as_str(), value.as_str());
-        if hiding {
-            return self
-                .send_code_detached(
-                    &pool_id,
-                    &pool,
-                    &user,
-                    Purpose::SignUp,
-                    destination,
-                    request,
-                )
-                .await;
-        }
-        self.send_code(
-            &pool_id,
-            &pool,
-            &user,
-            Purpose::SignUp,
-            destination,
-            request,
-        )
+        padded(hiding, started, async {
+            let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+                let channel =
+                    if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
+                        Channel::Sms
+                    } else {
+                        Channel::Email
+                    };
+                return self
+                    .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
+                    .await;
+            };
+            if user.status != UNCONFIRMED {
+                return Err(CognitoError::invalid_parameter(
+                    "User is already confirmed.",
+                ));
+            }
+            let Some((attribute, value)) = auto_verified_destination(&pool, &user.attributes)
+            else {
+                return Err(CognitoError::invalid_parameter(
+                    "Auto verification not turned on.",
+                ));
+            };
+            let request = MessageRequest {
+                kind: MessageKind::ResendCode,
+                client_metadata: &call.client_metadata,
+                client_id: Some(call.client_id),
+            };
+            let destination = (attribute.as_str(), value.as_str());
+            if hiding {
+                return self
+                    .send_code_detached(
+                        &pool_id,
+                        &pool,
+                        &user,
+                        Purpose::SignUp,
+                        destination,
+                        request,
+                    )
+                    .await;
+            }
+            self.send_code(
+                &pool_id,
+                &pool,
+                &user,
+                Purpose::SignUp,
+                destination,
+                request,
+            )
+            .await
+        })
         .await
     }
 
     pub async fn forgot_password(&self, call: ClientCall<'_>) -> CognitoResult<Json> {
+        let started = tokio::time::Instant::now();
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
         let hiding = hides_existence(&client);
-        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
-            let channel = recovery_channel(&pool);
-            return self
-                .simulated_delivery(&pool_id, call.username, Purpose::Reset, channel)
-                .await;
-        };
-        if !user.enabled {
-            return Err(CognitoError::not_authorized("User is disabled."));
-        }
-        let (attribute, value) = reset_destination(&pool, &user)?;
-        let request = MessageRequest {
-            kind: MessageKind::ForgotPassword,
-            client_metadata: &call.client_metadata,
-            client_id: Some(call.client_id),
-        };
-        let destination = (attribute.as_str(), value.as_str());
-        if hiding {
-            return self
-                .send_code_detached(&pool_id, &pool, &user, Purpose::Reset, destination, request)
-                .await;
-        }
-        self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
-            .await
+        padded(hiding, started, async {
+            let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+                let channel = recovery_channel(&pool);
+                return self
+                    .simulated_delivery(&pool_id, call.username, Purpose::Reset, channel)
+                    .await;
+            };
+            if !user.enabled {
+                return Err(CognitoError::not_authorized("User is disabled."));
+            }
+            let (attribute, value) = reset_destination(&pool, &user)?;
+            let request = MessageRequest {
+                kind: MessageKind::ForgotPassword,
+                client_metadata: &call.client_metadata,
+                client_id: Some(call.client_id),
+            };
+            let destination = (attribute.as_str(), value.as_str());
+            if hiding {
+                return self
+                    .send_code_detached(
+                        &pool_id,
+                        &pool,
+                        &user,
+                        Purpose::Reset,
+                        destination,
+                        request,
+                    )
+                    .await;
+            }
+            self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
+                .await
+        })
+        .await
     }
 
     /// AdminResetUserPassword: the user must reset their password (RESET_REQUIRED, so sign-in

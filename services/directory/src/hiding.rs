@@ -223,6 +223,24 @@ impl Directory {
     }
 }
 
+/// With existence hiding, the soonest a code-sending call answers: a known user's answer costs
+/// work an unknown one's doesn't (the user's row, the message, its delivery starting beside the
+/// answer), and without a floor that difference is measurable from outside.
+const HIDDEN_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Runs `answer`; with `hiding`, holds its result until [`HIDDEN_ANSWER_FLOOR`] after `started`.
+pub(crate) async fn padded<T>(
+    hiding: bool,
+    started: tokio::time::Instant,
+    answer: impl Future<Output = T>,
+) -> T {
+    let answer = answer.await;
+    if hiding {
+        tokio::time::sleep_until(started + HIDDEN_ANSWER_FLOOR).await;
+    }
+    answer
+}
+
 /// A code message to deliver after the answer.
 pub(crate) struct DetachedMessage<'a> {
     pub channel: Channel,
