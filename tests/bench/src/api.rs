@@ -45,6 +45,45 @@ impl Edge {
     /// Calls `AWSCognitoIdentityProviderService.<operation>`; a non-2xx answer is an error
     /// carrying Cognito's `__type` and message.
     pub async fn call(&self, operation: &str, body: &Value, signed: bool) -> anyhow::Result<Value> {
+        let (status, value) = self.send(operation, body, signed).await?;
+        if !status.is_success() {
+            bail!(
+                "{operation}: {status} {} {}",
+                value["__type"].as_str().unwrap_or("?"),
+                value["message"]
+                    .as_str()
+                    .or(value["Message"].as_str())
+                    .unwrap_or("")
+            );
+        }
+        Ok(value)
+    }
+
+    /// Calls `operation`, which must be refused with `error_type` (Cognito's `__type`) and a
+    /// message that is exactly `message`.
+    pub async fn refused(
+        &self,
+        operation: &str,
+        body: &Value,
+        (error_type, message): (&str, &str),
+    ) -> anyhow::Result<()> {
+        let (status, value) = self.send(operation, body, false).await?;
+        anyhow::ensure!(
+            status.is_client_error()
+                && value["__type"] == error_type
+                && value["message"] == message,
+            "{operation}: expected {error_type} \"{message}\", got {status} {value}"
+        );
+        Ok(())
+    }
+
+    /// The answer's status and JSON body (null if it is not JSON).
+    async fn send(
+        &self,
+        operation: &str,
+        body: &Value,
+        signed: bool,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
         let mut request = self
             .http
             .post(&self.endpoint)
@@ -66,18 +105,10 @@ impl Edge {
             .with_context(|| format!("{operation}: no answer"))?;
         let status = response.status();
         let bytes = response.bytes().await.context("reading the answer")?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!(
-                "{operation}: {status} {} {}",
-                value["__type"].as_str().unwrap_or("?"),
-                value["message"]
-                    .as_str()
-                    .or(value["Message"].as_str())
-                    .unwrap_or("")
-            );
-        }
-        Ok(value)
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 }
 

@@ -18,13 +18,21 @@ pub enum Flow {
     Password,
     Refresh,
     AdminCreateUser,
+    /// What every sign-in crosses, without its work: an InitiateAuth the client refuses
+    /// (CUSTOM_AUTH is not enabled on it) goes edge → auth → directory (the pool, the client and
+    /// the user, in one query) and back, with no cryptography and no writes.
+    Floor,
 }
 
 impl Flow {
-    pub const ALL: [Flow; 4] = [
+    /// The floor runs before AdminCreateUser, which grows the pool by thousands of users: right
+    /// after that, until autovacuum analyses the table, a look-up's plan is not yet the one a
+    /// settled pool gets.
+    pub const ALL: [Flow; 5] = [
         Flow::Srp,
         Flow::Password,
         Flow::Refresh,
+        Flow::Floor,
         Flow::AdminCreateUser,
     ];
 
@@ -34,6 +42,17 @@ impl Flow {
             Flow::Password => "USER_PASSWORD_AUTH",
             Flow::Refresh => "REFRESH_TOKEN_AUTH",
             Flow::AdminCreateUser => "AdminCreateUser",
+            Flow::Floor => "floor",
+        }
+    }
+
+    /// Calls through the edge to auth per operation, each of which costs at least the floor;
+    /// zero where the flow does not take that path.
+    pub fn sign_in_calls(self) -> u32 {
+        match self {
+            Flow::Srp => 2,
+            Flow::Password | Flow::Refresh => 1,
+            Flow::AdminCreateUser | Flow::Floor => 0,
         }
     }
 }
@@ -204,6 +223,22 @@ pub async fn run_once(
                 )
                 .await?;
             text(&answer, "/AuthenticationResult/AccessToken")?;
+        }
+        Flow::Floor => {
+            edge.refused(
+                "InitiateAuth",
+                &json!({
+                    "AuthFlow": "CUSTOM_AUTH",
+                    "ClientId": fixture.client_id,
+                    "AuthParameters": {"USERNAME": user},
+                }),
+                // Only auth's check of the client's flows, after the directory answered, says so.
+                (
+                    "InvalidParameterException",
+                    "CUSTOM_AUTH flow not enabled for this client",
+                ),
+            )
+            .await?;
         }
         Flow::AdminCreateUser => {
             let number = fixture.created.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,8 @@
 //! USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH and AdminCreateUser through the edge,
 //! and reports per flow throughput, latency, the servers' CPU time per request and, measured in
 //! the same run, the crypto-only cost of the flow: the ratio says how much of the servers' CPU
-//! is the unavoidable cryptography.
+//! is the unavoidable cryptography. The `floor` flow measures what every sign-in crosses without
+//! its own work, and from it each sign-in flow's ceiling (see `tests/bench/README.md`).
 
 mod api;
 mod crypto;
@@ -55,7 +56,8 @@ pub(crate) struct Cli {
     /// Keep the servers' logs (their directory is printed on stderr).
     #[arg(long)]
     keep_logs: bool,
-    /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser).
+    /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser,
+    /// floor).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
     /// Instead of the flows, look-up latency at these pool sizes (e.g. 1000,1000000): each size
@@ -225,8 +227,12 @@ async fn measure(
     } else {
         (20, Duration::from_secs_f64(cli.crypto_seconds))
     };
-    let (mut crypto_batches, mut crypto_iterations) =
-        tokio::task::block_in_place(|| crypto::batches(flow, budget / 2, minimum / 2, 5))?;
+    // The floor has no cryptography to time.
+    let time_crypto = || match flow {
+        Flow::Floor => Ok((Vec::new(), 0)),
+        _ => tokio::task::block_in_place(|| crypto::batches(flow, budget / 2, minimum / 2, 5)),
+    };
+    let (mut crypto_batches, mut crypto_iterations) = time_crypto()?;
     let pids = topology.pids();
     let before: Vec<u64> = pids.iter().map(|(_, pid)| cpu_ticks(*pid)).collect();
     let postgres_before: HashMap<u32, u64> = topology
@@ -259,8 +265,7 @@ async fn measure(
                 / ticks
         })
         .sum();
-    let (after, iterations) =
-        tokio::task::block_in_place(|| crypto::batches(flow, budget / 2, minimum / 2, 5))?;
+    let (after, iterations) = time_crypto()?;
     crypto_batches.extend(after);
     crypto_iterations += iterations;
     let crypto_per_op = crypto::median(crypto_batches);
@@ -289,21 +294,38 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
     );
     println!();
     println!(
-        "| flow | requests/s | p50 ms | p99 ms | server CPU ms/req | crypto-only ms/req | ratio |"
+        "| flow | requests/s | p50 ms | p99 ms | server CPU ms/req | crypto-only ms/req | ratio | ceiling |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let floor = results
+        .iter()
+        .find(|result| result.flow == Flow::Floor)
+        .map(|result| result.per_op(result.server_cpu()) * 1e3);
+    let figure = |value: f64| {
+        if value.is_finite() {
+            format!("{value:.2}")
+        } else {
+            "–".to_owned()
+        }
+    };
     for result in results {
         let server = result.per_op(result.server_cpu()) * 1e3;
         let crypto = result.crypto_per_op * 1e3;
+        let calls = f64::from(result.flow.sign_in_calls());
+        let ceiling = match floor {
+            Some(floor) if calls > 0.0 => crypto / (crypto + calls * floor),
+            _ => f64::NAN,
+        };
         println!(
-            "| {} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {:.2} |",
+            "| {} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {} | {} |",
             result.flow.name(),
             result.ok as f64 / result.elapsed.as_secs_f64(),
             result.percentile(0.50),
             result.percentile(0.99),
             server,
             crypto,
-            crypto / server,
+            figure(crypto / server),
+            figure(ceiling),
         );
     }
     println!();
@@ -357,6 +379,9 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
     println!();
     println!(
         "USER_SRP_AUTH counts a whole sign-in (InitiateAuth + RespondToAuthChallenge) as one request."
+    );
+    println!(
+        "floor: an InitiateAuth the client refuses, edge → auth → directory (one query) and back, no cryptography, no writes. ceiling = crypto-only / (crypto-only + the floor's server CPU × the flow's calls to auth): the best ratio the flow could reach if its own work cost nothing beyond its cryptography."
     );
 }
 
