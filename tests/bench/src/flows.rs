@@ -25,9 +25,9 @@ pub enum Flow {
 }
 
 impl Flow {
-    /// The floor runs before AdminCreateUser, which grows the pool by thousands of users: right
-    /// after that, until autovacuum analyses the table, a look-up's plan is not yet the one a
-    /// settled pool gets.
+    /// The floor runs before AdminCreateUser, on the pool the sign-ins used. Run right after
+    /// AdminCreateUser had added a few thousand users, it once cost the directory twice and
+    /// Postgres ten times as much as before it, while the grown table was new to the planner.
     pub const ALL: [Flow; 5] = [
         Flow::Srp,
         Flow::Password,

@@ -301,9 +301,10 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
         .iter()
         .find(|result| result.flow == Flow::Floor)
         .map(|result| result.per_op(result.server_cpu()) * 1e3);
-    let figure = |value: f64| {
+    // The floor has no crypto-only cost, ratio or ceiling.
+    let figure = |value: f64, decimals: usize| {
         if value.is_finite() {
-            format!("{value:.2}")
+            format!("{value:.decimals$}")
         } else {
             "–".to_owned()
         }
@@ -317,15 +318,15 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
             _ => f64::NAN,
         };
         println!(
-            "| {} | {:.1} | {:.2} | {:.2} | {:.3} | {:.3} | {} | {} |",
+            "| {} | {:.1} | {:.2} | {:.2} | {:.3} | {} | {} | {} |",
             result.flow.name(),
             result.ok as f64 / result.elapsed.as_secs_f64(),
             result.percentile(0.50),
             result.percentile(0.99),
             server,
-            crypto,
-            figure(crypto / server),
-            figure(ceiling),
+            figure(crypto, 3),
+            figure(crypto / server, 2),
+            figure(ceiling, 2),
         );
     }
     println!();
@@ -381,7 +382,7 @@ fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u
         "USER_SRP_AUTH counts a whole sign-in (InitiateAuth + RespondToAuthChallenge) as one request."
     );
     println!(
-        "floor: an InitiateAuth the client refuses, edge → auth → directory (one query) and back, no cryptography, no writes. ceiling = crypto-only / (crypto-only + the floor's server CPU × the flow's calls to auth): the best ratio the flow could reach if its own work cost nothing beyond its cryptography."
+        "floor: an InitiateAuth the client refuses, edge → auth → directory (one query) and back, no cryptography, no writes. ceiling = crypto-only / (crypto-only + the floor's server CPU × the flow's calls to auth): the best ratio the flow could reach if its own work cost nothing beyond its cryptography (an upper bound: the floor runs at a higher request rate, where each call costs least)."
     );
 }
 
