@@ -651,25 +651,13 @@ impl Directory {
                 client_metadata: &call.client_metadata,
                 client_id: Some(call.client_id),
             };
-            let destination = (attribute.as_str(), value.as_str());
-            if hiding {
-                return self
-                    .send_code_detached(
-                        &pool_id,
-                        &pool,
-                        &user,
-                        Purpose::SignUp,
-                        destination,
-                        request,
-                    )
-                    .await;
-            }
-            self.send_code(
+            self.send_code_unless_hiding(
+                hiding,
                 &pool_id,
                 &pool,
                 &user,
                 Purpose::SignUp,
-                destination,
+                (attribute.as_str(), value.as_str()),
                 request,
             )
             .await
@@ -697,21 +685,16 @@ impl Directory {
                 client_metadata: &call.client_metadata,
                 client_id: Some(call.client_id),
             };
-            let destination = (attribute.as_str(), value.as_str());
-            if hiding {
-                return self
-                    .send_code_detached(
-                        &pool_id,
-                        &pool,
-                        &user,
-                        Purpose::Reset,
-                        destination,
-                        request,
-                    )
-                    .await;
-            }
-            self.send_code(&pool_id, &pool, &user, Purpose::Reset, destination, request)
-                .await
+            self.send_code_unless_hiding(
+                hiding,
+                &pool_id,
+                &pool,
+                &user,
+                Purpose::Reset,
+                (attribute.as_str(), value.as_str()),
+                request,
+            )
+            .await
         })
         .await
     }

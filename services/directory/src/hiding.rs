@@ -149,10 +149,13 @@ impl Directory {
         }
     }
 
-    /// Issues a code now and delivers it after the answer: the caller's response time does not
-    /// depend on the sender. Delivery failures are logged.
-    pub(crate) async fn send_code_detached(
+    /// With existence hiding on, issues a code now and delivers it after the answer, so the
+    /// caller's response time does not depend on the sender (delivery failures are logged);
+    /// otherwise the same as `send_code`.
+    #[allow(clippy::too_many_arguments)] // `send_code`'s parts and the choice between the two.
+    pub(crate) async fn send_code_unless_hiding(
         &self,
+        hiding: bool,
         pool_id: &str,
         pool: &Json,
         user: &User,
@@ -160,6 +163,18 @@ impl Directory {
         (attribute, destination): (&str, &str),
         request: MessageRequest<'_>,
     ) -> CognitoResult<Json> {
+        if !hiding {
+            return self
+                .send_code(
+                    pool_id,
+                    pool,
+                    user,
+                    purpose,
+                    (attribute, destination),
+                    request,
+                )
+                .await;
+        }
         let (channel, code) = self
             .deliverable_code(pool_id, pool, user, purpose, (attribute, destination))
             .await?;
