@@ -1,6 +1,8 @@
 //! Users: creation by an administrator, look-up by username, alias or `sub`, passwords, listing.
 //! Usernames and sign-in aliases are unique by the store's constraints, not by checking first.
 
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -89,6 +91,31 @@ pub fn qualified_user_columns(table: &str) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The user `$3` (a `sub`), `$2` (a username key) or `$4`-`$6` (alias keys) finds in pool `$1`,
+/// built once: three index look-ups (primary key, `users_by_sub`, `user_aliases`'s key) rather
+/// than one OR, which Postgres answers with a scan of the pool.
+static LOOK_UP: LazyLock<String> = LazyLock::new(|| {
+    let aliased = qualified_user_columns("users");
+    format!(
+        "SELECT 0 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND sub = $3 \
+         UNION ALL SELECT 1 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND username_key = $2 \
+         UNION ALL SELECT 2 AS lookup_order, {aliased} FROM user_aliases JOIN users \
+         ON users.user_pool_id = user_aliases.user_pool_id AND users.sub = user_aliases.sub \
+         WHERE user_aliases.user_pool_id = $1 AND user_aliases.alias_key IN ($4, $5, $6) \
+         ORDER BY lookup_order LIMIT 1"
+    )
+});
+
+/// [`LOOK_UP`] with a row per group of the user's (a null `group_json` when there is none).
+static LOOK_UP_WITH_GROUPS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT found.*, g.group_json AS group_json FROM ({lookup}) found \
+         LEFT JOIN group_members m ON m.user_pool_id = $1 AND m.sub = found.sub \
+         LEFT JOIN user_groups g ON g.user_pool_id = m.user_pool_id AND g.group_name = m.group_name",
+        lookup = *LOOK_UP
+    )
+});
 
 /// The first `limit` of `rows` (fetched with one extra to tell whether more follow) as users,
 /// and the token of the next page: the last `username_key` of this one.
@@ -320,25 +347,10 @@ impl Directory {
         let pool = self.load_pool(pool_id).await?;
         let naming = Naming::of(&pool);
         let key = naming.key(name);
-        // Three index look-ups (primary key, `users_by_sub`, `user_aliases`'s key) rather than one
-        // OR, which Postgres answers with a scan of the pool.
-        let aliased = qualified_user_columns("users");
-        let lookup = format!(
-            "SELECT 0 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND sub = $3 \
-             UNION ALL SELECT 1 AS lookup_order, {USER_COLUMNS} FROM users WHERE user_pool_id = $1 AND username_key = $2 \
-             UNION ALL SELECT 2 AS lookup_order, {aliased} FROM user_aliases JOIN users \
-             ON users.user_pool_id = user_aliases.user_pool_id AND users.sub = user_aliases.sub \
-             WHERE user_aliases.user_pool_id = $1 AND user_aliases.alias_key IN ($4, $5, $6) \
-             ORDER BY lookup_order LIMIT 1"
-        );
         let query = if groups {
-            format!(
-                "SELECT found.*, g.group_json AS group_json FROM ({lookup}) found \
-                 LEFT JOIN group_members m ON m.user_pool_id = $1 AND m.sub = found.sub \
-                 LEFT JOIN user_groups g ON g.user_pool_id = m.user_pool_id AND g.group_name = m.group_name"
-            )
+            LOOK_UP_WITH_GROUPS.as_str()
         } else {
-            lookup
+            LOOK_UP.as_str()
         };
         sqlx::query(sqlx::AssertSqlSafe(query))
             .bind(pool_id)
