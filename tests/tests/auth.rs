@@ -467,6 +467,76 @@ async fn failed_passwords_lock_the_user(topology: Topology) {
 
 each_topology!(lockout, failed_passwords_lock_the_user);
 
+/// Sixty-four correct sign-ins of one user at once, on the password and the SRP flow, after
+/// four failures that stand: none is refused. Each user's checks take their turn, so none meets
+/// a failure that is only still being checked, as a wrong guess burst meets exactly five checks
+/// (above).
+async fn parallel_correct_sign_ins_are_never_locked_out(topology: Topology) {
+    const PARALLEL: usize = 64;
+    let sandbox = Sandbox::start(topology).await.expect("sandbox starts");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    idp.update_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .send()
+        .await
+        .expect("SRP allowed");
+    let password = |password: &'static str| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", "jane")
+            .auth_parameters("PASSWORD", password)
+            .send()
+    };
+    for _ in 0..4 {
+        let wrong = password("Wrong-horse-1").await.expect_err("wrong");
+        assert_eq!(
+            wrong.into_service_error().to_string(),
+            "NotAuthorizedException: Incorrect username or password."
+        );
+    }
+    let outcomes =
+        futures::future::join_all((0..PARALLEL).map(|_| password("Correct-horse-1"))).await;
+    let refused: Vec<String> = outcomes
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|error| error.into_service_error().to_string())
+        .collect();
+    assert_eq!(refused, Vec::<String>::new(), "password flow");
+
+    let pool_name = pool_id.split_once('_').expect("pool id").1.to_owned();
+    let srp_sign_in = || {
+        let (idp, client_id, pool_name) = (&idp, &client_id, &pool_name);
+        async move {
+            let client =
+                cognate_common::srp::client::Client::new(pool_name, "jane", "Correct-horse-1");
+            let challenge = idp
+                .initiate_auth()
+                .auth_flow(AuthFlowType::UserSrpAuth)
+                .client_id(client_id)
+                .auth_parameters("USERNAME", "jane")
+                .auth_parameters("SRP_A", client.big_a())
+                .send()
+                .await
+                .map_err(|error| error_code(&error))?;
+            let parameters = challenge.challenge_parameters().expect("parameters");
+            cognate_tests::answer_password_verifier(idp, client_id, &client, parameters).await
+        }
+    };
+    let outcomes = futures::future::join_all((0..PARALLEL).map(|_| srp_sign_in())).await;
+    let refused: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+    assert_eq!(refused, Vec::<String>::new(), "SRP flow");
+}
+
+each_topology!(
+    parallel_correct_sign_ins,
+    parallel_correct_sign_ins_are_never_locked_out
+);
+
 /// GetTokensFromRefreshToken with rotation: each use hands out a successor, and the used token
 /// dies once the grace period (here 0 s) is over; the client secret is required.
 async fn refresh_tokens_rotate(sandbox: &Sandbox) {

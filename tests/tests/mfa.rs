@@ -6,7 +6,12 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, UserPoolMfaType,
 };
-use cognate_tests::{Sandbox, both_topologies, error_code, totp_code, totp_step};
+use std::sync::Arc;
+
+use cognate_common::clock::{Clock, ManualClock};
+use cognate_tests::{
+    Sandbox, Topology, both_topologies, each_topology, error_code, totp_code, totp_step,
+};
 
 async fn pool(idp: &Client, mfa: UserPoolMfaType) -> (String, String) {
     let pool_id = cognate_tests::create_pool(
@@ -190,3 +195,106 @@ async fn required_mfa_is_set_up_during_sign_in(sandbox: &Sandbox) {
 }
 
 both_topologies!(mfa_setup, required_mfa_is_set_up_during_sign_in);
+
+/// An attacker who knows the password gets no fresh tries at the code by signing in again: five
+/// wrong codes lock the user as five wrong passwords do, a correct password does not end the
+/// code's count, and only issued tokens do. The clock stands still until the test moves it.
+async fn signing_in_again_gives_no_fresh_tries_at_the_code(topology: Topology) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let sandbox = Sandbox::start_dev_with_clock(topology, clock.clone())
+        .await
+        .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let (_, client_id) = pool(&idp, UserPoolMfaType::Optional).await;
+    let step = || clock.now().unix_timestamp() / 30;
+    let access_token = sign_in(&idp, &client_id)
+        .await
+        .authentication_result()
+        .and_then(|tokens| tokens.access_token())
+        .expect("no MFA yet")
+        .to_owned();
+    let secret = idp
+        .associate_software_token()
+        .access_token(&access_token)
+        .send()
+        .await
+        .expect("associated")
+        .secret_code
+        .expect("secret");
+    let enrolled_at = step();
+    idp.verify_software_token()
+        .access_token(&access_token)
+        .user_code(totp_code(&secret, enrolled_at))
+        .send()
+        .await
+        .expect("verified");
+    // A code far from now is never within the drift window: always wrong.
+    let wrong = totp_code(&secret, enrolled_at + 100);
+    let answer = |session: String, code: String| {
+        idp.respond_to_auth_challenge()
+            .client_id(&client_id)
+            .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+            .session(session)
+            .challenge_responses("USERNAME", "jane")
+            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+            .send()
+    };
+    let challenge = || async {
+        let challenge = sign_in(&idp, &client_id).await;
+        assert_eq!(
+            challenge.challenge_name(),
+            Some(&ChallengeNameType::SoftwareTokenMfa)
+        );
+        challenge.session().expect("session").to_owned()
+    };
+    let locked = "NotAuthorizedException: Password attempts exceeded";
+    let session = challenge().await;
+    for _ in 0..5 {
+        let refused = answer(session.clone(), wrong.clone())
+            .await
+            .expect_err("wrong");
+        assert_eq!(error_code(&refused), "CodeMismatchException");
+    }
+    let right = totp_code(&secret, enrolled_at + 1);
+    let refused = answer(session, right.clone()).await.expect_err("locked");
+    assert_eq!(refused.into_service_error().to_string(), locked);
+    // The lock is the user's: the password is refused too while it lasts.
+    let refused = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", "Correct-horse-1")
+        .send()
+        .await
+        .expect_err("locked");
+    assert_eq!(refused.into_service_error().to_string(), locked);
+    // After the lock the password signs in again, but that does not end the code's count: one
+    // more wrong code is checked and locks at once (for 2 s).
+    clock.advance(std::time::Duration::from_millis(1001));
+    let session = challenge().await;
+    let refused = answer(session.clone(), wrong.clone())
+        .await
+        .expect_err("wrong");
+    assert_eq!(error_code(&refused), "CodeMismatchException");
+    let refused = answer(session, right.clone()).await.expect_err("locked");
+    assert_eq!(refused.into_service_error().to_string(), locked);
+    clock.advance(std::time::Duration::from_millis(2001));
+    let signed_in = answer(challenge().await, right)
+        .await
+        .expect("after the lock, the right code");
+    assert!(signed_in.authentication_result().is_some());
+    // Tokens ended the count: five wrong codes are checked again before the next lock.
+    let session = challenge().await;
+    for _ in 0..5 {
+        let refused = answer(session.clone(), wrong.clone())
+            .await
+            .expect_err("wrong");
+        assert_eq!(error_code(&refused), "CodeMismatchException");
+    }
+}
+
+each_topology!(
+    code_lockout,
+    signing_in_again_gives_no_fresh_tries_at_the_code
+);

@@ -17,7 +17,8 @@ use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
 use crate::flows::{Secret, Session, incorrect_credentials, parameter, random_token};
-use crate::{Auth, factors, lockout, mfa};
+use crate::lockout::{self, Factor};
+use crate::{Auth, factors, mfa};
 
 /// The first factors the pool allows, in Cognito's order: its
 /// `SignInPolicy.AllowedFirstAuthFactors`, or PASSWORD when it names none.
@@ -303,12 +304,16 @@ impl Auth {
         let counted = match self.find_user(pool_id, &session.username).await {
             Ok(user) => user.sub,
             Err(error) if error.error_type == "UserNotFoundException" => {
-                format!("decoy:{}", session.username)
+                lockout::unknown_user_key(pool, &session.username)
             }
             Err(error) => return Err(error),
         };
         let now = unix_millis(self.clock.now());
-        lockout::begin(&self.db, pool_id, &counted, now).await?;
+        self.lockout
+            .begin(pool_id, &counted, Factor::Code, now)
+            .await?
+            .failed()
+            .await?;
         self.save_session(client, session, session_key).await?;
         Err(mfa::code_mismatch())
     }

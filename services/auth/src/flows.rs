@@ -19,9 +19,10 @@ use cognate_common::{CognitoError, CognitoResult, legacy_hash, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
+use crate::Auth;
 use crate::keys::Algorithm;
+use crate::lockout::{self, Attempt, Factor};
 use crate::tokens::{self, Grant};
-use crate::{Auth, lockout};
 
 /// One InitiateAuth or AdminInitiateAuth request, whichever API it came through.
 pub(crate) struct SignIn<'a> {
@@ -428,13 +429,25 @@ impl Auth {
                     Secret::Srp(_) => String::new(),
                     Secret::Password(password) => password,
                 };
-                // The same work as for a real user, so timing doesn't tell them apart.
+                if !hide_existence {
+                    password::verify(&pool_id, username, password, String::new()).await?;
+                    return Err(user_not_found());
+                }
+                // The same work and the same lockout as for a real user, so neither timing nor
+                // a lock tells them apart.
+                let key = lockout::unknown_user_key(pool, username);
+                let attempt = self
+                    .lockout
+                    .begin(
+                        &pool_id,
+                        &key,
+                        Factor::Password,
+                        unix_millis(self.clock.now()),
+                    )
+                    .await?;
                 password::verify(&pool_id, username, password, String::new()).await?;
-                return Err(if hide_existence {
-                    incorrect_credentials()
-                } else {
-                    user_not_found()
-                });
+                attempt.failed().await?;
+                return Err(incorrect_credentials());
             }
         };
         // An imported user has no password yet: as in Cognito, any sign-in asks for the reset.
@@ -451,7 +464,15 @@ impl Auth {
             }
             Secret::Password(password) => password,
         };
-        lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
+        let attempt = self
+            .lockout
+            .begin(
+                &pool_id,
+                &user.sub,
+                Factor::Password,
+                unix_millis(self.clock.now()),
+            )
+            .await?;
         let correct = password::verify(
             &pool_id,
             &user.username,
@@ -459,7 +480,7 @@ impl Auth {
             user.password_hash.clone(),
         )
         .await?;
-        self.count_attempt(&pool_id, &user.sub, correct).await?;
+        count_attempt(attempt, correct).await?;
         if legacy_hash::is_legacy(&user.password_hash) {
             self.upgrade_password(&pool_id, &user, password.clone())
                 .await?;
@@ -521,15 +542,6 @@ impl Auth {
             return Err(password_reset_required());
         }
         Ok(())
-    }
-
-    /// Ends a password check begun with `lockout::begin`: a success resets the count.
-    async fn count_attempt(&self, pool_id: &str, sub: &str, correct: bool) -> CognitoResult<()> {
-        if correct {
-            return lockout::succeeded(&self.db, pool_id, sub).await;
-        }
-        // The attempt was counted as a failure when it began.
-        Err(incorrect_credentials())
     }
 
     pub(crate) async fn find_user(
@@ -780,6 +792,16 @@ impl Auth {
                 verifier: verifier.clone(),
             };
             let claim = Claim::from(request.responses, key)?;
+            let counted = lockout::unknown_user_key(&pool, &session.username);
+            let attempt = self
+                .lockout
+                .begin(
+                    &pool_id,
+                    &counted,
+                    Factor::Password,
+                    unix_millis(self.clock.now()),
+                )
+                .await?;
             check_claim(
                 pool_name,
                 &session.username,
@@ -789,6 +811,7 @@ impl Auth {
                 claim,
             )
             .await?;
+            attempt.failed().await?;
             return Err(incorrect_credentials());
         }
         if session.simulated {
@@ -804,8 +827,16 @@ impl Auth {
             let verifier =
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
             let challenge = session.server_challenge()?;
-            lockout::begin(&self.db, &pool_id, &user.sub, unix_millis(self.clock.now())).await?;
             let claim = Claim::from(request.responses, key)?;
+            let attempt = self
+                .lockout
+                .begin(
+                    &pool_id,
+                    &user.sub,
+                    Factor::Password,
+                    unix_millis(self.clock.now()),
+                )
+                .await?;
             let correct = check_claim(
                 pool_name,
                 &user.username,
@@ -815,7 +846,7 @@ impl Auth {
                 claim,
             )
             .await?;
-            self.count_attempt(&pool_id, &user.sub, correct).await?;
+            count_attempt(attempt, correct).await?;
             if let Some(state) = &session.custom {
                 return self
                     .custom_after_password(&pool, &client, &user, state)
@@ -1029,6 +1060,7 @@ impl Auth {
         .execute(&self.db)
         .await
         .map_err(store_error)?;
+        self.lockout.tokens_issued(pool_id, &user.sub).await?;
         let keys = self
             .keys
             .for_pool(pool_id, Algorithm::of_pool(pool))
@@ -1213,6 +1245,15 @@ impl Auth {
         let result = grant.authentication_result(&keys, successor.as_deref(), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
     }
+}
+
+/// Ends a password check: a correct one forgets the failures, a wrong one counts.
+async fn count_attempt(attempt: Attempt, correct: bool) -> CognitoResult<()> {
+    if correct {
+        return attempt.passed().await;
+    }
+    attempt.failed().await?;
+    Err(incorrect_credentials())
 }
 
 fn password_reset_required() -> CognitoError {

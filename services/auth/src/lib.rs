@@ -35,6 +35,7 @@ use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::PeerChannel;
 use flows::SignIn;
 use keys::KeyStore;
+use lockout::Lockout;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -42,6 +43,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Auth {
     db: AnyPool,
     keys: KeyStore,
+    lockout: Lockout,
     clock: SharedClock,
     config: Arc<Config>,
     ephemeral: Ephemeral,
@@ -77,6 +79,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
             .await?;
     let auth = Auth {
         keys: KeyStore::new(db.clone(), context.clock.clone(), &context.config),
+        lockout: Lockout::new(db.clone()),
         db,
         clock: context.clock.clone(),
         config: context.config.clone(),

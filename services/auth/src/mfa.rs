@@ -14,7 +14,8 @@ use cognate_proto::internal::v1 as internal;
 
 use crate::choice::hides_existence;
 use crate::flows::{Session, expired_session, random_token};
-use crate::{Auth, factors, lockout, totp};
+use crate::lockout::Factor;
+use crate::{Auth, factors, totp};
 
 /// Whoever an MFA-management call is about: from an access token, or from an MFA_SETUP session.
 pub(crate) struct Subject {
@@ -144,7 +145,10 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let now = unix_millis(self.clock.now());
-        lockout::begin(&self.db, pool_id, &user.sub, now).await?;
+        let attempt = self
+            .lockout
+            .begin(pool_id, &user.sub, Factor::Code, now)
+            .await?;
         let checked = match &session.otp {
             None => totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await,
             Some(expected) => {
@@ -157,10 +161,12 @@ impl Auth {
             }
         };
         if let Err(error) = checked {
+            attempt.failed().await?;
             self.save_session(client, session, session_key).await?;
             return Err(error);
         }
-        lockout::succeeded(&self.db, pool_id, &user.sub).await?;
+        // The code's failures stand until tokens are issued.
+        attempt.passed().await?;
         let device_key = session.device_key.as_deref();
         if session.first_factor {
             return self

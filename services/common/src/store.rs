@@ -19,6 +19,22 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend a pool was connected to, read from its URL.
+    pub fn of(pool: &AnyPool) -> Self {
+        if pool
+            .connect_options()
+            .database_url
+            .scheme()
+            .starts_with("postgres")
+        {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
 /// Where a service's data lives: the URL (with Postgres's per-service schema applied).
 pub fn database_url(config: &Config, kind: ServiceKind) -> anyhow::Result<(Backend, String)> {
     let Some(url) = &config.database_url else {
