@@ -12,7 +12,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 endpoint="http://127.0.0.1:$port"
 
 start_cognate() {
-  "$binary" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/out.log" 2>"$work/err.log" &
+  "$binary" --dev --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/out.log" 2>"$work/err.log" &
   pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "$endpoint/health" >/dev/null 2>&1 && return 0

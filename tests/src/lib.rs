@@ -58,6 +58,12 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
     }
 }
 
+/// Development mode (`--dev`) without access keys.
+pub fn development_mode(config: &mut Config) {
+    config.dev = true;
+    config.access_keys.clear();
+}
+
 impl Sandbox {
     pub async fn start(topology: Topology) -> anyhow::Result<Self> {
         Self::start_configured(topology, |_| {}).await
@@ -71,14 +77,14 @@ impl Sandbox {
     ) -> anyhow::Result<Self> {
         let data_dir = ScratchDir::new();
         let mut config = base_config(&data_dir);
-        config.access_keys.clear();
+        development_mode(&mut config);
         Self::launch(topology, config, data_dir, clock).await
     }
 
-    /// Like `start`, but without access keys: development mode (the nodes listen on loopback),
-    /// so signatures are not checked and the dev outbox records messages.
+    /// Like `start`, but in development mode without access keys: signatures are not checked
+    /// and the dev outbox records messages.
     pub async fn start_dev(topology: Topology) -> anyhow::Result<Self> {
-        Self::start_configured(topology, |config| config.access_keys.clear()).await
+        Self::start_configured(topology, development_mode).await
     }
 
     /// Like `start`, with the configuration adjusted first (senders, keys, development mode).

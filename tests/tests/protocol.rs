@@ -52,11 +52,96 @@ async fn post(
 
 async fn dev_sandbox() -> Sandbox {
     let data_dir = ScratchDir::new();
+    let mut config = cognate_tests::base_config(&data_dir);
+    cognate_tests::development_mode(&mut config);
+    Sandbox::all_in_one(config, data_dir).await.expect("starts")
+}
+
+/// Development mode is asked for, never implied by the address: a loopback listener without
+/// access keys and without `--dev` refuses every signed call, saying how to configure keys, and
+/// serves no dev outbox; public operations still answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_without_keys_is_not_development_mode() {
+    let data_dir = ScratchDir::new();
     let config = cognate_common::Config {
         access_keys: Vec::new(),
         ..cognate_tests::base_config(&data_dir)
     };
-    Sandbox::all_in_one(config, data_dir).await.expect("starts")
+    let sandbox = Sandbox::all_in_one(config, data_dir).await.expect("starts");
+    let endpoint = &sandbox.endpoint;
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.ListUserPools"),
+        r#"{"MaxResults": 1}"#,
+        Some("cognito-idp"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (403, Some("UnrecognizedClientException"))
+    );
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("COGNATE_ACCESS_KEYS") && message.contains("--dev"),
+        "{message}"
+    );
+    let (status, _, body) = post(
+        endpoint,
+        &format!("{IDP}.InitiateAuth"),
+        r#"{"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "nope", "AuthParameters": {}}"#,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceNotFoundException"))
+    );
+    let outbox = reqwest::get(format!("{endpoint}/_dev/outbox"))
+        .await
+        .expect("answers");
+    assert_eq!(outbox.status().as_u16(), 404);
+}
+
+/// In development mode a request is answered only when addressed to a loopback name or the
+/// public URL's host: a page on another name resolved to 127.0.0.1 (DNS rebinding) gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_mode_answers_only_loopback_hosts() {
+    let sandbox = dev_sandbox().await;
+    let port = sandbox
+        .endpoint
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    let list_pools = |host: String| {
+        let (date, authorization) = dev_signature("cognito-idp");
+        reqwest::Client::new()
+            .post(&sandbox.endpoint)
+            .header("host", host)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("{IDP}.ListUserPools"))
+            .header("x-amz-date", date)
+            .header("authorization", authorization)
+            .body(r#"{"MaxResults": 1}"#)
+            .send()
+    };
+    for host in [
+        format!("evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+    ] {
+        let response = list_pools(host.clone()).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 403, "{host}");
+        assert_eq!(
+            response.headers()["x-amzn-errortype"],
+            "AccessDeniedException:"
+        );
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["__type"], "AccessDeniedException", "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let response = list_pools(host.clone()).await.expect("answers");
+        assert_eq!(response.status().as_u16(), 200, "{host}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -647,7 +647,7 @@ async fn hidden_code_answers_before_delivery(topology: Topology) {
         .expect("listener");
     let port = silent.local_addr().expect("address").port();
     let sandbox = Sandbox::start_configured(topology, |config| {
-        config.access_keys.clear();
+        cognate_tests::development_mode(config);
         config.smtp_url = Some(cognate_common::config::Secret::new(format!(
             "smtp://127.0.0.1:{port}"
         )));

@@ -141,6 +141,10 @@ struct Options {
     /// Days each signing key signs before it is replaced (0: never).
     #[arg(long, env = "COGNATE_SIGNING_KEY_ROTATION_DAYS", global = true)]
     signing_key_rotation_days: Option<u32>,
+    /// Development mode: without access keys any signature is accepted, and /_dev/outbox
+    /// shows the messages sent.
+    #[arg(long, env = "COGNATE_DEV", global = true)]
+    dev: bool,
 }
 
 impl Options {
@@ -208,6 +212,7 @@ impl Options {
         if let Some(days) = self.signing_key_rotation_days {
             config.signing_key_rotation_days = days;
         }
+        config.dev |= self.dev;
         Ok(config)
     }
 
@@ -239,6 +244,7 @@ impl Options {
             signing_key_rotation_days: self
                 .signing_key_rotation_days
                 .or(outer.signing_key_rotation_days),
+            dev: self.dev || outer.dev,
         }
     }
 }
@@ -311,7 +317,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let services: Vec<&str> = config.services.iter().map(|kind| kind.as_str()).collect();
-    let dev_signatures = config.runs(ServiceKind::Edge) && config.accepts_any_signature();
+    let edge = config.runs(ServiceKind::Edge);
+    let dev_signatures = edge && config.accepts_any_signature();
+    let locked = edge && !config.dev && config.access_keys.is_empty();
+    let listen = config.listen;
     let mut node = cognate::start(config, listener).await?;
     println!(
         "cognate listening on http://{} (services: {})",
@@ -320,7 +329,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
     );
     if dev_signatures {
         println!(
-            "local development: no access keys are configured, so any well-formed SigV4 signature is accepted on this loopback listener"
+            "development mode: no access keys are configured, so any well-formed SigV4 signature is accepted"
+        );
+        if !listen.ip().is_loopback() {
+            println!(
+                "warning: development mode on {listen}, which is not a loopback address: anyone who can reach it may call admin operations"
+            );
+        }
+    }
+    if locked {
+        println!(
+            "no access keys are configured: management and Admin* calls are refused; set COGNATE_ACCESS_KEYS=ID:SECRET, or pass --dev for local development"
         );
     }
     tokio::select! {

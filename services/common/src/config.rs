@@ -161,6 +161,9 @@ pub struct Config {
     pub breached_passwords_file: Option<PathBuf>,
     /// Days each signing key signs before its successor takes over; 0 never rotates.
     pub signing_key_rotation_days: u32,
+    /// Development mode (`--dev`): with no access keys any well-formed SigV4 signature is
+    /// accepted, and the dev outbox is served. Never implied by the listen address.
+    pub dev: bool,
 }
 
 mod seconds {
@@ -196,6 +199,7 @@ impl Default for Config {
             sender_keys: BTreeMap::new(),
             breached_passwords_file: None,
             signing_key_rotation_days: 90,
+            dev: false,
         }
     }
 }
@@ -203,7 +207,7 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error(
-        "no access keys are configured and {0} is not a loopback address; set COGNATE_ACCESS_KEYS"
+        "no access keys are configured and {0} is not a loopback address; set COGNATE_ACCESS_KEYS (ID:SECRET), or pass --dev to accept any signature for local development"
     )]
     NoAccessKeys(SocketAddr),
     #[error("service {needed} is needed by {by} but neither runs here nor has a peer address")]
@@ -222,15 +226,33 @@ impl Config {
         self.services.contains(&kind)
     }
 
-    /// Local development: no keys and a loopback listener accept any well-formed SigV4.
+    /// Development mode without access keys: any well-formed SigV4 signature is accepted.
     pub fn accepts_any_signature(&self) -> bool {
-        self.access_keys.is_empty()
+        self.dev && self.access_keys.is_empty()
     }
 
-    /// Local development: no access keys and a loopback listener. Turns on conveniences that
-    /// must never run in production, such as the dev outbox.
+    /// Development mode, asked for with `--dev`: turns on conveniences that must never run in
+    /// production, such as the dev outbox.
     pub fn development_mode(&self) -> bool {
-        self.access_keys.is_empty() && self.listen.ip().is_loopback()
+        self.dev
+    }
+
+    /// Whether development mode answers a request addressed to `host` (a `Host` header or
+    /// authority): loopback names and addresses, and the public URL's host. Any other name
+    /// may be a DNS-rebinding page in a developer's browser reaching the loopback listener.
+    pub fn dev_answers_host(&self, host: &str) -> bool {
+        let name = host_name(host);
+        let loopback = name.eq_ignore_ascii_case("localhost")
+            || name.to_ascii_lowercase().ends_with(".localhost")
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback());
+        loopback
+            || self.public_url.as_deref().is_some_and(|url| {
+                url.split_once("://")
+                    .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+                    .is_some_and(|public| host_name(public).eq_ignore_ascii_case(name))
+            })
     }
 
     pub fn public_url(&self) -> String {
@@ -264,6 +286,7 @@ impl Config {
         }
         if self.runs(ServiceKind::Edge)
             && self.access_keys.is_empty()
+            && !self.dev
             && !self.listen.ip().is_loopback()
         {
             return Err(ConfigError::NoAccessKeys(self.listen));
@@ -286,6 +309,17 @@ impl Config {
     }
 }
 
+/// The name in a `Host` value, without its port or IPv6 brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(bracketed) = host.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or_default();
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +339,66 @@ mod tests {
             config.validate(),
             Err(ConfigError::NoAccessKeys(_))
         ));
+    }
+
+    #[test]
+    fn only_development_mode_accepts_any_signature() {
+        let plain = Config::default();
+        assert!(
+            !plain.accepts_any_signature(),
+            "loopback alone opens nothing"
+        );
+        assert!(!plain.development_mode());
+        let dev = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert!(dev.accepts_any_signature() && dev.development_mode());
+        let keyed = Config {
+            access_keys: vec!["AKID:s3cret".parse().expect("key")],
+            ..dev.clone()
+        };
+        assert!(
+            !keyed.accepts_any_signature(),
+            "keys are checked in dev mode too"
+        );
+        let public = Config {
+            listen: "0.0.0.0:9229".parse().expect("address"),
+            ..dev
+        };
+        assert_eq!(public.validate(), Ok(()), "asked for explicitly");
+    }
+
+    #[test]
+    fn development_mode_answers_loopback_names_and_the_public_host() {
+        let config = Config {
+            dev: true,
+            public_url: Some("https://auth.example.test:8443/base".into()),
+            ..Config::default()
+        };
+        for host in [
+            "localhost",
+            "LOCALHOST:9229",
+            "app.localhost:3000",
+            "127.0.0.1:9229",
+            "127.9.9.9",
+            "[::1]:9229",
+            "auth.example.test",
+            "auth.example.test:8443",
+        ] {
+            assert!(config.dev_answers_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example",
+            "auth.example.test.evil.example",
+            "10.0.0.1:9229",
+            "[::2]",
+            "",
+        ] {
+            assert!(!config.dev_answers_host(host), "{host}");
+        }
     }
 
     #[test]

@@ -216,6 +216,15 @@ async fn call(
     let spec = &model.operations[operation];
     if !spec.unsigned {
         let keys = &state.config.access_keys;
+        if keys.is_empty() && !state.config.dev {
+            return Err(AwsError::new(
+                403,
+                CognitoError::new(
+                    "UnrecognizedClientException",
+                    "No access keys are configured, so no signed call is accepted. Set COGNATE_ACCESS_KEYS=ID:SECRET (or --access-keys) and sign with that key, or start Cognate with --dev for local development.",
+                ),
+            ));
+        }
         let lookup = |id: &str| {
             keys.iter()
                 .find(|key| key.access_key_id == id)

@@ -58,7 +58,53 @@ pub fn router(state: EdgeState) -> Router {
             get(openid_configuration),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            dev_host_guard,
+        ))
         .with_state(state)
+}
+
+/// In development mode, answers only requests addressed to a loopback name or the public URL's
+/// host: a page on another name that a browser resolves to 127.0.0.1 (DNS rebinding) must not
+/// reach a listener that accepts any signature.
+async fn dev_host_guard(
+    State(state): State<EdgeState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !state.config.dev {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| {
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str())
+        })
+        .unwrap_or_default();
+    if state.config.dev_answers_host(host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host, "development mode refused a request for another host");
+    let body = serde_json::json!({
+        "__type": "AccessDeniedException",
+        "message": "Development mode answers only requests addressed to localhost, a loopback address or the host of COGNATE_PUBLIC_URL.",
+    });
+    let mut response = (StatusCode::FORBIDDEN, body.to_string()).into_response();
+    response.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("AccessDeniedException:"),
+    );
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    response
 }
 
 /// `/health`, `/ready` and `/metrics`, served by every process whatever services it runs.

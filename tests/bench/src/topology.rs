@@ -107,6 +107,8 @@ impl Topology {
             let err = out.try_clone()?;
             let child = Command::new(binary)
                 .arg("run")
+                // The bench signs its Admin* calls with a development signature.
+                .arg("--dev")
                 .arg("--services")
                 .arg(service)
                 .arg("--listen")
