@@ -411,6 +411,56 @@ async fn revocation_ends_sessions(sandbox: &Sandbox) {
 
 both_topologies!(revocation, revocation_ends_sessions);
 
+/// GlobalSignOut refuses tokens issued in its own second: for a client without token
+/// revocation (no `origin_jti` to revoke by family), the sign-out instant is all there is, in
+/// whole seconds like `iat`. The clock stands still, so sign-in and sign-out share a second.
+async fn sign_out_refuses_tokens_of_its_own_second(topology: Topology) {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let sandbox = Sandbox::start_dev_with_clock(topology, clock.clone())
+        .await
+        .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    idp.update_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .enable_token_revocation(false)
+        .send()
+        .await
+        .expect("revocation off");
+    let sign_in = || cognate_tests::password_sign_in(&idp, &client_id, "jane", "Correct-horse-1");
+    let first = sign_in().await.expect("signed in");
+    let second = sign_in().await.expect("signed in");
+    idp.global_sign_out()
+        .access_token(first.access_token().expect("access"))
+        .send()
+        .await
+        .expect("signed out");
+    let refused = idp
+        .get_user()
+        .access_token(second.access_token().expect("access"))
+        .send()
+        .await
+        .expect_err("issued in the sign-out's second");
+    assert_eq!(
+        refused.into_service_error().to_string(),
+        "NotAuthorizedException: Access Token has been revoked"
+    );
+    clock.advance(std::time::Duration::from_secs(1));
+    let later = sign_in().await.expect("signed in again");
+    idp.get_user()
+        .access_token(later.access_token().expect("access"))
+        .send()
+        .await
+        .expect("a token from after the sign-out works");
+}
+
+each_topology!(
+    same_second_sign_out,
+    sign_out_refuses_tokens_of_its_own_second
+);
+
 /// Cognito's lockout on the password paths, counted on every replica: after 5 failures the
 /// user is locked (1 s, then doubling), even for the right password, and a parallel burst gets
 /// no more than the 5 free attempts checked. The clock stands still until the test moves it, so

@@ -304,3 +304,34 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
 }
 
 both_topologies!(existence_hiding, unknown_users_look_like_known_ones);
+
+/// `SRP_A` is checked when it arrives, the same for known and unknown names: not hex, zero, `N`
+/// or a value longer than `N` is refused at InitiateAuth, before any challenge or session.
+async fn srp_a_is_checked_at_initiate_auth(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_and_client(&idp, false).await;
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", "Correct-horse-1").await;
+    let n_hex = srp::N_HEX.to_owned();
+    let oversized = "1".repeat(4 * 384 + 2);
+    for username in ["jane", "nobody"] {
+        for srp_a in ["zz", "0", "00", n_hex.as_str(), oversized.as_str()] {
+            let refused = idp
+                .initiate_auth()
+                .auth_flow(AuthFlowType::UserSrpAuth)
+                .client_id(&client_id)
+                .auth_parameters("USERNAME", username)
+                .auth_parameters("SRP_A", srp_a)
+                .send()
+                .await
+                .expect_err("a bad SRP_A");
+            assert_eq!(
+                refused.into_service_error().to_string(),
+                "InvalidParameterException: SRP_A is not a valid SRP public value.",
+                "{username} {}",
+                &srp_a[..srp_a.len().min(8)]
+            );
+        }
+    }
+}
+
+both_topologies!(srp_a_checked, srp_a_is_checked_at_initiate_auth);

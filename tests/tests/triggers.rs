@@ -366,6 +366,84 @@ async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
 
 both_topologies!(pre_token_generation, pre_token_generation_shapes_tokens);
 
+/// An access token whose `aws.cognito.signin.user.admin` scope a PreTokenGeneration V2 handler
+/// suppressed is refused by the user's own operations, on the directory's side (GetUser) and the
+/// issuer's (AssociateSoftwareToken, ListDevices) alike.
+async fn user_operations_need_the_admin_scope(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::{
+        PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType,
+    };
+    let app = axum::Router::new().route(
+        "/pre-token",
+        axum::routing::post(
+            |axum::Json(mut event): axum::Json<serde_json::Value>| async move {
+                event["response"] = serde_json::json!({"claimsAndScopeOverrideDetails": {
+                    "accessTokenGeneration": {
+                        "scopesToSuppress": ["aws.cognito.signin.user.admin"],
+                        "scopesToAdd": ["orders/read"],
+                    },
+                }});
+                axum::Json(event)
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let url = format!(
+        "http://{}/pre-token",
+        listener.local_addr().expect("address")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let idp = sandbox.idp();
+    let lambda = LambdaConfigType::builder()
+        .pre_token_generation_config(
+            PreTokenGenerationVersionConfigType::builder()
+                .lambda_version(PreTokenGenerationLambdaVersionType::V20)
+                .lambda_arn(&url)
+                .build()
+                .expect("valid"),
+        )
+        .build();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("scopes")
+            .lambda_config(lambda),
+    )
+    .await;
+    let client_id = cognate_tests::password_auth_client(&idp, &pool_id).await;
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", "Correct-horse-1").await;
+    let access_token = cognate_tests::password_sign_in(&idp, &client_id, "jane", "Correct-horse-1")
+        .await
+        .expect("signed in")
+        .access_token
+        .expect("access token");
+    let missing = "NotAuthorizedException: Access Token does not have required scopes";
+    let refused = idp
+        .get_user()
+        .access_token(&access_token)
+        .send()
+        .await
+        .expect_err("no admin scope");
+    assert_eq!(refused.into_service_error().to_string(), missing);
+    let refused = idp
+        .associate_software_token()
+        .access_token(&access_token)
+        .send()
+        .await
+        .expect_err("no admin scope");
+    assert_eq!(refused.into_service_error().to_string(), missing);
+    let refused = idp
+        .list_devices()
+        .access_token(&access_token)
+        .send()
+        .await
+        .expect_err("no admin scope");
+    assert_eq!(refused.into_service_error().to_string(), missing);
+}
+
+both_topologies!(admin_scope, user_operations_need_the_admin_scope);
+
 /// A pool whose three custom-auth triggers are `target`, and a CUSTOM_AUTH client.
 async fn custom_pool(idp: &Client, target: &str) -> (String, String) {
     let pool_id = cognate_tests::create_pool(

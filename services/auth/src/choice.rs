@@ -16,7 +16,9 @@ use cognate_common::{CognitoError, CognitoResult, legacy_hash, password};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
-use crate::flows::{Secret, Session, incorrect_credentials, parameter, random_token};
+use crate::flows::{
+    Secret, Session, incorrect_credentials, parameter, random_token, srp_a_parameter,
+};
 use crate::lockout::{self, Factor};
 use crate::{Auth, factors, mfa};
 
@@ -201,7 +203,7 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let secret = match challenge {
             "PASSWORD" => Secret::Password(parameter(given, "PASSWORD")?.to_owned()),
-            "PASSWORD_SRP" => Secret::Srp(parameter(given, "SRP_A")?.to_owned()),
+            "PASSWORD_SRP" => Secret::Srp(srp_a_parameter(given)?),
             code_factor => {
                 if let Some(user) = user {
                     self.pre_authentication(pool, client, user, client_metadata)

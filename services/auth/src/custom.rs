@@ -24,6 +24,12 @@ struct Triggers {
     verify: String,
 }
 
+/// Refuses CUSTOM_AUTH on a pool without its three triggers, before any user is looked up, so
+/// the refusal is the same for names that exist and names that don't.
+pub(crate) fn require_triggers(pool: &idp::UserPoolType) -> CognitoResult<()> {
+    triggers(pool).map(|_| ())
+}
+
 fn triggers(pool: &idp::UserPoolType) -> CognitoResult<Triggers> {
     let config = pool.lambda_config.clone().unwrap_or_default();
     match (

@@ -20,6 +20,7 @@ use cognate_proto::internal::v1 as internal;
 use crate::Auth;
 use crate::flows::{
     Claim, Session, check_claim, expired_session, incorrect_credentials, parameter, random_token,
+    srp_a_parameter,
 };
 
 /// The columns `Device::from_row` reads (a macro, so queries stay literal strings).
@@ -128,7 +129,7 @@ impl Auth {
     /// The owner of an access token (ListDevices, GetDevice, ...).
     pub(crate) async fn token_owner(&self, access_token: Option<&str>) -> CognitoResult<Owner> {
         let claims = self
-            .verify_access_token(access_token.unwrap_or_default())
+            .user_access_token(access_token.unwrap_or_default())
             .await?;
         Ok(Owner {
             pool_id: claims.user_pool_id,
@@ -270,7 +271,7 @@ impl Auth {
         if session.device_key.as_deref() != Some(device_key) {
             return Err(device_not_found());
         }
-        let srp_a = parameter(responses, "SRP_A")?.to_owned();
+        let srp_a = srp_a_parameter(responses)?;
         let device = self
             .users_device(&session.pool_id, &user.sub, device_key)
             .await?;

@@ -289,6 +289,15 @@ pub(crate) async fn check_claim(
     .map_err(|error| cognate_common::error::internal("SRP task failed", error))
 }
 
+/// `SRP_A`, refused at once unless it is a public value SRP can use (hex, in `1..N`): nothing
+/// malformed or oversized is kept in a session for the proof.
+pub(crate) fn srp_a_parameter(parameters: &HashMap<String, String>) -> CognitoResult<String> {
+    let srp_a = parameter(parameters, "SRP_A")?;
+    srp::check_public_a(srp_a)
+        .map_err(|_| CognitoError::invalid_parameter("SRP_A is not a valid SRP public value."))?;
+    Ok(srp_a.to_owned())
+}
+
 pub(crate) fn expired_session() -> CognitoError {
     CognitoError::not_authorized("Invalid session for the user, session is expired.")
 }
@@ -350,17 +359,17 @@ impl Auth {
         let username = parameter(request.parameters, "USERNAME")?;
         check_secret_hash(&client, username, request.parameters.get("SECRET_HASH"))?;
         if request.flow == "CUSTOM_AUTH" {
+            crate::custom::require_triggers(&pool)?;
+            let srp_a = match request.parameters.get("SRP_A") {
+                Some(srp_a) if !srp_a.is_empty() => Some(srp_a_parameter(request.parameters)?),
+                _ => None,
+            };
             let hide_existence = client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
             let user = match found {
                 Some(user) => user,
                 None if hide_existence => return Err(incorrect_credentials()),
                 None => return Err(user_not_found()),
             };
-            let srp_a = request
-                .parameters
-                .get("SRP_A")
-                .filter(|srp_a| !srp_a.is_empty())
-                .cloned();
             return self
                 .start_custom(&pool, &client, &user, request.client_metadata, srp_a)
                 .await;
@@ -377,7 +386,7 @@ impl Auth {
                 .await;
         }
         let secret = if request.flow == "USER_SRP_AUTH" {
-            Secret::Srp(parameter(request.parameters, "SRP_A")?.to_owned())
+            Secret::Srp(srp_a_parameter(request.parameters)?)
         } else {
             Secret::Password(parameter(request.parameters, "PASSWORD")?.to_owned())
         };

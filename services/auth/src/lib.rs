@@ -370,7 +370,7 @@ impl idp::auth_server::Auth for Auth {
     ) -> Result<Response<idp::SetUserMfaPreferenceResponse>, Status> {
         let request = request.get_ref();
         let claims = self
-            .verify_access_token(request.access_token.as_deref().unwrap_or_default())
+            .user_access_token(request.access_token.as_deref().unwrap_or_default())
             .await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         self.set_mfa_preference(
@@ -414,7 +414,7 @@ impl idp::auth_server::Auth for Auth {
     ) -> Result<Response<idp::SetUserSettingsResponse>, Status> {
         let request = request.get_ref();
         let claims = self
-            .verify_access_token(request.access_token.as_deref().unwrap_or_default())
+            .user_access_token(request.access_token.as_deref().unwrap_or_default())
             .await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         self.set_user_settings(&claims.user_pool_id, &user, &request.mfa_options)
@@ -445,7 +445,7 @@ impl idp::auth_server::Auth for Auth {
             .access_token
             .as_deref()
             .unwrap_or_default();
-        let claims = self.verify_access_token(token).await?;
+        let claims = self.user_access_token(token).await?;
         let user = self.find_user(&claims.user_pool_id, &claims.sub).await?;
         let mfa = factors::load(&self.db, &claims.user_pool_id, &claims.sub).await?;
         let pool = self.pool(&claims.user_pool_id).await?;
@@ -467,7 +467,7 @@ impl idp::auth_server::Auth for Auth {
             .access_token
             .as_deref()
             .unwrap_or_default();
-        let claims = self.verify_access_token(token).await?;
+        let claims = self.user_access_token(token).await?;
         self.sign_out_everywhere(&claims.user_pool_id, &claims.sub)
             .await?;
         Ok(Response::new(idp::GlobalSignOutResponse {}))

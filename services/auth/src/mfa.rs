@@ -200,7 +200,7 @@ impl Auth {
         session: Option<&str>,
     ) -> CognitoResult<Subject> {
         if let Some(token) = access_token.filter(|token| !token.is_empty()) {
-            let claims = self.verify_access_token(token).await?;
+            let claims = self.user_access_token(token).await?;
             return Ok(Subject {
                 pool_id: claims.user_pool_id,
                 sub: claims.sub,

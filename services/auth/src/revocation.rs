@@ -54,10 +54,29 @@ fn parse(token: &str) -> Option<Parsed> {
 }
 
 impl Auth {
+    /// An access token for the user's own operations (MFA settings, devices, sign-out): valid as
+    /// [`Auth::verify_access_token`] checks, and with the `aws.cognito.signin.user.admin` scope,
+    /// as the directory's self-service operations demand.
+    pub(crate) async fn user_access_token(
+        &self,
+        token: &str,
+    ) -> CognitoResult<internal::AccessTokenClaims> {
+        let claims = self.verify_access_token(token).await?;
+        if !claims
+            .scopes
+            .iter()
+            .any(|scope| scope == "aws.cognito.signin.user.admin")
+        {
+            return Err(CognitoError::not_authorized(
+                "Access Token does not have required scopes",
+            ));
+        }
+        Ok(claims)
+    }
+
     /// Checks an access token: signature by the pool's access key, issuer, `token_use`, expiry,
     /// revocation, global sign-out, and that its user still exists and is enabled. A token from a
-    /// revoked refresh-token family is refused by its `origin_jti`; the sign-out instant (whole
-    /// seconds, like `iat`) catches tokens without one, and spares a sign-in in that same second.
+    /// revoked refresh-token family is refused with its family.
     pub(crate) async fn verify_access_token(
         &self,
         token: &str,
@@ -90,16 +109,28 @@ impl Auth {
         let sub = claims["sub"].as_str().unwrap_or_default().to_owned();
         let issued_at = claims["iat"].as_i64().unwrap_or_default();
         let origin_jti = claims["origin_jti"].as_str().unwrap_or_default().to_owned();
-        let revoked = sqlx::query(
-            "SELECT 1 AS hit FROM user_sign_outs WHERE user_pool_id = $1 AND sub = $2 AND signed_out_at > $3 \
-             UNION ALL SELECT 1 AS hit FROM refresh_tokens WHERE origin_jti = $4 AND revoked <> 0",
-        )
-        .bind(&pool_id)
-        .bind(&sub)
-        .bind(issued_at)
-        .bind(&origin_jti)
-        .fetch_optional(&self.db)
-        .await
+        // A token of a refresh-token family is refused with its family, which sign-out revokes
+        // whole; one without (its client does not enable revocation) by the sign-out instant,
+        // which is whole seconds like `iat`, so a token of the sign-out's own second is refused
+        // too (a sign-in just after it in that second must sign in again).
+        let revoked = if origin_jti.is_empty() {
+            sqlx::query(
+                "SELECT 1 AS hit FROM user_sign_outs \
+                 WHERE user_pool_id = $1 AND sub = $2 AND signed_out_at >= $3",
+            )
+            .bind(&pool_id)
+            .bind(&sub)
+            .bind(issued_at)
+            .fetch_optional(&self.db)
+            .await
+        } else {
+            sqlx::query(
+                "SELECT 1 AS hit FROM refresh_tokens WHERE origin_jti = $1 AND revoked <> 0",
+            )
+            .bind(&origin_jti)
+            .fetch_optional(&self.db)
+            .await
+        }
         .map_err(store_error)?;
         if revoked.is_some() {
             return Err(revoked_token());

@@ -219,6 +219,10 @@ pub enum ConfigError {
     NoServices,
     #[error("region `{0}` is not a region name like us-east-1")]
     BadRegion(String),
+    #[error(
+        "this process issues tokens (auth) but does not serve the edge, so it cannot know the public URL its tokens' issuer and JWKS live under; set --public-url (COGNATE_PUBLIC_URL) to the edge's public base URL"
+    )]
+    PublicUrlRequired,
 }
 
 impl Config {
@@ -304,6 +308,12 @@ impl Config {
                     return Err(ConfigError::MissingPeer { needed, by: kind });
                 }
             }
+        }
+        if self.runs(ServiceKind::Auth)
+            && !self.runs(ServiceKind::Edge)
+            && self.public_url.is_none()
+        {
+            return Err(ConfigError::PublicUrlRequired);
         }
         Ok(())
     }
@@ -420,6 +430,12 @@ mod tests {
         config
             .peers
             .insert(ServiceKind::Triggers, vec!["http://10.0.0.2:9229".into()]);
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::PublicUrlRequired),
+            "an issuer apart from the edge must be told the public URL"
+        );
+        config.public_url = Some("https://auth.example.com".into());
         assert_eq!(config.validate(), Ok(()));
     }
 

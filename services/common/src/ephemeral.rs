@@ -26,8 +26,21 @@ impl Kind {
 
 #[derive(Clone)]
 pub enum Ephemeral {
-    Memory(Arc<Mutex<HashMap<String, (String, Instant)>>>),
+    Memory(Arc<Mutex<Memory>>),
     Redis(redis::aio::ConnectionManager),
+}
+
+/// This process's values, with a bound: past `capacity` live values a new one is refused
+/// (`TooManyRequestsException`) rather than letting a flood of started sign-ins take memory.
+#[derive(Debug)]
+pub struct Memory {
+    entries: HashMap<String, (String, Instant)>,
+    capacity: usize,
+    /// Expired entries are swept when the map grows to this size, which then doubles from what
+    /// is left, so sweeping costs O(1) per write amortised; a full map is swept at most once a
+    /// second, so writes refused for want of room don't each pay for a sweep.
+    sweep_at: usize,
+    swept: Option<Instant>,
 }
 
 impl std::fmt::Debug for Ephemeral {
@@ -41,10 +54,22 @@ impl std::fmt::Debug for Ephemeral {
 
 /// Entries in memory beyond which expired ones are swept on the next write.
 const SWEEP_ABOVE: usize = 10_000;
+/// Live values one process keeps in memory: sign-ins in progress (each a few hundred bytes,
+/// living minutes), far above what a single process serves.
+pub const MEMORY_CAPACITY: usize = 200_000;
 
 impl Ephemeral {
     pub fn memory() -> Self {
-        Ephemeral::Memory(Arc::default())
+        Self::memory_with_capacity(MEMORY_CAPACITY)
+    }
+
+    pub fn memory_with_capacity(capacity: usize) -> Self {
+        Ephemeral::Memory(Arc::new(Mutex::new(Memory {
+            entries: HashMap::new(),
+            capacity,
+            sweep_at: SWEEP_ABOVE.min(capacity),
+            swept: None,
+        })))
     }
 
     /// Stores `value` under `key` for `ttl`.
@@ -62,10 +87,22 @@ impl Ephemeral {
                     .lock()
                     .map_err(|error| internal("ephemeral store poisoned", error))?;
                 let now = Instant::now();
-                if map.len() > SWEEP_ABOVE {
-                    map.retain(|_, (_, expires)| *expires > now);
+                let full = map.entries.len() >= map.capacity;
+                let swept_lately = map
+                    .swept
+                    .is_some_and(|swept| now.duration_since(swept) < Duration::from_secs(1));
+                if map.entries.len() >= map.sweep_at && !(full && swept_lately) {
+                    map.entries.retain(|_, (_, expires)| *expires > now);
+                    map.sweep_at = (map.entries.len() * 2).max(SWEEP_ABOVE).min(map.capacity);
+                    map.swept = Some(now);
                 }
-                map.insert(key, (value.to_owned(), now + ttl));
+                if map.entries.len() >= map.capacity && !map.entries.contains_key(&key) {
+                    return Err(crate::CognitoError::new(
+                        "TooManyRequestsException",
+                        "Too many requests are in progress; try again later.",
+                    ));
+                }
+                map.entries.insert(key, (value.to_owned(), now + ttl));
                 Ok(())
             }
             Ephemeral::Redis(connection) => {
@@ -92,6 +129,7 @@ impl Ephemeral {
                     .lock()
                     .map_err(|error| internal("ephemeral store poisoned", error))?;
                 Ok(map
+                    .entries
                     .remove(&key)
                     .filter(|(_, expires)| *expires > Instant::now())
                     .map(|(value, _)| value))
@@ -133,6 +171,31 @@ mod tests {
             store.take(Kind::AuthSession, &key).await.expect("take"),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded_and_sweeps_what_expired() {
+        let store = Ephemeral::memory_with_capacity(3);
+        let put = |key: &'static str, ttl: Duration| {
+            let store = store.clone();
+            async move { store.put(Kind::AuthSession, key, "value", ttl).await }
+        };
+        let long = Duration::from_secs(60);
+        put("a", long).await.expect("first");
+        put("b", long).await.expect("second");
+        put("c", Duration::ZERO)
+            .await
+            .expect("third, expiring at once");
+        put("d", long)
+            .await
+            .expect("the expired one is swept to make room");
+        let refused = put("e", long).await.expect_err("full");
+        assert_eq!(refused.error_type, "TooManyRequestsException");
+        put("a", long)
+            .await
+            .expect("replacing a value takes no room");
+        store.take(Kind::AuthSession, "b").await.expect("take");
+        put("e", long).await.expect("a taken value frees its room");
     }
 
     #[tokio::test]

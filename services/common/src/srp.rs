@@ -39,7 +39,7 @@ use crypto_bigint::{Odd, U3072};
 use rand::RngCore as _;
 
 /// RFC 3526 §4, the 3072-bit MODP group's prime.
-const N_HEX: &str = concat!(
+pub const N_HEX: &str = concat!(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74",
     "020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437",
     "4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
@@ -478,6 +478,11 @@ fn parse_hex_uint(text: &str, field: &'static str) -> Result<U3072, SrpError> {
     }
     let bytes = decode_hex(text, field)?;
     uint_from_be_bytes(&bytes).ok_or(SrpError::OutOfRange(field))
+}
+
+/// Checks a client's `SRP_A` when it arrives: hex of at most twice `N`'s length, in `1..N`.
+pub fn check_public_a(text: &str) -> Result<(), SrpError> {
+    parse_public_a(text).map(|_| ())
 }
 
 /// `A` as sent in `SRP_A`, checked to be in `1..N`.

@@ -86,13 +86,6 @@ fn smtp_transport(
         .build())
 }
 
-/// Cognito's messages may be HTML: anything with a tag goes out as HTML, the rest as text.
-fn looks_like_html(body: &str) -> bool {
-    body.as_bytes()
-        .windows(2)
-        .any(|pair| pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || pair[1] == b'/'))
-}
-
 impl Senders {
     /// Checks and builds the senders; a bad URL or key stops the start.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
@@ -376,7 +369,7 @@ impl Directory {
         {
             builder = builder.reply_to(reply_to);
         }
-        let content_type = if looks_like_html(&message.body) {
+        let content_type = if message.html {
             ContentType::TEXT_HTML
         } else {
             ContentType::TEXT_PLAIN

@@ -98,6 +98,9 @@ pub struct Message {
     pub destination: String,
     pub subject: String,
     pub body: String,
+    /// An email whose template is HTML (or has a link): it goes out as HTML, and the values put
+    /// into it were escaped.
+    pub html: bool,
 }
 
 fn text<'a>(pool: &'a Json, candidates: &[&[&str]]) -> Option<&'a str> {
@@ -128,18 +131,31 @@ impl Template {
         code: &str,
         username: &str,
     ) -> Message {
-        let fill = |text: &str| {
-            let filled = text.replace("{####}", code).replace("{username}", username);
+        let html =
+            channel == Channel::Email && (self.link.is_some() || looks_like_html(&self.body));
+        // A username or a temporary password is the user's or a generator's text, never markup:
+        // in an HTML body it is escaped, so `<a href=...>` as a username is shown, not followed.
+        let (code, username) = if html {
+            (escape_html(code), escape_html(username))
+        } else {
+            (code.to_owned(), username.to_owned())
+        };
+        let fill = |text: &str, html: bool| {
+            let filled = text
+                .replace("{####}", &code)
+                .replace("{username}", &username);
             match &self.link {
-                Some(link) => fill_links(&filled, link),
-                None => filled,
+                Some(link) if html => fill_links(&filled, &escape_html(link)),
+                _ => filled,
             }
         };
         Message {
             channel,
             destination: destination.to_owned(),
-            subject: fill(&self.subject),
-            body: fill(&self.body),
+            // A subject is never HTML; it only gets the values, unescaped.
+            subject: fill(&self.subject, false),
+            body: fill(&self.body, html),
+            html,
         }
     }
 }
@@ -221,6 +237,29 @@ pub fn link_template(pool: &Json, link: String) -> Option<Template> {
 }
 
 /// `{##text##}` becomes a link to `link` that reads `text`.
+/// Cognito's messages may be HTML: anything with a tag goes out as HTML, the rest as text.
+fn looks_like_html(body: &str) -> bool {
+    body.as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || pair[1] == b'/'))
+}
+
+/// `text` safe inside HTML content and double-quoted attributes.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 fn fill_links(text: &str, link: &str) -> String {
     let mut filled = String::with_capacity(text.len() + link.len());
     let mut rest = text;
@@ -378,6 +417,34 @@ mod tests {
 
     fn verification_message(pool: &Json, channel: Channel, code: &str) -> Message {
         verification_template(pool, channel).render(channel, "someone", code, "jane")
+    }
+
+    #[test]
+    fn values_in_html_emails_are_escaped() {
+        let pool = json!({"VerificationMessageTemplate": {"EmailMessage": "<p>Hi {username}, your code is {####}</p>"}});
+        let template = verification_template(&pool, Channel::Email);
+        let message = template.render(
+            Channel::Email,
+            "x",
+            "a&b",
+            "<a href=\"https://evil.example\">x</a>",
+        );
+        assert!(message.html);
+        assert_eq!(
+            message.body,
+            "<p>Hi &lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;, your code is a&amp;b</p>"
+        );
+        // A plain template stays plain text whatever the username holds: markup in a name
+        // can't turn a text message into HTML.
+        let plain = verification_template(&json!({}), Channel::Email);
+        let message = plain.render(Channel::Email, "x", "123456", "<b>jane</b>");
+        assert!(!message.html);
+        assert!(message.body.contains("123456"));
+        let sms = verification_template(&pool, Channel::Sms);
+        assert!(
+            !sms.render(Channel::Sms, "x", "1", "<b>").html,
+            "SMS is never HTML"
+        );
     }
 
     #[test]

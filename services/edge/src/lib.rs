@@ -117,8 +117,13 @@ pub fn operational_router(metrics: Metrics, readiness: ReadinessCheck) -> Router
                 let readiness = readiness.clone();
                 async move {
                     match readiness().await {
-                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-                        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
+                        Ok(()) => (StatusCode::OK, "ready"),
+                        // The reason (a backend's error text) is for the operator's log, not for
+                        // whoever can reach the port.
+                        Err(reason) => {
+                            tracing::warn!(%reason, "not ready");
+                            (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+                        }
                     }
                 }
             }),

@@ -182,6 +182,18 @@ pub fn verify(
     })?;
 
     check_scope(&parsed.scope, expected_service, amz_date_text)?;
+    // The target names the operation: a signature that leaves it out could be replayed as any
+    // other operation with the same body.
+    if headers.contains_key("x-amz-target")
+        && !parsed
+            .signed_headers
+            .iter()
+            .any(|name| name == "x-amz-target")
+    {
+        return Err(incomplete(
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
+    }
 
     let Some(keys) = keys else {
         return Ok(parsed.scope.into_caller());
@@ -1298,6 +1310,35 @@ mod tests {
         assert_eq!(
             error_of(verify_cognito_call(&call, cognito_now())),
             SigV4Error::SignatureDoesNotMatch
+        );
+    }
+
+    #[test]
+    fn an_unsigned_target_is_refused() {
+        let signer = TestSigner::cognito();
+        let signed: [(&str, &str); 3] = [
+            ("host", "127.0.0.1:9229"),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-date", COGNITO_AMZ_DATE),
+        ];
+        let authorization = signer.authorization("POST", "/", "", &signed, CREATE_USER_POOL_BODY);
+        let mut headers = header_map(&signed);
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("AWSCognitoIdentityProviderService.DeleteUserPool"),
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&authorization).expect("header value"),
+        );
+        let call = CognitoCall {
+            uri: uri("/"),
+            headers,
+            body: CREATE_USER_POOL_BODY.to_vec(),
+        };
+        assert_eq!(
+            error_of(verify_cognito_call(&call, cognito_now())),
+            incomplete("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.")
         );
     }
 
