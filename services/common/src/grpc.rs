@@ -49,9 +49,10 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
         tower::Service::poll_ready(&mut self.inner, context).map_err(Into::into)
     }
 
-    /// Sends the call's one message as a body of known length, so that HTTP/2 ends the stream
-    /// with its DATA frame: a streamed body ends with an empty frame of its own, one more write
-    /// and one more wake-up of the peer per call. (Every internal call is unary.)
+    /// Sends a unary call's one message as a body of known length, so that HTTP/2 ends the
+    /// stream with its DATA frame: a streamed body ends with an empty frame of its own, one more
+    /// write and one more wake-up of the peer per call. A call marked `StreamedRequest` goes as
+    /// it comes, piece by piece.
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         telemetry::inject_current(request.headers_mut());
         if let Some(authorization) = &self.authorization {
@@ -62,6 +63,9 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
         // `poll_ready` readied this channel; a clone takes its place for the next call.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
+        if request.extensions().get::<StreamedRequest>().is_some() {
+            return Box::pin(async move { Ok(inner.call(request).await?) });
+        }
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let message = http_body_util::BodyExt::collect(body).await?.to_bytes();
@@ -70,6 +74,12 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
         })
     }
 }
+
+/// Marks a client-streaming call (in `tonic::Request::extensions_mut`): its messages are sent
+/// as they come instead of gathered into one body, since they may add up to more than should
+/// be held in memory at once (an import job's file).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamedRequest;
 
 /// The in-process side: connections made by `PeerChannel`s to services of this process.
 pub struct LocalConnections {
