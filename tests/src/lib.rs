@@ -16,6 +16,9 @@ pub use cognate_common::testing::{ScratchDatabase, ScratchDir};
 pub const ACCESS_KEY_ID: &str = "AKIDSANDBOX";
 pub const SECRET_ACCESS_KEY: &str = "sandbox-secret-access-key";
 pub const REGION: &str = "us-east-1";
+/// The peer token every sandbox node shares, so split topologies run authenticated internal gRPC
+/// as production does.
+pub const PEER_TOKEN: &str = "sandbox-peer-token-0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
@@ -38,6 +41,8 @@ pub struct Sandbox {
     pub topology: Topology,
     pub endpoint: String,
     nodes: Vec<Node>,
+    /// Where each node listens (split: one per service; all-in-one: none, it serves no gRPC).
+    pub service_addresses: std::collections::BTreeMap<ServiceKind, SocketAddr>,
     pub data_dir: ScratchDir,
     pub database: Option<ScratchDatabase>,
 }
@@ -54,6 +59,7 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
             secret_access_key: Secret::new(SECRET_ACCESS_KEY),
         }],
         nats_url: Some(Secret::new(nats_url())),
+        peer_token: Some(Secret::new(PEER_TOKEN)),
         ..Config::default()
     }
 }
@@ -230,6 +236,7 @@ impl Sandbox {
             topology: Topology::AllInOne,
             endpoint: format!("http://{}", node.address()),
             nodes: vec![node],
+            service_addresses: std::collections::BTreeMap::new(),
             data_dir,
             database: None,
         })
@@ -251,8 +258,10 @@ impl Sandbox {
         }
         let mut nodes = Vec::new();
         let mut endpoint = String::new();
+        let mut service_addresses = std::collections::BTreeMap::new();
         for (kind, listener) in listeners {
             let address = listener.local_addr()?;
+            service_addresses.insert(kind, address);
             let node_config = Config {
                 listen: address,
                 services: vec![kind],
@@ -275,6 +284,7 @@ impl Sandbox {
             topology: Topology::Split,
             endpoint,
             nodes,
+            service_addresses,
             data_dir,
             database: Some(database),
         })

@@ -396,3 +396,211 @@ both_topologies!(
     users_are_imported_from_csv,
     start_dev
 );
+
+/// `/proc/self/status`'s `field` (`VmRSS`, `VmHWM`) in bytes.
+fn memory(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with(&format!("{field}:")))
+        .expect("the field");
+    let kilobytes: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|value| value.parse().ok())
+        .expect("a size in kB");
+    kilobytes * 1024
+}
+
+/// How much the process's resident memory peaks above where it is now while `work` runs. The
+/// peak, not the memory after: a large buffer freed goes back to the system at once, and the
+/// memory after would not show it. (Writing 5 to clear_refs resets the peak to the present.)
+async fn peak_growth<T>(work: impl Future<Output = T>) -> (T, u64) {
+    std::fs::write("/proc/self/clear_refs", "5").expect("peak reset");
+    let before = memory("VmRSS");
+    let outcome = work.await;
+    let peak = memory("VmHWM");
+    (outcome, peak.saturating_sub(before))
+}
+
+/// `PUT` of `pieces` as a chunked body made as it is sent, so the test never holds the file;
+/// the answer's status, which may come before the body is all sent (a refusal), ending the
+/// exchange.
+async fn put_lazily(url: &str, pieces: impl Iterator<Item = Vec<u8>>) -> u16 {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (address, path) = rest.split_at(rest.find('/').expect("a path"));
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    let (reader, mut writer) = stream.into_split();
+    let head =
+        format!("PUT {path} HTTP/1.1\r\nhost: {address}\r\ntransfer-encoding: chunked\r\n\r\n");
+    writer.write_all(head.as_bytes()).await.expect("head sent");
+    let send = async move {
+        let sent: std::io::Result<()> = async {
+            for piece in pieces {
+                let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+                chunk.extend_from_slice(&piece);
+                chunk.extend_from_slice(b"\r\n");
+                writer.write_all(&chunk).await?;
+            }
+            writer.write_all(b"0\r\n\r\n").await
+        }
+        .await;
+        // A server that has answered may close before taking it all; the answer says why.
+        if let Err(error) = sent {
+            eprintln!("the body was not all sent: {error}");
+        }
+        // The connection stays open for the answer, which ends the exchange.
+        std::future::pending::<()>().await
+    };
+    let answer = async move {
+        let mut status_line = String::new();
+        tokio::io::BufReader::new(reader)
+            .read_line(&mut status_line)
+            .await
+            .expect("an answer");
+        status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("a status line: {status_line:?}"))
+    };
+    tokio::select! {
+        status = answer => status,
+        () = send => unreachable!("sending never ends by itself"),
+    }
+}
+
+/// `count` pieces of 64 KiB of `a`.
+fn filler(count: usize) -> impl Iterator<Item = Vec<u8>> {
+    (0..count).map(|_| vec![b'a'; 64 * 1024])
+}
+
+async fn pool_with_job(sandbox: &Sandbox) -> (String, UserImportJobType) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("uploads")
+            .auto_verified_attributes(VerifiedAttributeType::Email),
+    )
+    .await;
+    let job = create_job(&idp, &pool_id, "upload").await;
+    (pool_id, job)
+}
+
+/// An upload with a wrong token is refused before its body is read: 200 MB sent (made as they
+/// go) against a process whose memory does not grow with them.
+async fn a_wrong_token_is_refused_before_the_body_is_read(sandbox: &Sandbox) {
+    let (_, job) = pool_with_job(sandbox).await;
+    let url = job.pre_signed_url().expect("url");
+    let (base, _) = url.split_once("?token=").expect("a token");
+    let wrong = format!("{base}?token=not-the-token");
+    let (status, growth) = peak_growth(put_lazily(&wrong, filler(3200))).await;
+    assert_eq!(status, 403);
+    eprintln!("peak resident memory growth: {} kB", growth / 1024);
+    assert!(growth < 20 * 1024 * 1024, "grew by {growth} bytes");
+    // No token at all is the same refusal.
+    assert_eq!(put_lazily(base, filler(3200)).await, 403);
+}
+
+both_topologies!(
+    a_wrong_token_is_refused_before_the_body_is_read_tests,
+    a_wrong_token_is_refused_before_the_body_is_read
+);
+
+/// Cognito's 100 MB limit holds while the file streams: a file without a declared length is cut
+/// off at the limit with 413, and neither the edge nor the directory held it whole; the job
+/// still takes a file afterwards.
+async fn a_file_past_the_limit_is_cut_off_while_it_streams(sandbox: &Sandbox) {
+    let (_, job) = pool_with_job(sandbox).await;
+    let url = job.pre_signed_url().expect("url");
+    // 101 MiB.
+    let (status, growth) = peak_growth(put_lazily(url, filler(1616))).await;
+    assert_eq!(status, 413);
+    eprintln!("peak resident memory growth: {} kB", growth / 1024);
+    assert!(growth < 20 * 1024 * 1024, "grew by {growth} bytes");
+    assert_eq!(upload(url, "name\n").await, 200);
+}
+
+both_topologies!(
+    a_file_past_the_limit_is_cut_off_while_it_streams_tests,
+    a_file_past_the_limit_is_cut_off_while_it_streams
+);
+
+/// A file of a few megabytes, stored in several pieces whose bounds fall inside multi-byte
+/// characters, imports every user with their attributes intact.
+async fn a_large_file_streams_in_and_imports(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let (pool_id, job) = pool_with_job(sandbox).await;
+    let job_id = job.job_id().expect("id");
+    let header = idp
+        .get_csv_header()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .expect("header")
+        .csv_header
+        .expect("columns");
+    // Two-, three- and four-byte characters, so a piece's end cuts one of them somewhere.
+    let name = "Zoë 名前 🦀 ".repeat(120);
+    let usernames: Vec<String> = (0..1100).map(|index| format!("user-{index:04}")).collect();
+    let emails: Vec<String> = usernames
+        .iter()
+        .map(|username| format!("{username}@example.com"))
+        .collect();
+    let rows: Vec<Vec<(&str, &str)>> = usernames
+        .iter()
+        .zip(&emails)
+        .map(|(username, email)| {
+            vec![
+                ("cognito:username", username.as_str()),
+                ("cognito:mfa_enabled", "false"),
+                ("email", email.as_str()),
+                ("email_verified", "true"),
+                ("name", name.as_str()),
+            ]
+        })
+        .collect();
+    let row_slices: Vec<&[(&str, &str)]> = rows.iter().map(Vec::as_slice).collect();
+    let file = csv(&header, &row_slices);
+    assert!(file.len() > 2 * 1024 * 1024, "{} bytes", file.len());
+    // Sent in odd-sized pieces, as a network would cut it.
+    let pieces: Vec<Vec<u8>> = file.as_bytes().chunks(99_999).map(<[u8]>::to_vec).collect();
+    assert_eq!(
+        put_lazily(job.pre_signed_url().expect("url"), pieces.into_iter()).await,
+        200
+    );
+    idp.start_user_import_job()
+        .user_pool_id(&pool_id)
+        .job_id(job_id)
+        .send()
+        .await
+        .expect("started");
+    let done = finished(&idp, &pool_id, job_id).await;
+    assert_eq!(done.status(), Some(&UserImportJobStatusType::Succeeded));
+    assert_eq!(done.imported_users(), 1100);
+    assert_eq!(done.failed_users(), 0);
+    for username in ["user-0000", "user-0611", "user-1099"] {
+        let user = idp
+            .admin_get_user()
+            .user_pool_id(&pool_id)
+            .username(username)
+            .send()
+            .await
+            .expect("imported");
+        let stored = user
+            .user_attributes()
+            .iter()
+            .find(|attribute| attribute.name() == "name")
+            .and_then(|attribute| attribute.value());
+        assert_eq!(stored, Some(name.as_str()), "{username}");
+        assert_eq!(user.user_status(), Some(&UserStatusType::ResetRequired));
+    }
+}
+
+both_topologies!(
+    a_large_file_streams_in_and_imports_tests,
+    a_large_file_streams_in_and_imports
+);

@@ -17,7 +17,7 @@ use tonic::service::RoutesBuilder;
 
 use cognate_common::clock::{SharedClock, SystemClock};
 use cognate_common::ephemeral::Ephemeral;
-use cognate_common::grpc::{Peers, trace_incoming};
+use cognate_common::grpc::{PeerAuthentication, Peers, trace_incoming};
 use cognate_common::{Config, ServiceContext, ServiceKind};
 use cognate_edge::{EdgeState, Metrics, ReadinessCheck};
 
@@ -79,10 +79,11 @@ pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Node
 }
 
 pub async fn start_with_clock(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     clock: SharedClock,
 ) -> anyhow::Result<Node> {
+    config.load_peer_token()?;
     config.validate()?;
     let address = listener.local_addr()?;
     let config = Arc::new(config);
@@ -166,12 +167,19 @@ pub async fn start_with_clock(
             readiness,
         }));
     }
-    // Internal gRPC is never served beside the public AWS edge: it trusts its callers. A process
-    // with the edge reaches its own services in-process; a process without it serves them to
-    // its peers on its port, which belongs on a private network.
-    let serves_peers = !config.runs(ServiceKind::Edge);
-    if serves_peers {
-        http = http.merge(grpc.clone());
+    // Internal gRPC is never served beside the public AWS edge. A process with the edge reaches
+    // its own services in-process; a process without it serves them to its peers on its port,
+    // behind the peer token when one is configured (validation insists on one unless the port is
+    // loopback). In-process calls never leave the process and are not checked.
+    if config.serves_peers() {
+        let served = match &config.peer_token {
+            Some(token) => grpc.clone().layer(axum::middleware::from_fn_with_state(
+                PeerAuthentication::new(token),
+                PeerAuthentication::check,
+            )),
+            None => grpc.clone(),
+        };
+        http = http.merge(served);
     }
 
     let (stop, stop_receiver) = watch::channel(false);

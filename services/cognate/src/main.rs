@@ -145,6 +145,19 @@ struct Options {
     /// shows the messages sent.
     #[arg(long, env = "COGNATE_DEV", global = true)]
     dev: bool,
+    /// A file holding the secret every process shares for internal gRPC (the peer token).
+    #[arg(long, env = "COGNATE_PEER_TOKEN_FILE", global = true)]
+    peer_token_file: Option<PathBuf>,
+    /// The peer token itself. Hidden: a value on a command line shows in `ps`, so the
+    /// documented ways are this variable and the file.
+    #[arg(
+        long,
+        env = "COGNATE_PEER_TOKEN",
+        global = true,
+        hide = true,
+        hide_env_values = true
+    )]
+    peer_token: Option<String>,
 }
 
 impl Options {
@@ -213,6 +226,11 @@ impl Options {
             config.signing_key_rotation_days = days;
         }
         config.dev |= self.dev;
+        config.peer_token_file = self.peer_token_file.or(config.peer_token_file);
+        if let Some(token) = self.peer_token {
+            config.peer_token = Some(Secret::new(token));
+        }
+        config.load_peer_token()?;
         Ok(config)
     }
 
@@ -245,6 +263,8 @@ impl Options {
                 .signing_key_rotation_days
                 .or(outer.signing_key_rotation_days),
             dev: self.dev || outer.dev,
+            peer_token_file: self.peer_token_file.or(outer.peer_token_file),
+            peer_token: self.peer_token.or(outer.peer_token),
         }
     }
 }
@@ -473,5 +493,29 @@ mod tests {
             )
         );
         assert!(parse_peers(&["nonsense".into()]).is_err());
+    }
+
+    #[test]
+    fn a_service_port_on_a_reachable_address_refuses_to_start_without_a_peer_token() {
+        let arguments = [
+            "cognate",
+            "run",
+            "--services",
+            "identity-pools",
+            "--listen",
+            "0.0.0.0:9229",
+        ];
+        let Some(Command::Run(options)) = Cli::try_parse_from(arguments).expect("parses").command
+        else {
+            panic!("run");
+        };
+        let config = options.into_config().expect("read");
+        assert_eq!(
+            config.validate().err().map(|error| error.to_string()),
+            Some(
+                "this process serves internal gRPC on 0.0.0.0:9229, which is not a loopback address, without a peer token; set COGNATE_PEER_TOKEN_FILE (or COGNATE_PEER_TOKEN) to the secret every process shares"
+                    .to_owned()
+            )
+        );
     }
 }

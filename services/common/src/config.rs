@@ -164,6 +164,14 @@ pub struct Config {
     /// Development mode (`--dev`): with no access keys any well-formed SigV4 signature is
     /// accepted, and the dev outbox is served. Never implied by the listen address.
     pub dev: bool,
+    /// A file holding the peer token (its surrounding whitespace ignored); read into
+    /// `peer_token` by `load_peer_token` before validation.
+    pub peer_token_file: Option<PathBuf>,
+    /// The secret every process of an installation shares: sent with each internal gRPC call
+    /// and required of every call this process serves to peers. From `COGNATE_PEER_TOKEN` or
+    /// `peer_token_file`; never a file key, so it is not written beside the rest.
+    #[serde(skip)]
+    pub peer_token: Option<Secret>,
 }
 
 mod seconds {
@@ -200,6 +208,8 @@ impl Default for Config {
             breached_passwords_file: None,
             signing_key_rotation_days: 90,
             dev: false,
+            peer_token_file: None,
+            peer_token: None,
         }
     }
 }
@@ -223,7 +233,21 @@ pub enum ConfigError {
         "this process issues tokens (auth) but does not serve the edge, so it cannot know the public URL its tokens' issuer and JWKS live under; set --public-url (COGNATE_PUBLIC_URL) to the edge's public base URL"
     )]
     PublicUrlRequired,
+    #[error(
+        "this process serves internal gRPC on {0}, which is not a loopback address, without a peer token; set COGNATE_PEER_TOKEN_FILE (or COGNATE_PEER_TOKEN) to the secret every process shares"
+    )]
+    NoPeerToken(SocketAddr),
+    #[error("the peer token is shorter than {MIN_PEER_TOKEN_LENGTH} characters")]
+    ShortPeerToken,
+    #[error("both COGNATE_PEER_TOKEN and a peer token file are set; set one")]
+    PeerTokenTwice,
+    #[error("reading the peer token file {path}: {reason}")]
+    PeerTokenFile { path: PathBuf, reason: String },
 }
+
+/// The shortest peer token accepted: `openssl rand -hex 32` gives 64 characters, and a short
+/// word (or a placeholder left in a compose file) must not pass for a secret.
+pub const MIN_PEER_TOKEN_LENGTH: usize = 32;
 
 impl Config {
     pub fn runs(&self, kind: ServiceKind) -> bool {
@@ -257,6 +281,30 @@ impl Config {
                     .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
                     .is_some_and(|public| host_name(public).eq_ignore_ascii_case(name))
             })
+    }
+
+    /// Whether this process serves its services' gRPC to peers on its port. A process with the
+    /// edge never does: its own services are reached in-process, and internal gRPC must not sit
+    /// beside the public AWS protocol.
+    pub fn serves_peers(&self) -> bool {
+        !self.runs(ServiceKind::Edge)
+    }
+
+    /// Reads `peer_token_file` into `peer_token`. Done once, before validation; calling it again
+    /// does nothing, since the path is taken.
+    pub fn load_peer_token(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.peer_token_file.take() else {
+            return Ok(());
+        };
+        if self.peer_token.is_some() {
+            return Err(ConfigError::PeerTokenTwice);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::PeerTokenFile {
+            reason: error.to_string(),
+            path: path.clone(),
+        })?;
+        self.peer_token = Some(Secret::new(text.trim()));
+        Ok(())
     }
 
     pub fn public_url(&self) -> String {
@@ -301,6 +349,16 @@ impl Config {
             });
         if !region_ok {
             return Err(ConfigError::BadRegion(self.region.clone()));
+        }
+        if let Some(token) = &self.peer_token
+            && token.expose().chars().count() < MIN_PEER_TOKEN_LENGTH
+        {
+            return Err(ConfigError::ShortPeerToken);
+        }
+        // Internal gRPC carries password verifiers and admin operations: on an address others can
+        // reach it must know its callers. (On loopback only this machine can call it.)
+        if self.serves_peers() && self.peer_token.is_none() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::NoPeerToken(self.listen));
         }
         for &kind in &self.services {
             for &needed in Self::dependencies(kind) {
@@ -439,6 +497,71 @@ mod tests {
         assert_eq!(config.validate(), Ok(()));
     }
 
+    /// A process without the edge serves internal gRPC on its port.
+    fn directory_on(listen: &str) -> Config {
+        Config {
+            listen: listen.parse().expect("address"),
+            services: vec![ServiceKind::Directory],
+            peers: [ServiceKind::Auth, ServiceKind::Triggers]
+                .into_iter()
+                .map(|kind| (kind, vec!["http://10.0.0.1:9229".to_owned()]))
+                .collect(),
+            ..Config::default()
+        }
+    }
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn internal_grpc_on_a_reachable_address_needs_a_peer_token() {
+        let mut config = directory_on("0.0.0.0:9229");
+        assert_eq!(
+            config.validate(),
+            Err(ConfigError::NoPeerToken(config.listen))
+        );
+        config.peer_token = Some(Secret::new(TOKEN));
+        assert_eq!(config.validate(), Ok(()));
+        // On loopback only this machine can call it.
+        assert_eq!(directory_on("127.0.0.1:9229").validate(), Ok(()));
+        // The edge serves no internal gRPC (it has access keys for its own check).
+        let edge = Config {
+            listen: "0.0.0.0:9229".parse().expect("address"),
+            access_keys: vec!["AKID:s3cret".parse().expect("key")],
+            ..Config::default()
+        };
+        assert_eq!(edge.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_peer_token_is_long_and_comes_from_one_place() {
+        let mut config = directory_on("10.0.0.9:9229");
+        config.peer_token = Some(Secret::new("change-me"));
+        assert_eq!(config.validate(), Err(ConfigError::ShortPeerToken));
+
+        let file =
+            std::env::temp_dir().join(format!("cognate-peer-token-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&file, format!("{TOKEN}\n")).expect("written");
+        let mut from_file = directory_on("10.0.0.9:9229");
+        from_file.peer_token_file = Some(file.clone());
+        assert_eq!(from_file.load_peer_token(), Ok(()));
+        assert_eq!(from_file.peer_token, Some(Secret::new(TOKEN)));
+        assert_eq!(from_file.validate(), Ok(()));
+        assert!(!format!("{from_file:?}").contains(TOKEN));
+
+        let mut twice = directory_on("10.0.0.9:9229");
+        twice.peer_token_file = Some(file.clone());
+        twice.peer_token = Some(Secret::new(TOKEN));
+        assert_eq!(twice.load_peer_token(), Err(ConfigError::PeerTokenTwice));
+        std::fs::remove_file(&file).expect("removed");
+
+        let mut missing = directory_on("10.0.0.9:9229");
+        missing.peer_token_file = Some(file.clone());
+        assert!(matches!(
+            missing.load_peer_token(),
+            Err(ConfigError::PeerTokenFile { path, .. }) if path == file
+        ));
+    }
+
     #[test]
     fn file_keys_are_checked_and_secrets_never_print() {
         let config: Config = toml::from_str(
@@ -447,6 +570,14 @@ mod tests {
         .expect("parses");
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(toml::from_str::<Config>("lisen = \"127.0.0.1:1\"").is_err());
+        // The token's file is a file key; the token itself is not written beside the rest.
+        let with_file: Config =
+            toml::from_str("peer_token_file = \"/run/secrets/peer-token\"").expect("parses");
+        assert_eq!(
+            with_file.peer_token_file,
+            Some(PathBuf::from("/run/secrets/peer-token"))
+        );
+        assert!(toml::from_str::<Config>("peer_token = \"x\"").is_err());
         assert_eq!(
             "AKID:s3cret"
                 .parse::<AccessKey>()

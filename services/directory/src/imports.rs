@@ -4,6 +4,7 @@
 //! have no password and are RESET_REQUIRED, as in Cognito; each is stored in one transaction
 //! with their sign-in aliases, so a failing row leaves nothing behind.
 
+use futures::{Stream, StreamExt};
 use serde_json::{Value as Json, json};
 use sqlx::Row;
 
@@ -32,6 +33,136 @@ fn no_job() -> CognitoError {
 
 fn not_met(message: &str) -> CognitoError {
     CognitoError::new("PreconditionNotMetException", message)
+}
+
+fn upload_refused() -> CognitoError {
+    CognitoError::not_authorized("The upload URL is not valid.")
+}
+
+/// S3's answer to a PUT above its limit, as the pre-signed URL's uploader expects.
+fn too_large() -> CognitoError {
+    CognitoError::new(
+        "EntityTooLarge",
+        format!(
+            "The file is larger than {} MB.",
+            cognate_common::MAX_IMPORT_CSV_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+fn not_utf8(cause: std::str::Utf8Error) -> CognitoError {
+    CognitoError::invalid_parameter(format!("The file is not UTF-8 text ({cause})."))
+}
+
+/// How much of an uploaded file is stored per row: a 100 MB file is 400 rows, and an upload
+/// holds a few times this much in memory (the piece, its copy bound to the statement).
+const STORED_PIECE_BYTES: usize = 256 * 1024;
+
+/// A piece of an uploaded file as it arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPiece {
+    pub data: Vec<u8>,
+    /// The file's end: pieces that stop without it were cut short.
+    pub last: bool,
+}
+
+/// Takes the longest prefix of `buffer` that is whole UTF-8 text, leaving a last character cut
+/// between two pieces for the next one; an error for bytes that are not UTF-8 at all.
+fn take_text(buffer: &mut Vec<u8>) -> CognitoResult<String> {
+    let end = match std::str::from_utf8(buffer) {
+        Ok(text) => text.len(),
+        Err(error) if error.error_len().is_none() => error.valid_up_to(),
+        Err(error) => return Err(not_utf8(error)),
+    };
+    let text = std::str::from_utf8(&buffer[..end])
+        .map_err(not_utf8)?
+        .to_owned();
+    // Copied out rather than split off, so the buffer keeps its one allocation for the whole
+    // upload instead of growing a new one for every piece.
+    buffer.drain(..end);
+    Ok(text)
+}
+
+/// An upload's stored pieces until it is kept as the job's file: dropped unkept (an error, a
+/// refused commit, or the call abandoned midway), it deletes them.
+struct PendingUpload {
+    directory: Directory,
+    job_id: String,
+    upload_id: String,
+    kept: bool,
+}
+
+impl PendingUpload {
+    async fn store(&self, sequence: i64, text: &str) -> CognitoResult<()> {
+        sqlx::query(
+            "INSERT INTO user_import_chunks (job_id, upload_id, seq, data) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&self.job_id)
+        .bind(&self.upload_id)
+        .bind(sequence)
+        .bind(text)
+        .execute(&self.directory.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Makes this upload the job's file if the job still takes one, and forgets the file it
+    /// replaces; both or neither.
+    async fn keep(mut self) -> CognitoResult<()> {
+        let mut transaction = self.directory.db.begin().await.map_err(store_error)?;
+        let changed = sqlx::query(
+            "UPDATE user_import_jobs SET upload_id = $1 WHERE job_id = $2 AND status = $3",
+        )
+        .bind(&self.upload_id)
+        .bind(&self.job_id)
+        .bind(CREATED)
+        .execute(&mut *transaction)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        if changed == 0 {
+            return Err(upload_refused());
+        }
+        sqlx::query("DELETE FROM user_import_chunks WHERE job_id = $1 AND upload_id <> $2")
+            .bind(&self.job_id)
+            .bind(&self.upload_id)
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error)?;
+        transaction.commit().await.map_err(store_error)?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        // Drop cannot wait, so the pieces are deleted beside the call that gave up on them.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(job_id = %self.job_id, "an abandoned upload's pieces stay stored: no runtime");
+            return;
+        };
+        let db = self.directory.db.clone();
+        let (job_id, upload_id) = (
+            std::mem::take(&mut self.job_id),
+            std::mem::take(&mut self.upload_id),
+        );
+        runtime.spawn(async move {
+            let deleted =
+                sqlx::query("DELETE FROM user_import_chunks WHERE job_id = $1 AND upload_id = $2")
+                    .bind(&job_id)
+                    .bind(&upload_id)
+                    .execute(&db)
+                    .await;
+            if let Err(error) = deleted {
+                tracing::warn!(%job_id, %error, "an abandoned upload's pieces were not deleted");
+            }
+        });
+    }
 }
 
 /// GetCSVHeader's columns: the schema's attributes but `sub`, then Cognito's two own columns.
@@ -377,14 +508,13 @@ impl Directory {
         Ok((jobs, next))
     }
 
-    /// The file uploaded to a job's pre-signed URL; taken while the job has not started.
-    pub async fn upload_user_import_csv(
+    /// Whether `token` lets a file be uploaded to the job now: the job's own token, compared in
+    /// constant time, while the job has not started. The edge asks before reading the upload.
+    pub async fn authorize_user_import_upload(
         &self,
         job_id: &str,
         token: &str,
-        csv: &str,
     ) -> CognitoResult<()> {
-        let refused = || CognitoError::not_authorized("The upload URL is not valid.");
         let stored: Option<(String, String)> =
             sqlx::query_as("SELECT upload_token, status FROM user_import_jobs WHERE job_id = $1")
                 .bind(job_id)
@@ -392,7 +522,7 @@ impl Directory {
                 .await
                 .map_err(store_error)?;
         let Some((expected, status)) = stored else {
-            return Err(refused());
+            return Err(upload_refused());
         };
         let matches = aws_lc_rs::constant_time::verify_slices_are_equal(
             expected.as_bytes(),
@@ -400,21 +530,58 @@ impl Directory {
         )
         .is_ok();
         if !matches || status != CREATED {
-            return Err(refused());
-        }
-        let changed =
-            sqlx::query("UPDATE user_import_jobs SET csv = $1 WHERE job_id = $2 AND status = $3")
-                .bind(csv)
-                .bind(job_id)
-                .bind(CREATED)
-                .execute(&self.db)
-                .await
-                .map_err(store_error)?
-                .rows_affected();
-        if changed == 0 {
-            return Err(refused());
+            return Err(upload_refused());
         }
         Ok(())
+    }
+
+    /// The file uploaded to a job's pre-signed URL, taken while the job has not started. It is
+    /// stored in pieces of about 256 KiB as it arrives, so an upload holds a piece or two in
+    /// memory, not the file; it replaces the job's earlier file only once its last piece is in.
+    pub async fn upload_user_import_csv(
+        &self,
+        job_id: &str,
+        token: &str,
+        pieces: impl Stream<Item = CognitoResult<UploadPiece>>,
+    ) -> CognitoResult<()> {
+        self.authorize_user_import_upload(job_id, token).await?;
+        let upload = PendingUpload {
+            directory: self.clone(),
+            job_id: job_id.to_owned(),
+            upload_id: uuid::Uuid::new_v4().to_string(),
+            kept: false,
+        };
+        let mut pieces = std::pin::pin!(pieces);
+        let mut buffer = Vec::with_capacity(2 * STORED_PIECE_BYTES);
+        let (mut received, mut stored) = (0_usize, 0_i64);
+        let mut complete = false;
+        while let Some(piece) = pieces.next().await {
+            let piece = piece?;
+            received += piece.data.len();
+            if received > cognate_common::MAX_IMPORT_CSV_BYTES {
+                return Err(too_large());
+            }
+            buffer.extend_from_slice(&piece.data);
+            if buffer.len() >= STORED_PIECE_BYTES {
+                let text = take_text(&mut buffer)?;
+                upload.store(stored, &text).await?;
+                stored += 1;
+            }
+            if piece.last {
+                complete = true;
+                break;
+            }
+        }
+        if !complete {
+            return Err(CognitoError::invalid_parameter(
+                "The upload ended before the end of the file.",
+            ));
+        }
+        let rest = String::from_utf8(buffer).map_err(|error| not_utf8(error.utf8_error()))?;
+        if !rest.is_empty() {
+            upload.store(stored, &rest).await?;
+        }
+        upload.keep().await
     }
 
     /// StartUserImportJob: Created → Pending (once, whoever asks), then the rows are imported
@@ -422,7 +589,7 @@ impl Directory {
     pub async fn start_user_import_job(&self, pool_id: &str, job_id: &str) -> CognitoResult<Json> {
         let job = self.load_job(pool_id, job_id).await?;
         let uploaded: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM user_import_jobs WHERE job_id = $1 AND csv IS NOT NULL",
+            "SELECT 1 FROM user_import_jobs WHERE job_id = $1 AND upload_id IS NOT NULL",
         )
         .bind(job_id)
         .fetch_optional(&self.db)
@@ -527,8 +694,7 @@ impl Directory {
     ) -> CognitoResult<()> {
         sqlx::query(
             "UPDATE user_import_jobs SET status = $1, completed_at = $2, imported_users = $3, \
-             skipped_users = $4, failed_users = $5, completion_message = $6, csv = NULL \
-             WHERE job_id = $7",
+             skipped_users = $4, failed_users = $5, completion_message = $6 WHERE job_id = $7",
         )
         .bind(status)
         .bind(unix_millis(self.clock.now()))
@@ -540,20 +706,37 @@ impl Directory {
         .execute(&self.db)
         .await
         .map_err(store_error)?;
+        // A job that has ended takes no file and never reads its own again.
+        sqlx::query("DELETE FROM user_import_chunks WHERE job_id = $1")
+            .bind(job_id)
+            .execute(&self.db)
+            .await
+            .map_err(store_error)?;
         Ok(())
+    }
+
+    /// The job's file, its stored pieces in order.
+    async fn uploaded_file(&self, job_id: &str) -> CognitoResult<String> {
+        let mut pieces = sqlx::query_scalar::<_, String>(
+            "SELECT c.data FROM user_import_chunks c JOIN user_import_jobs j \
+             ON j.job_id = c.job_id AND j.upload_id = c.upload_id \
+             WHERE c.job_id = $1 ORDER BY c.seq",
+        )
+        .bind(job_id)
+        .fetch(&self.db);
+        let mut csv = String::new();
+        while let Some(piece) = pieces.next().await {
+            csv.push_str(&piece.map_err(store_error)?);
+        }
+        Ok(csv)
     }
 
     async fn run_import(&self, pool_id: &str, job_id: &str) -> CognitoResult<()> {
         // A job stopped while pending stays stopping; the first progress check ends it.
         self.transition(job_id, &[PENDING], IN_PROGRESS).await?;
-        let csv: Option<String> =
-            sqlx::query_scalar("SELECT csv FROM user_import_jobs WHERE job_id = $1")
-                .bind(job_id)
-                .fetch_one(&self.db)
-                .await
-                .map_err(store_error)?;
+        let csv = self.uploaded_file(job_id).await?;
         let pool = self.load_pool(pool_id).await?;
-        let records = match usable_records(&pool, csv.as_deref().unwrap_or_default()) {
+        let records = match usable_records(&pool, &csv) {
             Ok(records) => records,
             Err(message) => {
                 return self
@@ -714,8 +897,12 @@ mod tests {
             .map(|(_, token)| token)
             .expect("token");
         let header = csv_header(&pool).join(",");
+        let file = UploadPiece {
+            data: format!("{header}\n").into_bytes(),
+            last: true,
+        };
         directory
-            .upload_user_import_csv(job_id, token, &format!("{header}\n"))
+            .upload_user_import_csv(job_id, token, futures::stream::iter([Ok(file)]))
             .await
             .expect("uploaded");
         assert!(
@@ -748,6 +935,22 @@ mod tests {
         cognate_common::ServiceKind::Directory, crate::MIGRATOR;
         a_stopped_job_ends_stopped,
     );
+
+    #[test]
+    fn stored_pieces_are_whole_utf8_text() {
+        // "é" is two bytes: a piece that cuts it keeps its first byte for the next one.
+        let mut buffer = "abé".as_bytes()[..3].to_vec();
+        assert_eq!(take_text(&mut buffer).expect("text"), "ab");
+        assert_eq!(buffer, [0xc3]);
+        buffer.extend_from_slice(&"é!".as_bytes()[1..]);
+        assert_eq!(take_text(&mut buffer).expect("text"), "é!");
+        assert!(buffer.is_empty());
+        let mut not_text = vec![b'a', 0xff, b'b'];
+        assert_eq!(
+            take_text(&mut not_text).map_err(|error| error.error_type),
+            Err("InvalidParameterException".to_owned())
+        );
+    }
 
     #[test]
     fn csv_fields_quote_commas_quotes_and_line_breaks() {

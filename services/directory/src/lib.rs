@@ -180,11 +180,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
         .add_service(idp::directory_server::DirectoryServer::new(
             directory.clone(),
         ))
-        .add_service(
-            internal::directory_internal_server::DirectoryInternalServer::new(directory)
-                // An import job's CSV file comes in one message.
-                .max_decoding_message_size(cognate_common::MAX_IMPORT_CSV_BYTES + 1024),
-        );
+        .add_service(internal::directory_internal_server::DirectoryInternalServer::new(directory));
     Ok(())
 }
 
@@ -1229,12 +1225,35 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
         Ok(Response::new(code_delivery(&details)))
     }
 
-    async fn upload_user_import_csv(
+    async fn authorize_user_import_upload(
         &self,
-        request: Request<internal::UploadUserImportCsvRequest>,
+        request: Request<internal::UserImportUpload>,
     ) -> Result<Response<internal::UploadUserImportCsvResponse>, Status> {
         let request = request.get_ref();
-        self.upload_user_import_csv(&request.job_id, &request.token, &request.csv)
+        self.authorize_user_import_upload(&request.job_id, &request.token)
+            .await?;
+        Ok(Response::new(internal::UploadUserImportCsvResponse {}))
+    }
+
+    async fn upload_user_import_csv(
+        &self,
+        request: Request<tonic::Streaming<internal::UploadUserImportCsvPiece>>,
+    ) -> Result<Response<internal::UploadUserImportCsvResponse>, Status> {
+        let mut pieces = request.into_inner();
+        // The first piece names the job; an empty upload names none and is refused.
+        let first = pieces.message().await?.unwrap_or_default();
+        let upload = first.upload.clone().unwrap_or_default();
+        let pieces = futures::stream::once(async { Ok(first) })
+            .chain(pieces)
+            .map(|piece| {
+                piece
+                    .map(|piece| imports::UploadPiece {
+                        data: piece.data,
+                        last: piece.last,
+                    })
+                    .map_err(CognitoError::from)
+            });
+        self.upload_user_import_csv(&upload.job_id, &upload.token, pieces)
             .await?;
         Ok(Response::new(internal::UploadUserImportCsvResponse {}))
     }

@@ -352,6 +352,8 @@ impl Directory {
             "DELETE FROM app_clients WHERE user_pool_id = $1",
             "DELETE FROM user_pool_domains WHERE user_pool_id = $1",
             "DELETE FROM resource_servers WHERE user_pool_id = $1",
+            "DELETE FROM user_import_chunks WHERE job_id IN \
+             (SELECT job_id FROM user_import_jobs WHERE user_pool_id = $1)",
             "DELETE FROM user_import_jobs WHERE user_pool_id = $1",
             "DELETE FROM user_pools WHERE id = $1",
         ] {

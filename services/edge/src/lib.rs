@@ -47,10 +47,10 @@ pub fn router(state: EdgeState) -> Router {
         .route("/", post(aws::handle))
         .route("/_dev/outbox", get(outbox::dev_outbox))
         .route("/confirmUser", get(confirm::confirm_user))
+        // The upload reads its own body, in pieces and limited (see `upload`).
         .route(
             "/_import/{job_id}",
-            put(upload::upload_csv)
-                .layer(DefaultBodyLimit::max(cognate_common::MAX_IMPORT_CSV_BYTES)),
+            put(upload::upload_csv).with_state(upload::Uploads::new(state.peers.clone())),
         )
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route(
