@@ -861,10 +861,11 @@ both_topologies!(
 );
 
 /// The href of the first link in an HTML message.
+/// The first link's target, as a mail client reads it (the attribute's `&amp;` is `&`).
 fn first_link(body: &str) -> Option<String> {
     let start = body.find("href=\"")? + "href=\"".len();
     let length = body[start..].find('"')?;
-    Some(body[start..start + length].to_owned())
+    Some(body[start..start + length].replace("&amp;", "&"))
 }
 
 async fn confirm_with_link(sandbox: &Sandbox) {

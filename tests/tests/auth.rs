@@ -587,6 +587,51 @@ each_topology!(
     parallel_correct_sign_ins_are_never_locked_out
 );
 
+/// Password checks are bounded: with room for one at a time and no waiting in line, a burst of
+/// sign-ins is answered with tokens or, past the bound, Cognito's TooManyRequestsException,
+/// never a pile of blocking work or another error.
+async fn password_checks_past_the_bound_are_refused(topology: Topology) {
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        config.password_check_concurrency = 1;
+        config.password_check_wait = std::time::Duration::ZERO;
+    })
+    .await
+    .expect("sandbox starts");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool_with_user(&idp, None).await;
+    // One user's checks take turns anyway (the lockout): the burst is of different users.
+    let names: Vec<String> = (0..24).map(|index| format!("user{index}")).collect();
+    for name in &names {
+        cognate_tests::confirmed_user(&idp, &pool_id, name, "Correct-horse-1").await;
+    }
+    let outcomes =
+        futures::future::join_all(names.iter().map(|name| {
+            cognate_tests::password_sign_in(&idp, &client_id, name, "Correct-horse-1")
+        }))
+        .await;
+    let signed_in = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    let refused: Vec<&String> = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.as_ref().err())
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .all(|code| *code == "TooManyRequestsException"),
+        "{refused:?}"
+    );
+    assert!(
+        signed_in >= 1 && !refused.is_empty(),
+        "{signed_in} signed in, {} refused",
+        refused.len()
+    );
+}
+
+each_topology!(
+    bounded_password_work,
+    password_checks_past_the_bound_are_refused
+);
+
 /// GetTokensFromRefreshToken with rotation: each use hands out a successor, and the used token
 /// dies once the grace period (here 0 s) is over; the client secret is required.
 async fn refresh_tokens_rotate(sandbox: &Sandbox) {

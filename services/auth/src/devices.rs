@@ -277,9 +277,10 @@ impl Auth {
             .await?;
         let verifier = device.srp_verifier();
         let for_challenge = verifier.clone();
-        let challenge = tokio::task::spawn_blocking(move || srp::server_challenge(&for_challenge))
-            .await
-            .map_err(|error| cognate_common::error::internal("SRP task failed", error))?
+        let challenge = self
+            .work
+            .run(move || srp::server_challenge(&for_challenge))
+            .await?
             .map_err(|error| cognate_common::error::internal("stored device verifier", error))?;
         let secret_block = random_token(48);
         let mut next = Session::for_challenge(
@@ -326,6 +327,7 @@ impl Auth {
             .await?;
         let claim = Claim::from(responses, session_key)?;
         let correct = check_claim(
+            &self.work,
             &device.group_key,
             &device.key,
             device.srp_verifier(),

@@ -15,6 +15,7 @@ use sqlx::Row;
 use cognate_common::clock::unix_millis;
 use cognate_common::ephemeral::Kind;
 use cognate_common::store::store_error;
+use cognate_common::work::Work;
 use cognate_common::{CognitoError, CognitoResult, legacy_hash, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
@@ -264,6 +265,7 @@ impl Claim {
 /// Checks an SRP proof on the blocking pool (3072-bit arithmetic is too slow for async threads).
 /// `pool_name` is what the verifier was made with: the pool's name, or a device group key.
 pub(crate) async fn check_claim(
+    work: &Work,
     pool_name: &str,
     user_id: &str,
     verifier: srp::Verifier,
@@ -272,7 +274,7 @@ pub(crate) async fn check_claim(
     claim: Claim,
 ) -> CognitoResult<bool> {
     let (pool_name, user_id, srp_a) = (pool_name.to_owned(), user_id.to_owned(), srp_a.to_owned());
-    tokio::task::spawn_blocking(move || {
+    work.run(move || {
         srp::verify_claim(
             &pool_name,
             &user_id,
@@ -286,7 +288,6 @@ pub(crate) async fn check_claim(
         .is_ok()
     })
     .await
-    .map_err(|error| cognate_common::error::internal("SRP task failed", error))
 }
 
 /// `SRP_A`, refused at once unless it is a public value SRP can use (hex, in `1..N`): nothing
@@ -439,7 +440,8 @@ impl Auth {
                     Secret::Password(password) => password,
                 };
                 if !hide_existence {
-                    password::verify(&pool_id, username, password, String::new()).await?;
+                    password::verify(&self.work, &pool_id, username, password, String::new())
+                        .await?;
                     return Err(user_not_found());
                 }
                 // The same work and the same lockout as for a real user, so neither timing nor
@@ -454,7 +456,7 @@ impl Auth {
                         unix_millis(self.clock.now()),
                     )
                     .await?;
-                password::verify(&pool_id, username, password, String::new()).await?;
+                password::verify(&self.work, &pool_id, username, password, String::new()).await?;
                 attempt.failed().await?;
                 return Err(incorrect_credentials());
             }
@@ -483,6 +485,7 @@ impl Auth {
             )
             .await?;
         let correct = password::verify(
+            &self.work,
             &pool_id,
             &user.username,
             password.clone(),
@@ -602,9 +605,10 @@ impl Auth {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
         let for_challenge = verifier.clone();
-        let challenge = tokio::task::spawn_blocking(move || srp::server_challenge(&for_challenge))
-            .await
-            .map_err(|error| cognate_common::error::internal("SRP task failed", error))?
+        let challenge = self
+            .work
+            .run(move || srp::server_challenge(&for_challenge))
+            .await?
             .map_err(|error| {
                 cognate_common::error::internal("stored SRP verifier unusable", error)
             })?;
@@ -641,14 +645,16 @@ impl Auth {
         let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
         let (salt, password, b) = (derive("salt"), derive("password"), derive("b"));
         let pool_name = password::pool_name(pool_id).to_owned();
-        let decoy = tokio::task::spawn_blocking(move || {
-            let verifier = srp::verifier_with_salt(&pool_name, &user_id, &password, &salt[..32])?;
-            let challenge = srp::server_challenge_with_b(&verifier, &b)?;
-            Ok::<_, srp::SrpError>((user_id, verifier, challenge))
-        })
-        .await
-        .map_err(|error| cognate_common::error::internal("decoy task failed", error))?
-        .map_err(|error| cognate_common::error::internal("decoy SRP failed", error))?;
+        let decoy = self
+            .work
+            .run(move || {
+                let verifier =
+                    srp::verifier_with_salt(&pool_name, &user_id, &password, &salt[..32])?;
+                let challenge = srp::server_challenge_with_b(&verifier, &b)?;
+                Ok::<_, srp::SrpError>((user_id, verifier, challenge))
+            })
+            .await?
+            .map_err(|error| cognate_common::error::internal("decoy SRP failed", error))?;
         let (user_id, verifier, challenge) = decoy;
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
@@ -812,6 +818,7 @@ impl Auth {
                 )
                 .await?;
             check_claim(
+                &self.work,
                 pool_name,
                 &session.username,
                 decoy,
@@ -847,6 +854,7 @@ impl Auth {
                 )
                 .await?;
             let correct = check_claim(
+                &self.work,
                 pool_name,
                 &user.username,
                 verifier,

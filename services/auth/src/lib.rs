@@ -33,6 +33,7 @@ use cognate_proto::internal::v1::triggers_client::TriggersClient;
 
 use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::PeerChannel;
+use cognate_common::work::Work;
 use flows::SignIn;
 use keys::KeyStore;
 use lockout::Lockout;
@@ -44,6 +45,8 @@ pub struct Auth {
     db: AnyPool,
     keys: KeyStore,
     lockout: Lockout,
+    /// The process's bound on password and SRP work.
+    work: Work,
     clock: SharedClock,
     config: Arc<Config>,
     ephemeral: Ephemeral,
@@ -80,6 +83,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     let auth = Auth {
         keys: KeyStore::new(db.clone(), context.clock.clone(), &context.config),
         lockout: Lockout::new(db.clone()),
+        work: context.work.clone(),
         db,
         clock: context.clock.clone(),
         config: context.config.clone(),

@@ -117,6 +117,7 @@ pub async fn start_with_clock(
             Some(connection) => Ephemeral::Redis(connection.clone()),
             None => Ephemeral::memory(),
         },
+        work: config.work(),
     };
 
     let mut routes = RoutesBuilder::default();

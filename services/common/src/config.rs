@@ -164,6 +164,11 @@ pub struct Config {
     /// Development mode (`--dev`): with no access keys any well-formed SigV4 signature is
     /// accepted, and the dev outbox is served. Never implied by the listen address.
     pub dev: bool,
+    /// Password and SRP computations one process runs at once; 0 means twice its cores.
+    pub password_check_concurrency: usize,
+    /// How long a sign-in waits for a free slot before `TooManyRequestsException`.
+    #[serde(with = "milliseconds")]
+    pub password_check_wait: Duration,
     /// A file holding the peer token (its surrounding whitespace ignored); read into
     /// `peer_token` by `load_peer_token` before validation.
     pub peer_token_file: Option<PathBuf>,
@@ -172,6 +177,16 @@ pub struct Config {
     /// `peer_token_file`; never a file key, so it is not written beside the rest.
     #[serde(skip)]
     pub peer_token: Option<Secret>,
+}
+
+mod milliseconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
 }
 
 mod seconds {
@@ -208,6 +223,8 @@ impl Default for Config {
             breached_passwords_file: None,
             signing_key_rotation_days: 90,
             dev: false,
+            password_check_concurrency: 0,
+            password_check_wait: Duration::from_secs(2),
             peer_token_file: None,
             peer_token: None,
         }
@@ -250,6 +267,15 @@ pub enum ConfigError {
 pub const MIN_PEER_TOKEN_LENGTH: usize = 32;
 
 impl Config {
+    /// The bound on password and SRP work this process's services share.
+    pub fn work(&self) -> crate::work::Work {
+        let concurrency = match self.password_check_concurrency {
+            0 => 2 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            given => given,
+        };
+        crate::work::Work::new(concurrency, self.password_check_wait)
+    }
+
     pub fn runs(&self, kind: ServiceKind) -> bool {
         self.services.contains(&kind)
     }

@@ -18,6 +18,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod transfer;
 pub mod validation;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -38,4 +39,6 @@ pub struct ServiceContext {
     pub nats: Option<async_nats::Client>,
     /// Redis when `redis_url` is configured, else in-process.
     pub ephemeral: ephemeral::Ephemeral,
+    /// The bound on password and SRP work, shared by the process's services.
+    pub work: work::Work,
 }

@@ -5,9 +5,10 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use crate::error::{CognitoError, CognitoResult, internal};
+use crate::error::{CognitoError, CognitoResult};
 use crate::legacy_hash;
 use crate::srp;
+use crate::work::Work;
 
 /// Cognito's special characters; a space counts too.
 const SYMBOLS: &str = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ";
@@ -101,14 +102,18 @@ const SRP_PREFIX: &str = "srp$";
 /// What the directory stores for a password: Cognito's SRP verifier, `srp$<salt hex>$<v hex>`.
 /// As in Cognito, the verifier is all there is: USER_SRP_AUTH needs it, and a second, slower
 /// hash beside it would add no protection (an attacker with the table attacks the verifier).
-pub async fn stored_form(pool_id: &str, username: &str, password: String) -> CognitoResult<String> {
+pub async fn stored_form(
+    work: &Work,
+    pool_id: &str,
+    username: &str,
+    password: String,
+) -> CognitoResult<String> {
     let (pool, username) = (pool_name(pool_id).to_owned(), username.to_owned());
-    tokio::task::spawn_blocking(move || {
+    work.run(move || {
         let verifier = srp::new_verifier(&pool, &username, &password);
         format!("{SRP_PREFIX}{}${}", verifier.salt, verifier.verifier)
     })
     .await
-    .map_err(|error| internal("password hashing task failed", error))
 }
 
 /// The SRP verifier of a stored password, if it is one.
@@ -127,13 +132,14 @@ const DECOY_SALT: &str = "5f0c2a7d9b1e4c3a8d6f0e2b4a6c8e1d";
 /// an imported legacy hash, by that hash's own algorithm), off the async threads. An empty or
 /// unreadable stored form costs the same and fails.
 pub async fn verify(
+    work: &Work,
     pool_id: &str,
     username: &str,
     password: String,
     stored: String,
 ) -> CognitoResult<bool> {
     let (pool, username) = (pool_name(pool_id).to_owned(), username.to_owned());
-    tokio::task::spawn_blocking(move || {
+    work.run(move || {
         // An imported hash (bcrypt, argon2, ...) was bounded in cost when it was imported.
         if legacy_hash::is_legacy(&stored)
             && let Ok(legacy) = legacy_hash::LegacyHash::parse(&stored)
@@ -161,7 +167,6 @@ pub async fn verify(
         matches && real
     })
     .await
-    .map_err(|error| internal("password check task failed", error))
 }
 
 #[cfg(test)]
@@ -209,14 +214,18 @@ mod tests {
 
     #[tokio::test]
     async fn stored_forms_verify_only_their_password_and_user() {
-        let stored = stored_form("us-east-1_AbC", "jane", "Correct horse 1!".into())
+        let work = Work::new(2, std::time::Duration::from_secs(5));
+        let stored = stored_form(&work, "us-east-1_AbC", "jane", "Correct horse 1!".into())
             .await
             .expect("stores");
         assert!(srp_verifier(&stored).is_some());
-        let check = |username: &'static str, password: &'static str, stored: String| async move {
-            verify("us-east-1_AbC", username, password.into(), stored)
-                .await
-                .expect("checks")
+        let check = |username: &'static str, password: &'static str, stored: String| {
+            let work = work.clone();
+            async move {
+                verify(&work, "us-east-1_AbC", username, password.into(), stored)
+                    .await
+                    .expect("checks")
+            }
         };
         assert!(check("jane", "Correct horse 1!", stored.clone()).await);
         assert!(!check("jane", "correct horse 1!", stored.clone()).await);

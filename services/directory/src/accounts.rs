@@ -406,7 +406,8 @@ impl Directory {
             self.ensure_deliverable(&pool, Channel::of_attribute(attribute))?;
         }
 
-        let password_hash = password::stored_form(&pool_id, &username, password.to_owned()).await?;
+        let password_hash =
+            password::stored_form(&self.work, &pool_id, &username, password.to_owned()).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
             username,

@@ -63,6 +63,8 @@ pub struct Directory {
     config_cache: Arc<config_cache::ConfigCache>,
     /// Where config changes are announced to the other replicas, when NATS is configured.
     nats: Option<async_nats::Client>,
+    /// The process's bound on password work (SignUp's verifier, password checks).
+    work: cognate_common::work::Work,
 }
 
 impl Directory {
@@ -70,13 +72,14 @@ impl Directory {
         Self {
             db,
             clock,
-            config,
             peers: None,
             senders: delivery::Senders::none(),
             hiding_secret: Arc::default(),
             breached: cognate_common::breached::BreachedPasswords::default(),
             config_cache: Arc::default(),
             nats: None,
+            work: config.work(),
+            config,
         }
     }
 
@@ -87,6 +90,11 @@ impl Directory {
 
     fn with_senders(mut self, senders: delivery::Senders) -> Self {
         self.senders = senders;
+        self
+    }
+
+    fn with_work(mut self, work: cognate_common::work::Work) -> Self {
+        self.work = work;
         self
     }
 
@@ -167,6 +175,7 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     )?;
     let mut directory = Directory::new(db, context.clock.clone(), context.config.clone())
         .with_peers(context.peers.clone())
+        .with_work(context.work.clone())
         .with_senders(senders)
         .with_breached(breached);
     directory

@@ -235,7 +235,8 @@ impl Directory {
         if user.password_hash != previous_hash || !legacy_hash::is_legacy(previous_hash) {
             return Ok(());
         }
-        let stored = password::stored_form(pool_id, &user.username, password.to_owned()).await?;
+        let stored =
+            password::stored_form(&self.work, pool_id, &user.username, password.to_owned()).await?;
         sqlx::query(
             "UPDATE users SET password_hash = $1, updated_at = $2 \
              WHERE user_pool_id = $3 AND sub = $4 AND password_hash = $5",
@@ -300,7 +301,15 @@ impl Directory {
                 .map(|row| row.get::<String, _>("password_hash")),
         );
         for stored in remembered.filter(|stored| !stored.is_empty()) {
-            if password::verify(pool_id, &user.username, candidate.to_owned(), stored).await? {
+            if password::verify(
+                &self.work,
+                pool_id,
+                &user.username,
+                candidate.to_owned(),
+                stored,
+            )
+            .await?
+            {
                 return Err(CognitoError::new(
                     "PasswordHistoryPolicyViolationException",
                     "The password you've entered matches a previous password. Choose a different password.",
@@ -335,7 +344,7 @@ impl Directory {
                 return Err(compromised());
             }
         }
-        password::stored_form(pool_id, &user.username, candidate.to_owned()).await
+        password::stored_form(&self.work, pool_id, &user.username, candidate.to_owned()).await
     }
 
     /// Replaces the user's password and status in one transaction, keeping the replaced stored

@@ -135,6 +135,7 @@ impl Directory {
         } = self.token_user(access_token).await?;
         let pool = self.load_pool(&pool_id).await?;
         let matches = password::verify(
+            &self.work,
             &pool_id,
             &user.username,
             previous.to_owned(),

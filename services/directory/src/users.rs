@@ -426,7 +426,8 @@ impl Directory {
         .verify(&mut attributes);
         attributes.insert(0, json!({"Name": "sub", "Value": sub}));
 
-        let password_hash = password::stored_form(pool_id, &username, temporary.clone()).await?;
+        let password_hash =
+            password::stored_form(&self.work, pool_id, &username, temporary.clone()).await?;
         let now = unix_millis(self.clock.now());
         let user = User {
             username,
@@ -616,7 +617,8 @@ impl Directory {
             None => policy.temporary_password(),
         };
         let invitation = self.invitation_channels(pool, &user.attributes, request)?;
-        let stored = password::stored_form(pool_id, &user.username, temporary.clone()).await?;
+        let stored =
+            password::stored_form(&self.work, pool_id, &user.username, temporary.clone()).await?;
         self.replace_password(pool_id, pool, &user, &stored, &user.status)
             .await?;
         user.password_hash = stored;
