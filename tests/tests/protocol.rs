@@ -457,3 +457,71 @@ fn minimal_body(section: &str, operation: &str) -> String {
     }
     serde_json::Value::Object(body).to_string()
 }
+
+/// One address gets its per-minute share of the operations that send or check codes, then
+/// Cognito's TooManyRequestsException; other operations are not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_requests_are_limited_per_address() {
+    let sandbox = Sandbox::start_configured(Topology::AllInOne, |config| {
+        config.code_requests_per_address_per_minute = 3;
+    })
+    .await
+    .expect("starts");
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("limited")).await;
+    let client_id = cognate_tests::password_auth_client(&idp, &pool_id).await;
+    let forgot = |name: &'static str| {
+        idp.forgot_password()
+            .client_id(&client_id)
+            .username(name)
+            .send()
+    };
+    for name in ["a", "b", "c"] {
+        let answer = forgot(name).await.expect_err("no such user");
+        assert_eq!(error_code(&answer), "UserNotFoundException");
+    }
+    let refused = forgot("d").await.expect_err("past the limit");
+    assert!(
+        matches!(
+            refused.as_service_error(),
+            Some(aws_sdk_cognitoidentityprovider::operation::forgot_password::ForgotPasswordError::TooManyRequestsException(_))
+        ),
+        "{refused:?}"
+    );
+    idp.list_user_pools()
+        .max_results(1)
+        .send()
+        .await
+        .expect("other operations are not counted");
+}
+
+/// A client that sends its headers slowly, or opens a connection and says nothing, is cut off
+/// after the header-read timeout instead of holding a task for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sandbox = dev_sandbox().await;
+    let address = sandbox.endpoint.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .expect("half a header");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    // The read ends when the server closes the connection (a bound far above the 10 s timeout
+    // keeps a regression from hanging the suite).
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(matches!(read, Ok(Ok(_))), "closed by the server: {read:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(9) && waited < std::time::Duration::from_secs(30),
+        "{waited:?}"
+    );
+}

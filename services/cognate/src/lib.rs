@@ -1,6 +1,7 @@
 //! The `cognate` node: runs any subset of Cognate's six services in one process on one port
 //! (AWS protocol, OAuth2, gRPC and operational endpoints share it). Tests start nodes in-process.
 
+mod listener;
 pub mod transfer;
 
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
+
 use futures::FutureExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -161,6 +162,9 @@ pub async fn start_with_clock(
     let mut http = cognate_edge::operational_router(metrics.clone(), readiness.clone());
     if config.runs(ServiceKind::Edge) {
         http = http.merge(cognate_edge::router(EdgeState {
+            throttle: Arc::new(cognate_edge::AddressLimiter::new(
+                config.code_requests_per_address_per_minute,
+            )),
             config: config.clone(),
             peers,
             clock,
@@ -186,32 +190,12 @@ pub async fn start_with_clock(
     let (stop, stop_receiver) = watch::channel(false);
     tokio::spawn(local_connections.serve(grpc, stopped(stop_receiver.clone())));
     let grace = config.shutdown_grace;
-    let server = tokio::spawn(async move {
-        // Without TCP_NODELAY, HTTP/2 trailers wait on delayed ACKs: ~40 ms per gRPC hop.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "TCP_NODELAY not set");
-            }
-        });
-        let serving = axum::serve(listener, http.into_make_service())
-            .with_graceful_shutdown(stopped(stop_receiver.clone()))
-            .into_future();
-        tokio::pin!(serving);
-        tokio::select! {
-            outcome = &mut serving => return outcome.context("serving HTTP"),
-            () = stopped(stop_receiver) => {}
-        }
-        match tokio::time::timeout(grace, serving).await {
-            Ok(outcome) => outcome.context("serving HTTP"),
-            Err(_) => {
-                tracing::warn!(
-                    grace_seconds = grace.as_secs(),
-                    "requests still in flight after the grace period; stopping anyway"
-                );
-                Ok(())
-            }
-        }
-    });
+    let server = tokio::spawn(listener::serve(
+        listener,
+        http,
+        stopped(stop_receiver),
+        grace,
+    ));
     Ok(Node {
         address,
         stop,

@@ -169,6 +169,11 @@ pub struct Config {
     /// How long a sign-in waits for a free slot before `TooManyRequestsException`.
     #[serde(with = "milliseconds")]
     pub password_check_wait: Duration,
+    /// Codes of one purpose (confirmation, reset, verification) one user may be sent an hour.
+    pub code_sends_per_hour: u32,
+    /// Requests that send a code (SignUp, ResendConfirmationCode, ForgotPassword, ...) one
+    /// source address may make a minute, per edge process; 0 turns the limit off.
+    pub code_requests_per_address_per_minute: u32,
     /// A file holding the peer token (its surrounding whitespace ignored); read into
     /// `peer_token` by `load_peer_token` before validation.
     pub peer_token_file: Option<PathBuf>,
@@ -225,6 +230,8 @@ impl Default for Config {
             dev: false,
             password_check_concurrency: 0,
             password_check_wait: Duration::from_secs(2),
+            code_sends_per_hour: 10,
+            code_requests_per_address_per_minute: 60,
             peer_token_file: None,
             peer_token: None,
         }

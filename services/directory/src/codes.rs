@@ -55,6 +55,13 @@ impl Purpose {
 /// Wrong codes allowed before the code is locked.
 pub const MAX_ATTEMPTS: i64 = 5;
 
+/// A replaced code's wrong attempts carry over to the new one unless it was issued this long
+/// ago (or was used): the wait Cognito's "please try after some time" asks for.
+pub const ATTEMPTS_FORGOTTEN_AFTER_MILLIS: i64 = 15 * 60 * 1000;
+
+/// The window of the per-user send limit (`code_sends_per_hour`).
+const SEND_WINDOW_MILLIS: i64 = 60 * 60 * 1000;
+
 /// Where a redeemed code was sent: the attribute and its value at the time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redeemed {
@@ -100,6 +107,12 @@ fn code_hash(pool_id: &str, sub: &str, purpose: Purpose, code: &str) -> String {
 
 impl Directory {
     /// Issues a new code for the user and purpose, replacing any earlier one, and returns it.
+    ///
+    /// At most `code_sends_per_hour` codes of a purpose go to one user in an hour; past that,
+    /// `LimitExceededException`. The replaced code's wrong attempts carry over unless it was
+    /// used or issued more than [`ATTEMPTS_FORGOTTEN_AFTER_MILLIS`] ago, so asking for a new code
+    /// gives no fresh guesses. One conditional upsert decides, so parallel requests can't
+    /// slip past the limit.
     pub(crate) async fn issue_code(
         &self,
         pool_id: &str,
@@ -110,12 +123,16 @@ impl Directory {
     ) -> CognitoResult<String> {
         let code = cognate_common::ids::six_digit_code();
         let now = unix_millis(self.clock.now());
-        sqlx::query(
-            "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8) \
+        let issued = sqlx::query(
+            "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at, sends, sends_since) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, 1, $8) \
              ON CONFLICT (user_pool_id, sub, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
              attribute_name = excluded.attribute_name, attribute_value = excluded.attribute_value, \
-             attempts = 0, used = 0, expires_at = excluded.expires_at, created_at = excluded.created_at",
+             attempts = CASE WHEN user_codes.used <> 0 OR user_codes.created_at < $9 THEN 0 ELSE user_codes.attempts END, \
+             used = 0, expires_at = excluded.expires_at, created_at = excluded.created_at, \
+             sends = CASE WHEN user_codes.sends_since < $10 THEN 1 ELSE user_codes.sends + 1 END, \
+             sends_since = CASE WHEN user_codes.sends_since < $10 THEN excluded.sends_since ELSE user_codes.sends_since END \
+             WHERE user_codes.sends_since < $10 OR user_codes.sends < $11",
         )
         .bind(pool_id)
         .bind(sub)
@@ -125,9 +142,15 @@ impl Directory {
         .bind(attribute_value)
         .bind(now + purpose.lifetime_millis())
         .bind(now)
+        .bind(now - ATTEMPTS_FORGOTTEN_AFTER_MILLIS)
+        .bind(now - SEND_WINDOW_MILLIS)
+        .bind(i64::from(self.config.code_sends_per_hour))
         .execute(&self.db)
         .await
         .map_err(store_error)?;
+        if issued.rows_affected() == 0 {
+            return Err(attempts_exceeded());
+        }
         Ok(code)
     }
 
@@ -356,6 +379,80 @@ mod tests {
             error.message,
             "Attempt limit exceeded, please try after some time."
         );
+        // A new code does not bring fresh guesses: the attempts carry over...
+        let code = directory
+            .issue_code("p", "s", Purpose::SignUp, "email", "a@example.com")
+            .await
+            .expect("reissued");
+        let error = directory
+            .redeem_code("p", "s", Purpose::SignUp, &code, code_mismatch)
+            .await
+            .expect_err("still locked");
+        assert_eq!(error.error_type, "LimitExceededException");
+        // ...until the replaced code is old enough.
+        clock.advance(std::time::Duration::from_millis(
+            u64::try_from(ATTEMPTS_FORGOTTEN_AFTER_MILLIS).expect("positive") + 1,
+        ));
+        let code = directory
+            .issue_code("p", "s", Purpose::SignUp, "email", "a@example.com")
+            .await
+            .expect("reissued after the wait");
+        directory
+            .redeem_code("p", "s", Purpose::SignUp, &code, code_mismatch)
+            .await
+            .expect("a fresh count");
+    }
+
+    /// At most `code_sends_per_hour` codes of a purpose per user and hour, however many
+    /// requests race for them.
+    async fn code_sends_are_limited_per_user(store: TestStore) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let config = cognate_common::Config {
+            code_sends_per_hour: 3,
+            ..cognate_common::Config::default()
+        };
+        let directory = Directory::new(store.pool.clone(), clock.clone(), Arc::new(config));
+        let sends = (0..10).map(|_| directory.issue_code("p", "s", Purpose::Reset, "email", "a@x"));
+        let outcomes = futures::future::join_all(sends).await;
+        let sent = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+        assert_eq!(sent, 3, "{outcomes:?}");
+        for outcome in outcomes.into_iter().filter(Result::is_err) {
+            let error = outcome.expect_err("refused");
+            assert_eq!(
+                (error.error_type.as_str(), error.message.as_str()),
+                (
+                    "LimitExceededException",
+                    "Attempt limit exceeded, please try after some time."
+                )
+            );
+        }
+        directory
+            .issue_code("p", "s", Purpose::SignUp, "email", "a@x")
+            .await
+            .expect("another purpose has its own count");
+        directory
+            .issue_code("p", "t", Purpose::Reset, "email", "a@x")
+            .await
+            .expect("another user has their own count");
+        clock.advance(std::time::Duration::from_secs(3601));
+        directory
+            .issue_code("p", "s", Purpose::Reset, "email", "a@x")
+            .await
+            .expect("a new hour");
+    }
+
+    #[tokio::test]
+    async fn code_sends_are_limited_per_user_on_sqlite() {
+        let store =
+            TestStore::sqlite(cognate_common::ServiceKind::Directory, &crate::MIGRATOR).await;
+        code_sends_are_limited_per_user(store).await;
+    }
+
+    #[tokio::test]
+    async fn code_sends_are_limited_per_user_on_postgres() {
+        let store =
+            TestStore::postgres(cognate_common::ServiceKind::Directory, &crate::MIGRATOR).await;
+        code_sends_are_limited_per_user(store).await;
     }
 
     #[tokio::test]

@@ -153,6 +153,7 @@ pub async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -174,8 +175,17 @@ pub async fn handle(
         .unwrap_or_else(|_| "Unknown".into());
     let span = tracing::info_span!("aws_request", %operation, %request_id);
     cognate_common::telemetry::adopt_parent(&span, &headers);
+    let caller = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(address)| address.ip());
     let outcome = async {
         let (model, operation) = resolved?;
+        if !state.throttle.admits(&operation, caller, Instant::now()) {
+            return Err(AwsError::new(
+                400,
+                CognitoError::new("TooManyRequestsException", "Too many requests"),
+            ));
+        }
         call(&state, model, &operation, &method, &uri, &headers, &body).await
     }
     .instrument(span.clone())

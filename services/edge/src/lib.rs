@@ -8,6 +8,7 @@ mod confirm;
 mod metrics;
 mod outbox;
 mod sigv4;
+mod throttle;
 mod upload;
 
 use std::sync::Arc;
@@ -25,9 +26,13 @@ use cognate_proto::internal::v1::PoolRequest;
 use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
 
 pub use metrics::Metrics;
+pub use throttle::AddressLimiter;
 
 /// The largest request body the edge reads; Cognito's requests are a few kilobytes.
 const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The longest a request other than an upload may take, body included.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Answers whether this process's backends (Redis, NATS) are reachable.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -35,6 +40,8 @@ pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>>
 #[derive(Clone)]
 pub struct EdgeState {
     pub config: Arc<Config>,
+    /// Per-address limits on the operations that send and check codes.
+    pub throttle: Arc<throttle::AddressLimiter>,
     pub peers: Peers,
     pub clock: SharedClock,
     pub metrics: Metrics,
@@ -43,19 +50,26 @@ pub struct EdgeState {
 
 /// The edge's HTTP routes.
 pub fn router(state: EdgeState) -> Router {
-    Router::new()
+    // Every answer but an upload's (a large file on a slow link) comes within this time, or the
+    // request is cut off with 408: a client that sends its body slowly holds no task for long.
+    let timed = Router::new()
         .route("/", post(aws::handle))
         .route("/_dev/outbox", get(outbox::dev_outbox))
         .route("/confirmUser", get(confirm::confirm_user))
-        // The upload reads its own body, in pieces and limited (see `upload`).
-        .route(
-            "/_import/{job_id}",
-            put(upload::upload_csv).with_state(upload::Uploads::new(state.peers.clone())),
-        )
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route(
             "/{pool_id}/.well-known/openid-configuration",
             get(openid_configuration),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    timed
+        // The upload reads its own body, in pieces and limited (see `upload`).
+        .route(
+            "/_import/{job_id}",
+            put(upload::upload_csv).with_state(upload::Uploads::new(state.peers.clone())),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
