@@ -1322,59 +1322,57 @@ mod tests {
             }
         }
 
-        proptest! {
-            // Each case is a whole sign-in: 3072-bit exponentiations on both sides.
-            #![proptest_config(crate::fuzzing::scaled(16, 256))]
-
-            /// An honest client's claim verifies, whatever the names, password, secret block
-            /// and timestamp; changing the timestamp, the block or the signature refuses it.
-            #[test]
-            fn fuzz_honest_claims_verify_and_altered_ones_do_not(
-                pool_name in ".{0,12}",
-                user_id in ".{0,12}",
-                password in ".{0,20}",
-                salt in "[0-9a-f]{2,32}",
-                block in prop::collection::vec(any::<u8>(), 0..48),
-                timestamp in ".{0,30}",
-                flip in (any::<prop::sample::Index>(), 1..=u8::MAX),
-            ) {
-                let verifier = verifier_with_salt(&pool_name, &user_id, &password, &salt)
-                    .expect("verifier");
-                let challenge = server_challenge(&verifier).expect("challenge");
-                let client = Client::new(&pool_name, &user_id, &password);
-                let block = b64(&block);
-                let signature =
-                    client.signature(&verifier.salt, &challenge.big_b, &block, &timestamp);
-                let big_a = client.big_a();
-                let check = |block: &str, timestamp: &str, signature: &str| {
-                    verify_claim(
-                        &pool_name,
-                        &user_id,
-                        &verifier,
-                        &challenge,
-                        &big_a,
-                        block,
-                        timestamp,
-                        signature,
-                    )
-                };
-                prop_assert_eq!(check(&block, &timestamp, &signature), Ok(()));
-                prop_assert_eq!(
-                    check(&block, &format!("{timestamp} "), &signature),
-                    Err(SrpError::SignatureMismatch)
-                );
-                prop_assert_eq!(
-                    check(&b64(b"another block"), &timestamp, &signature),
-                    Err(SrpError::SignatureMismatch)
-                );
-                let mut altered = LENIENT_BASE64.decode(&signature).expect("base64");
-                let (at, mask) = flip;
-                let position = at.index(altered.len());
-                altered[position] ^= mask;
-                prop_assert_eq!(
-                    check(&block, &timestamp, &b64(&altered)),
-                    Err(SrpError::SignatureMismatch)
-                );
+        /// An honest client's claim verifies, whatever the names, password, secret block and
+        /// timestamp; changing the timestamp, the block or the signature refuses it. Each case
+        /// is a whole sign-in, 3072-bit exponentiations on both sides, so a long run gives it a
+        /// share of `PROPTEST_CASES` ([`crate::fuzzing::scaled_runner`]).
+        #[test]
+        fn fuzz_honest_claims_verify_and_altered_ones_do_not() {
+            let inputs = (
+                (".{0,12}", ".{0,12}", ".{0,20}", "[0-9a-f]{2,32}"),
+                prop::collection::vec(any::<u8>(), 0..48),
+                ".{0,30}",
+                (any::<prop::sample::Index>(), 1..=u8::MAX),
+            );
+            let mut runner = crate::fuzzing::scaled_runner(16, 256, file!());
+            let outcome = runner.run(
+                &inputs,
+                |((pool_name, user_id, password, salt), block, timestamp, (at, mask))| {
+                    let verifier = verifier_with_salt(&pool_name, &user_id, &password, &salt)
+                        .expect("verifier");
+                    let challenge = server_challenge(&verifier).expect("challenge");
+                    let client = Client::new(&pool_name, &user_id, &password);
+                    let block = b64(&block);
+                    let signature =
+                        client.signature(&verifier.salt, &challenge.big_b, &block, &timestamp);
+                    let big_a = client.big_a();
+                    let check = |block: &str, timestamp: &str, signature: &str| {
+                        verify_claim(
+                            &pool_name, &user_id, &verifier, &challenge, &big_a, block, timestamp,
+                            signature,
+                        )
+                    };
+                    prop_assert_eq!(check(&block, &timestamp, &signature), Ok(()));
+                    prop_assert_eq!(
+                        check(&block, &format!("{timestamp} "), &signature),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    prop_assert_eq!(
+                        check(&b64(b"another block"), &timestamp, &signature),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    let mut altered = LENIENT_BASE64.decode(&signature).expect("base64");
+                    let position = at.index(altered.len());
+                    altered[position] ^= mask;
+                    prop_assert_eq!(
+                        check(&block, &timestamp, &b64(&altered)),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    Ok(())
+                },
+            );
+            if let Err(failure) = outcome {
+                panic!("{failure}");
             }
         }
     }
