@@ -6,6 +6,8 @@ pub mod clock;
 pub mod config;
 pub mod ephemeral;
 pub mod error;
+#[cfg(any(test, feature = "testing"))]
+pub mod fuzzing;
 pub mod grpc;
 pub mod ids;
 pub mod legacy_hash;

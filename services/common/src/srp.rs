@@ -1155,4 +1155,230 @@ mod tests {
         assert!(!printed.contains("c0ffee"), "{printed}");
         assert!(printed.contains("0a0b"), "{printed}");
     }
+
+    /// Property tests (`fuzz_*`; README, "Fuzzing") of what a client sends: `SRP_A`,
+    /// `PASSWORD_CLAIM_SECRET_BLOCK`, `TIMESTAMP`, `PASSWORD_CLAIM_SIGNATURE`, and a device's
+    /// `DeviceSecretVerifierConfig`.
+    mod fuzz {
+        use std::sync::LazyLock;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A user's verifier and a challenge with a full-size secret, made once.
+        static FIXTURE: LazyLock<(Verifier, ServerChallenge)> = LazyLock::new(|| {
+            let verifier = verifier_with_salt("pool", "user", "pw", "00c0ffee").expect("verifier");
+            let challenge = server_challenge(&verifier).expect("challenge");
+            (verifier, challenge)
+        });
+
+        fn claim(a: &str, block: &str, timestamp: &str, signature: &str) -> Result<(), SrpError> {
+            let (verifier, challenge) = &*FIXTURE;
+            verify_claim(
+                "pool", "user", verifier, challenge, a, block, timestamp, signature,
+            )
+        }
+
+        /// Hex that is sometimes an integer below `N`, sometimes not, sometimes not hex.
+        fn srp_a_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                2 => "[0-9a-f]{1,768}",
+                1 => "0{0,4}[1-9a-fA-F][0-9a-fA-F]{0,40}",
+                1 => "[0-9a-fA-Fg-z \n+/=]{0,80}",
+                1 => ".{0,40}",
+                1 => "0{0,1600}",
+            ]
+        }
+
+        fn base64_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                2 => prop::collection::vec(any::<u8>(), 0..64).prop_map(|bytes| b64(&bytes)),
+                1 => "[A-Za-z0-9+/=_-]{0,64}",
+                1 => ".{0,40}",
+            ]
+        }
+
+        /// `k·N` (zero included) as hex: over 3072 bits for `k ≥ 2`, so written from both
+        /// halves of the product, with leading zeros and capitals as a client may send them.
+        fn multiple_of_n(k: u64, zeros: usize, upper: bool) -> String {
+            let (low, high) = GROUP.n.widening_mul(&U3072::from_u64(k));
+            let text = format!(
+                "{}{}{}",
+                "0".repeat(zeros),
+                hex::encode(high.to_be_bytes()),
+                hex::encode(low.to_be_bytes())
+            );
+            if upper { text.to_uppercase() } else { text }
+        }
+
+        proptest! {
+            #![proptest_config(crate::fuzzing::config())]
+
+            /// Whatever the client sends, the claim is refused with a reason, never accepted
+            /// and never a panic; `SRP_A` is refused before anything else is looked at.
+            #[test]
+            fn fuzz_arbitrary_claims_are_refused(
+                a in srp_a_text(),
+                block in base64_text(),
+                timestamp in ".{0,40}",
+                signature in base64_text(),
+            ) {
+                let result = claim(&a, &block, &timestamp, &signature);
+                match parse_public_a(&a) {
+                    Err(error) => prop_assert_eq!(result, Err(error)),
+                    Ok(_) => prop_assert!(
+                        matches!(
+                            result,
+                            Err(SrpError::BadBase64(
+                                "PASSWORD_CLAIM_SECRET_BLOCK" | "PASSWORD_CLAIM_SIGNATURE"
+                            ) | SrpError::ZeroU
+                                | SrpError::SignatureMismatch)
+                        ),
+                        "{result:?}"
+                    ),
+                }
+            }
+
+            /// `A ≡ 0 (mod N)` makes the server's key independent of the password; every such
+            /// `A`, and every `A ≥ N`, is refused.
+            #[test]
+            fn fuzz_srp_a_zero_mod_n_is_refused(
+                k in prop_oneof![0..4u64, any::<u64>()],
+                zeros in 0..4usize,
+                upper in any::<bool>(),
+                offset in any::<u64>(),
+            ) {
+                let signature = b64(&[0; 32]);
+                let block = b64(b"block");
+                prop_assert_eq!(
+                    claim(&multiple_of_n(k, zeros, upper), &block, "now", &signature),
+                    Err(SrpError::BadA)
+                );
+                let beyond = GROUP.n.wrapping_add(&U3072::from_u64(offset));
+                if beyond > GROUP.n {
+                    prop_assert_eq!(
+                        claim(&min_hex(&beyond), &block, "now", &signature),
+                        Err(SrpError::BadA)
+                    );
+                }
+            }
+
+            /// A device's verifier config: a verifier in `1..N` or a refusal naming the field.
+            #[test]
+            fn fuzz_device_verifier_configs_parse_or_are_refused(
+                salt in base64_text(),
+                password_verifier in prop_oneof![
+                    base64_text(),
+                    prop::collection::vec(any::<u8>(), 380..400).prop_map(|bytes| b64(&bytes)),
+                ],
+            ) {
+                match Verifier::from_device_config(&salt, &password_verifier) {
+                    Ok(verifier) => {
+                        let v = parse_hex_uint(&verifier.verifier, "verifier").expect("hex");
+                        prop_assert_eq!(check_residue(&v, "verifier"), Ok(()));
+                        prop_assert!(!verifier.salt.is_empty());
+                    }
+                    Err(error) => prop_assert!(
+                        matches!(
+                            error,
+                            SrpError::BadBase64("Salt" | "PasswordVerifier")
+                                | SrpError::OutOfRange("Salt" | "verifier")
+                        ),
+                        "{error:?}"
+                    ),
+                }
+            }
+
+            /// Stored secrets and salts: hex round-trips, anything else is refused by name.
+            #[test]
+            fn fuzz_stored_hex_parses_or_is_refused(
+                text in prop_oneof!["[0-9a-fA-F]{0,800}", ".{0,40}"],
+                bytes in prop::collection::vec(any::<u8>(), 1..=N_BYTES),
+            ) {
+                match ServerSecret::from_hex(&text) {
+                    Ok(secret) => prop_assert_eq!(
+                        hex::decode(secret.to_hex()).expect("hex"),
+                        decode_hex(&text, "b").expect("hex")
+                    ),
+                    Err(error) => prop_assert!(
+                        matches!(error, SrpError::BadHex("b") | SrpError::OutOfRange("b")),
+                        "{error:?}"
+                    ),
+                }
+                if bytes.iter().any(|byte| *byte != 0) {
+                    let secret = ServerSecret::from_hex(&hex::encode(&bytes)).expect("non-zero");
+                    prop_assert_eq!(secret.to_hex(), hex::encode(&bytes));
+                }
+                if let Ok(n) = parse_hex_uint(&text, "n") {
+                    prop_assert_eq!(parse_hex_uint(&min_hex(&n), "n"), Ok(n));
+                    prop_assert_eq!(uint_from_be_bytes(&pad(&n)), Some(n));
+                }
+            }
+
+            /// Cognito's TIMESTAMP format holds for every instant `time` can represent.
+            #[test]
+            fn fuzz_timestamps_format_every_instant(
+                seconds in -377_705_116_800i64..253_402_300_799,
+            ) {
+                let at = time::OffsetDateTime::from_unix_timestamp(seconds).expect("in range");
+                let text = timestamp(at);
+                prop_assert!(text.ends_with(&format!(" UTC {}", at.year())), "{text}");
+            }
+        }
+
+        /// An honest client's claim verifies, whatever the names, password, secret block and
+        /// timestamp; changing the timestamp, the block or the signature refuses it. Each case
+        /// is a whole sign-in, 3072-bit exponentiations on both sides, so a long run gives it a
+        /// share of `PROPTEST_CASES` ([`crate::fuzzing::scaled_runner`]).
+        #[test]
+        fn fuzz_honest_claims_verify_and_altered_ones_do_not() {
+            let inputs = (
+                (".{0,12}", ".{0,12}", ".{0,20}", "[0-9a-f]{2,32}"),
+                prop::collection::vec(any::<u8>(), 0..48),
+                ".{0,30}",
+                (any::<prop::sample::Index>(), 1..=u8::MAX),
+            );
+            let mut runner = crate::fuzzing::scaled_runner(16, 256, file!());
+            let outcome = runner.run(
+                &inputs,
+                |((pool_name, user_id, password, salt), block, timestamp, (at, mask))| {
+                    let verifier = verifier_with_salt(&pool_name, &user_id, &password, &salt)
+                        .expect("verifier");
+                    let challenge = server_challenge(&verifier).expect("challenge");
+                    let client = Client::new(&pool_name, &user_id, &password);
+                    let block = b64(&block);
+                    let signature =
+                        client.signature(&verifier.salt, &challenge.big_b, &block, &timestamp);
+                    let big_a = client.big_a();
+                    let check = |block: &str, timestamp: &str, signature: &str| {
+                        verify_claim(
+                            &pool_name, &user_id, &verifier, &challenge, &big_a, block, timestamp,
+                            signature,
+                        )
+                    };
+                    prop_assert_eq!(check(&block, &timestamp, &signature), Ok(()));
+                    prop_assert_eq!(
+                        check(&block, &format!("{timestamp} "), &signature),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    prop_assert_eq!(
+                        check(&b64(b"another block"), &timestamp, &signature),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    let mut altered = LENIENT_BASE64.decode(&signature).expect("base64");
+                    let position = at.index(altered.len());
+                    altered[position] ^= mask;
+                    prop_assert_eq!(
+                        check(&block, &timestamp, &b64(&altered)),
+                        Err(SrpError::SignatureMismatch)
+                    );
+                    Ok(())
+                },
+            );
+            if let Err(failure) = outcome {
+                panic!("{failure}");
+            }
+        }
+    }
 }

@@ -233,4 +233,178 @@ mod tests {
             assert!(Filter::parse(bad).is_err(), "{bad} should be refused");
         }
     }
+
+    /// Property tests (`fuzz_*`; README, "Fuzzing").
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn field() -> impl Strategy<Value = Field> {
+            prop_oneof![
+                Just(Field::Username),
+                Just(Field::UserStatus),
+                Just(Field::Enabled),
+                Just(Field::Sub),
+                prop::sample::select(SEARCHABLE_ATTRIBUTES)
+                    .prop_map(|name| Field::Attribute(name.to_owned())),
+                "custom:[a-zA-Z0-9_:-]{0,12}".prop_map(Field::Attribute),
+            ]
+        }
+
+        fn name_of(field: &Field) -> &str {
+            match field {
+                Field::Username => "username",
+                Field::UserStatus => "cognito:user_status",
+                Field::Enabled => "status",
+                Field::Sub => "sub",
+                Field::Attribute(name) => name,
+            }
+        }
+
+        /// A filter as a client writes it, with any spacing allowed around its parts.
+        fn text_of(filter: &Filter, spaces: &[&str; 4]) -> String {
+            let escaped: String = filter
+                .value
+                .chars()
+                .flat_map(|c| match c {
+                    '"' | '\\' => vec!['\\', c],
+                    other => vec![other],
+                })
+                .collect();
+            let operator = if filter.prefix { "^=" } else { "=" };
+            format!(
+                "{}{}{}{operator}{}\"{escaped}\"{}",
+                spaces[0],
+                name_of(&filter.field),
+                spaces[1],
+                spaces[2],
+                spaces[3]
+            )
+        }
+
+        fn spaces() -> impl Strategy<Value = [&'static str; 4]> {
+            let space = || prop::sample::select(vec!["", " ", "  ", "\t", "\n "]);
+            (space(), space(), space(), space()).prop_map(|(a, b, c, d)| [a, b, c, d])
+        }
+
+        fn user(username: String, value: String, enabled: bool) -> User {
+            User {
+                username: username.clone(),
+                sub: username.clone(),
+                status: username.to_uppercase(),
+                enabled,
+                attributes: SEARCHABLE_ATTRIBUTES
+                    .iter()
+                    .map(|name| serde_json::json!({"Name": name, "Value": value}))
+                    .chain([serde_json::json!({"Name": "custom:tenant", "Value": value})])
+                    .collect(),
+                password_hash: String::new(),
+                created_at: 0,
+                updated_at: 0,
+            }
+        }
+
+        /// Filter-like text: pieces of the grammar in any order and number.
+        fn filter_like() -> impl Strategy<Value = String> {
+            let piece = prop::sample::select(vec![
+                "email",
+                "username",
+                "status",
+                "sub",
+                "custom:",
+                "cognito:user_status",
+                "=",
+                "^=",
+                "^",
+                "==",
+                "\"",
+                "\\",
+                "\\\"",
+                " ",
+                "\t",
+                "x",
+                "é",
+                "\u{1F600}",
+                "\u{0}",
+            ]);
+            prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(cognate_common::fuzzing::config())]
+
+            /// Any text is a filter, no filter, or InvalidParameterException; and what parses
+            /// can be asked of the store and of a user.
+            #[test]
+            fn fuzz_any_filter_text_parses_or_is_refused(
+                text in prop_oneof![".{0,60}", filter_like()],
+                username in ".{0,8}",
+                enabled in any::<bool>(),
+            ) {
+                match Filter::parse(&text) {
+                    Ok(None) => prop_assert!(text.trim().is_empty()),
+                    Ok(Some(filter)) => {
+                        // Attributes are searched through the index, the other fields in SQL.
+                        match (&filter.field, filter.sql()) {
+                            (Field::Attribute(_), sql) => prop_assert_eq!(sql, None),
+                            (Field::Enabled, _) => {}
+                            (_, sql) => prop_assert!(sql.is_some(), "{:?}", filter),
+                        }
+                        filter.matches(&user(username.clone(), username, enabled));
+                    }
+                    Err(error) => prop_assert_eq!(error.error_type, "InvalidParameterException"),
+                }
+            }
+
+            /// Every filter reads back from its text, however spaced.
+            #[test]
+            fn fuzz_filters_round_trip_through_their_text(
+                field in field(),
+                prefix in any::<bool>(),
+                value in ".{0,20}",
+                spaces in spaces(),
+            ) {
+                let filter = Filter { field, prefix, value };
+                let text = text_of(&filter, &spaces);
+                prop_assert_eq!(Filter::parse(&text), Ok(Some(filter)), "{}", text);
+            }
+
+            /// A user whose value is the filter's (or, for `^=`, starts with it) matches, and
+            /// the `status` condition given to the store agrees with `matches`.
+            #[test]
+            fn fuzz_filters_match_their_own_value(
+                field in field(),
+                prefix in any::<bool>(),
+                value in ".{0,12}",
+                suffix in ".{0,4}",
+                enabled in any::<bool>(),
+            ) {
+                let candidate = if prefix { format!("{value}{suffix}") } else { value.clone() };
+                let filter = Filter { field: field.clone(), prefix, value };
+                let user = user(candidate.clone(), candidate, enabled);
+                match &field {
+                    Field::Enabled => {
+                        let as_sql = filter.sql();
+                        let matched = filter.matches(&user);
+                        match as_sql.as_ref().map(|(_, value)| value.as_str()) {
+                            None => prop_assert!(matched),
+                            Some("1") => prop_assert_eq!(matched, enabled),
+                            Some("0") => prop_assert_eq!(matched, !enabled),
+                            Some(other) => {
+                                prop_assert_eq!(other, "-1");
+                                prop_assert!(!matched);
+                            }
+                        }
+                    }
+                    Field::Attribute(name)
+                        if name.starts_with("custom:") && name != "custom:tenant" =>
+                    {
+                        prop_assert!(!filter.matches(&user));
+                    }
+                    _ => prop_assert!(filter.matches(&user), "{:?}", filter),
+                }
+            }
+        }
+    }
 }

@@ -1009,4 +1009,139 @@ mod tests {
         }
         assert!(row_attributes(&pool, &header, &row(["a", "b", "c", "d", "e"])[..4]).is_err());
     }
+
+    /// Property tests (`fuzz_*`; README, "Fuzzing") of the uploaded file's parsing.
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Fields with the characters that matter to CSV, and some that do not.
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => "[a-z0-9@.+ ]{0,8}",
+                1 => "[a-z\",\r\n ]{0,8}",
+                1 => ".{0,6}",
+            ]
+        }
+
+        /// Records the parser keeps: blank records (one empty field) are left out by design.
+        fn records() -> impl Strategy<Value = Vec<Vec<String>>> {
+            prop::collection::vec(
+                prop::collection::vec(field(), 1..6).prop_filter("not blank", |record| {
+                    record.len() > 1 || record.iter().any(|value| !value.is_empty())
+                }),
+                0..6,
+            )
+        }
+
+        /// RFC 4180 as a spreadsheet writes it: quotes where a field needs them.
+        fn write_csv(records: &[Vec<String>], line_end: &str, quote_all: bool) -> String {
+            records
+                .iter()
+                .map(|record| {
+                    record
+                        .iter()
+                        .map(|value| {
+                            let special = value.contains(['"', ',', '\r', '\n'])
+                                || value.starts_with('\u{feff}');
+                            if quote_all || special {
+                                format!("\"{}\"", value.replace('"', "\"\""))
+                            } else {
+                                value.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .map(|line| format!("{line}{line_end}"))
+                .collect()
+        }
+
+        fn pool() -> Json {
+            json!({
+                "AutoVerifiedAttributes": ["email"],
+                "SchemaAttributes": [
+                    {"Name": "sub"}, {"Name": "email"}, {"Name": "email_verified"},
+                    {"Name": "phone_number"}, {"Name": "phone_number_verified"}, {"Name": "name"},
+                ],
+            })
+        }
+
+        proptest! {
+            #![proptest_config(cognate_common::fuzzing::config())]
+
+            /// Any text is records or the one complaint the parser has.
+            #[test]
+            fn fuzz_any_text_parses_as_csv_or_is_refused(
+                text in prop_oneof![".{0,200}", "[a\",\r\n\u{feff}]{0,40}"],
+            ) {
+                match parse_csv(&text) {
+                    Ok(records) => prop_assert!(records.iter().all(|record| !record.is_empty())),
+                    Err(reason) => prop_assert_eq!(reason, "a quoted field is not closed"),
+                }
+            }
+
+            /// Records written out as CSV read back unchanged.
+            #[test]
+            fn fuzz_records_round_trip_through_csv(
+                records in records(),
+                line_end in prop::sample::select(vec!["\n", "\r\n"]),
+                quote_all in any::<bool>(),
+                bom in any::<bool>(),
+            ) {
+                let text = write_csv(&records, line_end, quote_all);
+                let text = if bom { format!("\u{feff}{text}") } else { text };
+                prop_assert_eq!(parse_csv(&text), Ok(records));
+            }
+
+            /// Any rows under any header are users or a reason, never a panic; a user always
+            /// has a name and a verified auto-verified attribute.
+            #[test]
+            fn fuzz_any_rows_import_or_fail_with_a_reason(
+                header in prop::collection::vec(
+                    prop_oneof![
+                        prop::sample::select(vec![
+                            "cognito:username", "cognito:mfa_enabled", "email",
+                            "email_verified", "phone_number", "phone_number_verified", "name",
+                        ]).prop_map(str::to_owned),
+                        ".{0,6}",
+                    ],
+                    0..8,
+                ),
+                rows in prop::collection::vec(
+                    prop::collection::vec(
+                        prop_oneof![
+                            prop::sample::select(vec![
+                                "", "true", "TRUE", "false", "jane", "+15550100",
+                            ])
+                            .prop_map(str::to_owned),
+                            ".{0,6}",
+                        ],
+                        0..8,
+                    ),
+                    0..4,
+                ),
+            ) {
+                let pool = pool();
+                for row in &rows {
+                    if let Ok(imported) = row_attributes(&pool, &header, row) {
+                        prop_assert!(!imported.username.is_empty());
+                        let verified = json!({"Name": "email_verified", "Value": "true"});
+                        prop_assert!(imported.attributes.contains(&verified), "{:?}", imported);
+                    }
+                }
+                let mut lines = vec![header];
+                lines.extend(rows);
+                let text = write_csv(&lines, "\n", false);
+                match usable_records(&pool, &text) {
+                    Ok(records) => prop_assert!(!records.is_empty() || text.trim().is_empty()),
+                    Err(reason) => prop_assert_eq!(
+                        reason,
+                        "The CSV header does not match the user pool's GetCSVHeader."
+                    ),
+                }
+            }
+        }
+    }
 }

@@ -276,4 +276,62 @@ mod tests {
             "long values are rechecked in full"
         );
     }
+
+    /// Property tests (`fuzz_*`; README, "Fuzzing") of the range a ListUsers filter scans.
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Short values over a small alphabet (so that candidates often share prefixes), with
+        /// now and then a long run that crosses the indexed length.
+        fn value() -> impl Strategy<Value = String> {
+            ("x{0,1}", "[ab\u{ff}\u{1F600}]{0,6}").prop_map(|(long, tail)| {
+                let run = if long.is_empty() {
+                    0
+                } else {
+                    INDEXED_BYTES - 2
+                };
+                format!("{}{tail}", "x".repeat(run))
+            })
+        }
+
+        proptest! {
+            #![proptest_config(cognate_common::fuzzing::config())]
+
+            /// The scan never misses a matching value, and where neither value is cut short in
+            /// the index it reads exactly the matching ones.
+            #[test]
+            fn fuzz_the_index_range_holds_exactly_the_matching_values(
+                filter_value in value(),
+                prefix in any::<bool>(),
+                candidate in prop_oneof![
+                    value(),
+                    (value(), value()).prop_map(|(start, rest)| format!("{start}{rest}")),
+                ],
+                extend in any::<bool>(),
+            ) {
+                // Half the time the candidate extends the filter's value: a prefix match.
+                let candidate = if extend {
+                    format!("{filter_value}{candidate}")
+                } else {
+                    candidate
+                };
+                let (low, high) = value_range(&filter_value, prefix);
+                let key = value_key(&candidate);
+                let in_range = low <= key && key < high;
+                let matches = if prefix {
+                    candidate.starts_with(&filter_value)
+                } else {
+                    candidate == filter_value
+                };
+                if matches {
+                    prop_assert!(in_range, "{:?} {:?}", filter_value, candidate);
+                }
+                if !is_truncated(&filter_value) && !is_truncated(&candidate) {
+                    prop_assert_eq!(in_range, matches, "{:?} {:?}", filter_value, candidate);
+                }
+            }
+        }
+    }
 }

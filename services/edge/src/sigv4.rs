@@ -1995,4 +1995,453 @@ mod tests {
         assert_eq!(parse_amz_date("20240101t000000Z"), None);
         assert_eq!(parse_amz_date("+2024010T000000Z"), None);
     }
+
+    // ---------------------------------------------------------------------------------------
+    // Property tests (`fuzz_*`; README, "Fuzzing")
+    // ---------------------------------------------------------------------------------------
+
+    mod fuzz {
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+
+        use super::*;
+
+        /// A header value from arbitrary bytes, or `None` where HTTP would not carry them.
+        fn header_value(bytes: &[u8]) -> Option<HeaderValue> {
+            HeaderValue::from_bytes(bytes).ok()
+        }
+
+        /// Mostly a plausible piece, sometimes an arbitrary one, so that inputs often get past
+        /// the early checks to the later ones.
+        fn mostly(
+            valid: impl Strategy<Value = String> + 'static,
+            arbitrary: &'static str,
+        ) -> BoxedStrategy<String> {
+            prop_oneof![
+                7 => valid,
+                1 => arbitrary,
+            ]
+            .boxed()
+        }
+
+        fn authorization_text() -> impl Strategy<Value = Vec<u8>> {
+            let structured = (
+                mostly(Just(ALGORITHM.to_owned()), "[A-Z0-9a-z-]{0,20}"),
+                // Mostly the separators clients use; now and then none, or the wrong one.
+                prop::sample::select(vec![" ", " ", " ", "\t", " \t ", ""]),
+                prop::sample::select(vec![", ", ", ", ", ", ",", " , ", ",,", ";"]),
+                (
+                    mostly(Just("AKIACOGNATETEST".to_owned()), "[ -~]{0,20}"),
+                    mostly(Just("20260301".to_owned()), "[0-9]{0,9}"),
+                    mostly(Just("eu-west-1".to_owned()), "[a-z0-9A-Z_-]{0,12}"),
+                    mostly(Just("cognito-idp".to_owned()), "[a-z-]{0,12}"),
+                    mostly(Just(SCOPE_TERMINATOR.to_owned()), "[a-z0-9_]{0,14}"),
+                    mostly(Just("/".to_owned()), "[/ ]{0,2}"),
+                ),
+                mostly(
+                    "host(;(x-amz-date|content-type|x-amz-target|my-header|HOST)){0,4}",
+                    "[a-zA-Z0-9;:=_ -]{0,40}",
+                ),
+                mostly("[0-9a-fA-F]{64}", "[0-9a-fA-Fg ]{0,66}"),
+                prop_oneof![
+                    3 => Just(String::new()),
+                    1 => "[a-zA-Z]{1,8}=[^,]{0,8}",
+                    1 => "[ -~]{0,12}",
+                ],
+                prop::collection::vec(any::<Index>(), 5),
+            )
+                .prop_map(
+                    |(
+                        algorithm,
+                        space,
+                        comma,
+                        (akid, date, region, service, terminator, slash),
+                        signed_headers,
+                        signature,
+                        extra,
+                        order,
+                    )| {
+                        let mut parameters = vec![
+                            format!(
+                                "Credential={akid}{slash}{date}{slash}{region}{slash}{service}\
+                                 {slash}{terminator}"
+                            ),
+                            format!("SignedHeaders={signed_headers}"),
+                            format!("Signature={signature}"),
+                            extra,
+                        ];
+                        // Shuffle the parameters, now and then drop or repeat one.
+                        for (position, pick) in order.iter().take(3).enumerate() {
+                            let other = pick.index(parameters.len());
+                            parameters.swap(position, other);
+                        }
+                        match order[3].index(8) {
+                            0 => parameters.truncate(2 + order[4].index(2)),
+                            1 => parameters.push(parameters[order[4].index(3)].clone()),
+                            _ => {}
+                        }
+                        format!("{algorithm}{space}{}", parameters.join(comma)).into_bytes()
+                    },
+                );
+            prop_oneof![
+                8 => structured,
+                1 => prop::collection::vec(any::<u8>(), 0..160),
+            ]
+        }
+
+        fn amz_date_text() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                4 => Just(COGNITO_AMZ_DATE.as_bytes().to_vec()),
+                // The same day, within and beyond the allowed skew.
+                2 => "20260301T1[0-2][0-5][0-9][0-5][0-9]Z".prop_map(String::into_bytes),
+                1 => "[0-9]{8}T[0-9]{6}Z".prop_map(String::into_bytes),
+                1 => "[0-9TZ+-]{0,18}".prop_map(String::into_bytes),
+                1 => prop::collection::vec(any::<u8>(), 0..20),
+            ]
+        }
+
+        fn request_uri() -> impl Strategy<Value = Uri> {
+            (
+                prop::sample::select(vec![
+                    "",
+                    "http://127.0.0.1:9229",
+                    "https://cognito.example:443",
+                ]),
+                "(/[a-zA-Z0-9._~%!$&'()*+,;=:@-]{0,8}){0,4}",
+                proptest::option::of("[a-zA-Z0-9._~%!$&'()*+,;=:@/?-]{0,40}"),
+            )
+                .prop_map(|(authority, path, query)| {
+                    let path = if path.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        path
+                    };
+                    let text = match query {
+                        Some(query) => format!("{authority}{path}?{query}"),
+                        None => format!("{authority}{path}"),
+                    };
+                    text.parse().unwrap_or_else(|_| Uri::from_static("/"))
+                })
+        }
+
+        fn extra_headers() -> impl Strategy<Value = Vec<(&'static str, Vec<u8>)>> {
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "host",
+                        "x-amz-date",
+                        "authorization",
+                        "content-type",
+                        "x-amz-target",
+                        "x-amz-content-sha256",
+                        "x-amz-security-token",
+                        "my-header",
+                    ]),
+                    prop::collection::vec(any::<u8>(), 0..40),
+                ),
+                0..3,
+            )
+        }
+
+        fn method() -> impl Strategy<Value = Method> {
+            prop::sample::select(vec![
+                Method::POST,
+                Method::GET,
+                Method::PUT,
+                Method::DELETE,
+                Method::PATCH,
+                Method::HEAD,
+                Method::OPTIONS,
+            ])
+        }
+
+        /// One change to a correctly signed request. Each must make it fail to verify.
+        #[derive(Debug, Clone)]
+        enum Mutation {
+            /// One byte of the signature, XORed with a non-zero mask.
+            SignatureByte(Index, u8),
+            /// One hex digit of the signature replaced by a digit of another value, in either
+            /// case.
+            SignatureDigit(Index, u8, bool),
+            /// One byte of the body, XORed with a non-zero mask.
+            BodyByte(Index, u8),
+            BodyAppended(Vec<u8>),
+            /// One byte of a signed header's value (not `X-Amz-Date`) replaced by another
+            /// visible character or a space.
+            SignedHeaderByte(Index, Index, u8),
+            SignedHeaderRemoved(Index),
+            SignedHeaderRepeated(Index, String),
+            Method(Method),
+            Path(String),
+            Query(String, String),
+            /// `X-Amz-Date` moved by some seconds, staying within the allowed skew and the day.
+            DateShift(i64),
+            Region(String),
+            AccessKeyId(String),
+            /// A name dropped from `SignedHeaders` (not `host`, which must be there).
+            NameUnsigned(Index),
+            /// `user-agent`, sent but not signed, added to `SignedHeaders`.
+            NameSigned,
+        }
+
+        fn mutation() -> impl Strategy<Value = Mutation> {
+            prop_oneof![
+                (any::<Index>(), 1..=u8::MAX)
+                    .prop_map(|(at, mask)| Mutation::SignatureByte(at, mask)),
+                (any::<Index>(), 0..16u8, any::<bool>())
+                    .prop_map(|(at, value, upper)| Mutation::SignatureDigit(at, value, upper)),
+                (any::<Index>(), 1..=u8::MAX).prop_map(|(at, mask)| Mutation::BodyByte(at, mask)),
+                prop::collection::vec(any::<u8>(), 1..8).prop_map(Mutation::BodyAppended),
+                (any::<Index>(), any::<Index>(), 0x20..0x7fu8)
+                    .prop_map(|(header, at, byte)| Mutation::SignedHeaderByte(header, at, byte)),
+                any::<Index>().prop_map(Mutation::SignedHeaderRemoved),
+                (any::<Index>(), "[ -~]{0,12}")
+                    .prop_map(|(header, value)| Mutation::SignedHeaderRepeated(header, value)),
+                method()
+                    .prop_filter("another method", |method| *method != Method::POST)
+                    .prop_map(Mutation::Method),
+                "[a-zA-Z0-9_~-]{1,12}".prop_map(Mutation::Path),
+                ("[a-zA-Z0-9]{1,8}", "[a-zA-Z0-9%+]{0,8}")
+                    .prop_map(|(name, value)| Mutation::Query(name, value)),
+                (-900..=900i64)
+                    .prop_filter("a move", |seconds| *seconds != 0)
+                    .prop_map(Mutation::DateShift),
+                "[a-z0-9-]{1,16}"
+                    .prop_filter("another region", |region| region != "eu-west-1")
+                    .prop_map(Mutation::Region),
+                "[A-Z0-9]{1,20}"
+                    .prop_filter("another key", |id| id != "AKIACOGNATETEST")
+                    .prop_map(Mutation::AccessKeyId),
+                any::<Index>().prop_map(Mutation::NameUnsigned),
+                Just(Mutation::NameSigned),
+            ]
+        }
+
+        /// The names in `SignedHeaders`, `X-Amz-Date` aside.
+        fn signed_names(authorization: &str) -> Vec<String> {
+            let (_, rest) = authorization
+                .split_once("SignedHeaders=")
+                .expect("signed headers");
+            let (names, _) = rest.split_once(',').expect("more parameters");
+            names
+                .split(';')
+                .filter(|name| *name != "x-amz-date")
+                .map(str::to_owned)
+                .collect()
+        }
+
+        /// Applies a mutation; returns the method and the error the request must now meet.
+        fn mutate(call: &mut CognitoCall, mutation: &Mutation) -> (Method, SigV4Error) {
+            let mut method = Method::POST;
+            let mut expected = SigV4Error::SignatureDoesNotMatch;
+            let authorization = authorization_of(call);
+            let (head, signature_hex) = authorization.rsplit_once("Signature=").expect("signature");
+            let names = signed_names(&authorization);
+            match mutation {
+                Mutation::SignatureByte(at, mask) => {
+                    let mut signature = hex::decode(signature_hex).expect("hex");
+                    signature[at.index(32)] ^= mask;
+                    let text = format!("{head}Signature={}", hex::encode(signature));
+                    set_authorization(call, &text);
+                }
+                Mutation::SignatureDigit(at, value, upper) => {
+                    let mut digits = signature_hex.as_bytes().to_vec();
+                    let position = at.index(digits.len());
+                    let old = hex_value(digits[position]).expect("hex digit");
+                    let new = if *value == old {
+                        (old + 1) % 16
+                    } else {
+                        *value
+                    };
+                    let digit = char::from_digit(u32::from(new), 16).expect("digit");
+                    let digit = if *upper {
+                        digit.to_ascii_uppercase()
+                    } else {
+                        digit
+                    };
+                    digits[position] = u8::try_from(digit).expect("ascii");
+                    let text = format!(
+                        "{head}Signature={}",
+                        String::from_utf8(digits).expect("ascii")
+                    );
+                    set_authorization(call, &text);
+                }
+                Mutation::BodyByte(at, mask) => {
+                    let position = at.index(call.body.len());
+                    call.body[position] ^= mask;
+                }
+                Mutation::BodyAppended(bytes) => call.body.extend_from_slice(bytes),
+                Mutation::SignedHeaderByte(header, at, byte) => {
+                    let name = &names[header.index(names.len())];
+                    let mut value = call.headers[name.as_str()].as_bytes().to_vec();
+                    let position = at.index(value.len());
+                    value[position] = if value[position] == *byte {
+                        if *byte == b'a' { b'b' } else { b'a' }
+                    } else {
+                        *byte
+                    };
+                    call.headers.insert(
+                        HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                        HeaderValue::from_bytes(&value).expect("visible ASCII"),
+                    );
+                }
+                Mutation::SignedHeaderRemoved(header) => {
+                    call.headers
+                        .remove(names[header.index(names.len())].as_str());
+                }
+                Mutation::SignedHeaderRepeated(header, value) => {
+                    call.headers.append(
+                        HeaderName::from_bytes(names[header.index(names.len())].as_bytes())
+                            .expect("name"),
+                        HeaderValue::from_str(value).expect("visible ASCII"),
+                    );
+                }
+                Mutation::Method(other) => method = other.clone(),
+                Mutation::Path(segment) => call.uri = uri(&format!("/{segment}")),
+                Mutation::Query(name, value) => call.uri = uri(&format!("/?{name}={value}")),
+                Mutation::DateShift(seconds) => {
+                    let moved = format_amz_date(cognito_now() + time::Duration::seconds(*seconds));
+                    call.headers
+                        .insert("x-amz-date", HeaderValue::from_str(&moved).expect("date"));
+                }
+                Mutation::Region(region) => {
+                    let text = authorization.replace("/eu-west-1/", &format!("/{region}/"));
+                    set_authorization(call, &text);
+                }
+                Mutation::AccessKeyId(id) => {
+                    let text = authorization.replace("AKIACOGNATETEST/", &format!("{id}/"));
+                    set_authorization(call, &text);
+                    expected = SigV4Error::UnrecognizedClient;
+                }
+                Mutation::NameUnsigned(header) => {
+                    let all: Vec<&str> = authorization
+                        .split_once("SignedHeaders=")
+                        .and_then(|(_, rest)| rest.split_once(','))
+                        .map(|(list, _)| list.split(';').collect())
+                        .expect("signed headers");
+                    let droppable: Vec<&str> =
+                        all.iter().copied().filter(|name| *name != "host").collect();
+                    let dropped = droppable[header.index(droppable.len())];
+                    let kept: Vec<&str> = all
+                        .iter()
+                        .copied()
+                        .filter(|name| *name != dropped)
+                        .collect();
+                    let text = authorization.replace(
+                        &format!("SignedHeaders={}", all.join(";")),
+                        &format!("SignedHeaders={}", kept.join(";")),
+                    );
+                    set_authorization(call, &text);
+                }
+                Mutation::NameSigned => {
+                    let text = authorization.replace("SignedHeaders=", "SignedHeaders=user-agent;");
+                    set_authorization(call, &text);
+                }
+            }
+            (method, expected)
+        }
+
+        proptest! {
+            #![proptest_config(cognate_common::fuzzing::config())]
+
+            /// Whatever the request, the checks of form run the same with and without keys:
+            /// without keys it is accepted exactly when, with keys, it fails only at the clock,
+            /// the key or the signature; with keys, nothing forged verifies.
+            #[test]
+            fn fuzz_arbitrary_requests_are_refused_cleanly(
+                method in method(),
+                uri in request_uri(),
+                authorization in proptest::option::weighted(0.95, authorization_text()),
+                amz_date in proptest::option::weighted(0.95, amz_date_text()),
+                extra in extra_headers(),
+                body in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let mut headers = header_map(&[("host", "127.0.0.1:9229")]);
+                if let Some(value) = authorization.as_deref().and_then(header_value) {
+                    headers.insert("authorization", value);
+                }
+                if let Some(value) = amz_date.as_deref().and_then(header_value) {
+                    headers.insert("x-amz-date", value);
+                }
+                for (name, bytes) in &extra {
+                    if let Some(value) = header_value(bytes) {
+                        headers.append(*name, value);
+                    }
+                }
+                let signer = TestSigner::cognito();
+                let keys = signer.keys();
+                let check = |keys: Option<KeyLookup<'_>>| {
+                    verify(&method, &uri, &headers, &body, "cognito-idp", cognito_now(), keys)
+                };
+                let checked = check(Some(&keys));
+                let unchecked = check(None);
+                let Err(error) = checked else {
+                    let message = format!("a forged request verified: {headers:?}");
+                    return Err(TestCaseError::fail(message));
+                };
+                let malformed = matches!(
+                    error,
+                    SigV4Error::MissingAuthenticationToken | SigV4Error::IncompleteSignature(_)
+                );
+                prop_assert_eq!(unchecked.is_ok(), !malformed, "{:?} {:?}", error, unchecked);
+                if let Err(unchecked_error) = unchecked {
+                    prop_assert_eq!(unchecked_error, error);
+                }
+            }
+
+            /// Any change to what a correct signature covers, or to the signature, is refused.
+            #[test]
+            fn fuzz_mutations_of_a_signed_request_never_verify(mutation in mutation()) {
+                let mut call = signed_cognito_call();
+                let (method, expected) = mutate(&mut call, &mutation);
+                let signer = TestSigner::cognito();
+                let keys = signer.keys();
+                let result = verify(
+                    &method,
+                    &call.uri,
+                    &call.headers,
+                    &call.body,
+                    "cognito-idp",
+                    cognito_now(),
+                    Some(&keys),
+                );
+                prop_assert_eq!(result, Err(expected));
+            }
+
+            /// Decoding undoes encoding: the canonical query keeps every byte it was given.
+            #[test]
+            fn fuzz_percent_encoding_round_trips(
+                bytes in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                prop_assert_eq!(percent_decode(&encode_unreserved(&bytes)), bytes);
+            }
+
+            /// Canonicalising is idempotent, and a canonical path is absolute.
+            #[test]
+            fn fuzz_canonical_forms_are_stable(text in "[ -~]{0,40}") {
+                let query = canonical_query(&text);
+                prop_assert_eq!(canonical_query(&query), query.clone());
+                prop_assert!(canonical_uri(&text).starts_with('/'));
+                let mut collapsed = Vec::new();
+                trim_and_collapse_spaces(text.as_bytes(), &mut collapsed);
+                let mut again = Vec::new();
+                trim_and_collapse_spaces(&collapsed, &mut again);
+                prop_assert_eq!(again, collapsed);
+            }
+
+            /// A date that parses formats back to the same text, and every instant of four-digit
+            /// years round-trips.
+            #[test]
+            fn fuzz_amz_dates_round_trip(
+                text in prop_oneof!["[0-9]{8}T[0-9]{6}Z", "[ -~]{0,17}"],
+                seconds in -62_167_219_200i64..253_402_300_799,
+            ) {
+                if let Some(instant) = parse_amz_date(&text) {
+                    prop_assert_eq!(format_amz_date(instant), text);
+                }
+                let instant = OffsetDateTime::from_unix_timestamp(seconds).expect("in range");
+                prop_assert_eq!(parse_amz_date(&format_amz_date(instant)), Some(instant));
+            }
+        }
+    }
 }
