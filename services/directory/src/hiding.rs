@@ -139,6 +139,14 @@ impl Directory {
             Ok(sub) => sub,
             Err(error) => return error,
         };
+        // An unconfirmed user always holds a sign-up code (SignUp issued it), so wrong codes
+        // lock it after five; the decoy gets one at its first check so that it locks alike.
+        // Reset codes exist only once asked for, so a reset decoy stays without one.
+        if purpose == Purpose::SignUp
+            && let Err(error) = self.issue_code_unless_present(pool_id, &sub, purpose).await
+        {
+            return error;
+        }
         match self
             .redeem_code(pool_id, &sub, purpose, code, crate::codes::code_mismatch)
             .await
