@@ -1,13 +1,16 @@
-//! `PreventUserExistenceErrors=ENABLED` on the self-service calls, through the AWS SDK for Rust
-//! in both topologies: unknown users get the shapes known users get, and the response times of
-//! the two cannot be told apart by a rank test.
+//! `PreventUserExistenceErrors=ENABLED`, through the AWS SDK for Rust in both topologies:
+//! unknown users get the answers known users get (sign-in, SRP, CUSTOM_AUTH, lockout, the
+//! self-service calls, ConfirmSignUp and the `/confirmUser` link), and the response times of the
+//! two cannot be told apart by a rank test on any of those paths.
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AliasAttributeType, PreventUserExistenceErrorTypes, VerifiedAttributeType,
+    AliasAttributeType, AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType,
+    PreventUserExistenceErrorTypes, VerifiedAttributeType,
 };
+use cognate_common::srp;
 use cognate_tests::{Sandbox, attribute, both_topologies, error_code};
 
 const PASSWORD: &str = "Correct-Horse-1";
@@ -57,29 +60,37 @@ async fn hiding_client(idp: &Client, pool_id: &str) -> String {
         idp.create_user_pool_client()
             .user_pool_id(pool_id)
             .client_name("hiding")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
             .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled),
     )
     .await
 }
 
-/// Times `call` for the known and the unknown name, alternating in a random order, and fails
-/// if one side is systematically slower.
-async fn indistinguishable<F, Fut>(label: &str, call: F)
+/// Warm-up rounds before the timed ones: the first calls of a path fill caches.
+const WARM_UP: usize = 3;
+
+/// Times `call(known, round)` for a known and an unknown user in every round, the two in a
+/// random order, and fails if one side is systematically slower. `call` measures the part that
+/// matters itself (a challenge answer, not the InitiateAuth before it). `round` runs over
+/// `0..WARM_UP + ROUNDS`, for paths that need a fresh user per round (wrong passwords would
+/// otherwise lock them). Returns the rank test's z.
+async fn indistinguishable<F, Fut>(label: &str, call: F) -> f64
 where
-    F: Fn(&'static str) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    F: Fn(bool, usize) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
 {
-    for _ in 0..3 {
-        call("known").await;
-        call("nobody").await;
+    for round in 0..WARM_UP {
+        call(true, round).await;
+        call(false, round).await;
     }
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    for round in WARM_UP..WARM_UP + ROUNDS {
         let known_first = uuid::Uuid::new_v4().as_bytes()[0].is_multiple_of(2);
         for is_known in [known_first, !known_first] {
-            let started = Instant::now();
-            call(if is_known { "known" } else { "nobody" }).await;
-            let took = started.elapsed();
+            let took = call(is_known, round).await;
             if is_known {
                 known.push(took);
             } else {
@@ -90,12 +101,30 @@ where
     let z = rank_z(&known, &unknown);
     known.sort();
     unknown.sort();
+    eprintln!(
+        "{label}: z = {z:.2}, medians {:?} (known) vs {:?} (unknown)",
+        known[ROUNDS / 2],
+        unknown[ROUNDS / 2]
+    );
     assert!(
         z.abs() < 3.5,
         "{label}: known and unknown users answer at different speeds (z = {z:.2}; medians {:?} vs {:?})",
         known[ROUNDS / 2],
         unknown[ROUNDS / 2]
     );
+    z
+}
+
+/// How long `request` took.
+async fn timed(request: impl std::future::Future<Output = ()>) -> Duration {
+    let started = Instant::now();
+    request.await;
+    started.elapsed()
+}
+
+/// The known or the unknown name of a path with one user per side.
+fn side(known: bool) -> &'static str {
+    if known { "known" } else { "nobody" }
 }
 
 async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
@@ -123,6 +152,14 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
         .send()
         .await
         .expect("confirmed");
+    idp.sign_up()
+        .client_id(&client_id)
+        .username("pending")
+        .password(PASSWORD)
+        .user_attributes(attribute("email", "pending@example.com"))
+        .send()
+        .await
+        .expect("signed up, left unconfirmed");
 
     // Shapes: a simulated delivery, stable per name; code checks fail as for a wrong code.
     let forgot = |name: &'static str| {
@@ -194,24 +231,36 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
         .expect("reset");
 
     // Timing.
-    indistinguishable("ForgotPassword", |name| {
-        let request = forgot(name);
-        async move {
+    indistinguishable("ForgotPassword", |known, _| {
+        let request = forgot(side(known));
+        timed(async move {
             request.await.expect("answers");
-        }
+        })
     })
     .await;
-    indistinguishable("ConfirmForgotPassword", |name| {
+    indistinguishable("ResendConfirmationCode", |known, _| {
+        // "pending" is unconfirmed: the known user ResendConfirmationCode sends to.
+        let request = idp
+            .resend_confirmation_code()
+            .client_id(&client_id)
+            .username(if known { "pending" } else { "nobody" })
+            .send();
+        timed(async move {
+            request.await.expect("answers");
+        })
+    })
+    .await;
+    indistinguishable("ConfirmForgotPassword", |known, _| {
         let request = idp
             .confirm_forgot_password()
             .client_id(&client_id)
-            .username(name)
+            .username(side(known))
             .confirmation_code("000000")
             .password(PASSWORD)
             .send();
-        async move {
+        timed(async move {
             request.await.expect_err("wrong code");
-        }
+        })
     })
     .await;
 }
@@ -219,5 +268,271 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
 both_topologies!(
     unknown_users_look_like_known_ones_tests,
     unknown_users_look_like_known_ones,
+    start_dev
+);
+
+/// An SDK error as `Code: message`.
+fn message<E, R>(error: aws_sdk_cognitoidentityprovider::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata,
+{
+    use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+    format!(
+        "{}: {}",
+        error.code().unwrap_or("<no code>"),
+        error.message().unwrap_or_default()
+    )
+}
+
+/// A garbage PASSWORD_CLAIM_SIGNATURE: the server checks it with all the work of a real one.
+const WRONG_SIGNATURE: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/// Every other path where a name is checked: password sign-in, SRP's challenge and its answer,
+/// CUSTOM_AUTH without triggers, the lockout, ConfirmSignUp for a confirmed user and the
+/// `/confirmUser` link. Known and unknown names get the same answers, and the same times.
+async fn no_sign_in_path_tells_who_exists(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("hiding-sign-in")
+            .auto_verified_attributes(VerifiedAttributeType::Email),
+    )
+    .await;
+    let client_id = hiding_client(&idp, &pool_id).await;
+    let sign_up = |name: &'static str| {
+        idp.sign_up()
+            .client_id(&client_id)
+            .username(name)
+            .password(PASSWORD)
+            .user_attributes(attribute("email", &format!("{name}@example.com")))
+            .send()
+    };
+    sign_up("known").await.expect("signed up");
+    idp.confirm_sign_up()
+        .client_id(&client_id)
+        .username("known")
+        .confirmation_code(sandbox.latest_code(&pool_id, "known").await)
+        .send()
+        .await
+        .expect("confirmed");
+    sign_up("pending")
+        .await
+        .expect("signed up, left unconfirmed");
+    // One fresh user per timed round of the paths that fail a password, so none is locked.
+    for round in 0..WARM_UP + ROUNDS {
+        cognate_tests::confirmed_user(&idp, &pool_id, &format!("user-{round}"), PASSWORD).await;
+    }
+    let password_sign_in = |name: String, password: &'static str| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", name)
+            .auth_parameters("PASSWORD", password)
+            .send()
+    };
+    let srp_a = srp::client::Client::new("x", "y", "z").big_a();
+    let srp_challenge = |name: String| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::UserSrpAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", name)
+            .auth_parameters("SRP_A", &srp_a)
+            .send()
+    };
+    let custom_auth = |name: &'static str| {
+        idp.initiate_auth()
+            .auth_flow(AuthFlowType::CustomAuth)
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", name)
+            .send()
+    };
+    let confirm_sign_up = |name: &'static str| {
+        idp.confirm_sign_up()
+            .client_id(&client_id)
+            .username(name)
+            .confirmation_code("000000")
+            .send()
+    };
+    let http = reqwest::Client::new();
+    let confirm_link = |name: &'static str| {
+        http.get(format!(
+            "{}/confirmUser?client_id={client_id}&user_name={name}&confirmation_code=000000",
+            sandbox.endpoint
+        ))
+        .send()
+    };
+
+    // CUSTOM_AUTH on a pool without its triggers: refused before any name is looked up.
+    for name in ["known", "nobody"] {
+        let refused = message(custom_auth(name).await.expect_err("no triggers"));
+        assert_eq!(
+            refused,
+            "InvalidParameterException: Custom auth lambda trigger is not configured for the user pool.",
+            "{name}"
+        );
+    }
+
+    // Unknown names are counted and locked exactly as known ones.
+    for name in ["locked", "nobody-locked"] {
+        if name == "locked" {
+            cognate_tests::confirmed_user(&idp, &pool_id, name, PASSWORD).await;
+        }
+        for _ in 0..5 {
+            let refused = password_sign_in(name.to_owned(), "Wrong-Horse-1")
+                .await
+                .expect_err("wrong password");
+            assert_eq!(
+                message(refused),
+                "NotAuthorizedException: Incorrect username or password.",
+                "{name}"
+            );
+        }
+        let locked = password_sign_in(name.to_owned(), PASSWORD)
+            .await
+            .expect_err("locked");
+        assert_eq!(
+            message(locked),
+            "NotAuthorizedException: Password attempts exceeded",
+            "{name}"
+        );
+    }
+
+    // The link, for a confirmed user, an unconfirmed one with a wrong code and an unknown one:
+    // one page, as for a wrong code.
+    let mut pages = Vec::new();
+    for name in ["known", "pending", "nobody"] {
+        let page = confirm_link(name).await.expect("answers");
+        pages.push((page.status().as_u16(), page.text().await.expect("page")));
+    }
+    assert_eq!(pages[0].0, 400);
+    assert!(
+        pages[0]
+            .1
+            .contains("Invalid verification code provided, please try again."),
+        "{}",
+        pages[0].1
+    );
+    assert_eq!(pages[1], pages[0]);
+    assert_eq!(pages[2], pages[0]);
+
+    // ConfirmSignUp: the same three get a wrong code's answers, down to the lock after five
+    // wrong codes (the link's attempt above was the first).
+    for name in ["known", "pending", "nobody"] {
+        for attempt in 2..=6 {
+            let refused = message(confirm_sign_up(name).await.expect_err("wrong code"));
+            let expected = if attempt <= 5 {
+                "CodeMismatchException: Invalid verification code provided, please try again."
+            } else {
+                "LimitExceededException: Attempt limit exceeded, please try after some time."
+            };
+            assert_eq!(refused, expected, "{name}, attempt {attempt}");
+        }
+    }
+
+    // Timing.
+    let mut z = Vec::new();
+    z.push(
+        indistinguishable("USER_PASSWORD_AUTH", |known, round| {
+            let name = if known { "user" } else { "ghost" };
+            let request = password_sign_in(format!("{name}-{round}"), "Wrong-Horse-1");
+            timed(async move {
+                request.await.expect_err("wrong password");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("USER_SRP_AUTH", |known, _| {
+            let request = srp_challenge(side(known).to_owned());
+            timed(async move {
+                request.await.expect("a challenge");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("PASSWORD_VERIFIER", |known, round| {
+            let name = if known { "user" } else { "ghost" };
+            let challenge = srp_challenge(format!("{name}-{round}"));
+            let idp = idp.clone();
+            let client_id = client_id.clone();
+            async move {
+                let challenge = challenge.await.expect("a challenge");
+                assert_eq!(
+                    challenge.challenge_name(),
+                    Some(&ChallengeNameType::PasswordVerifier)
+                );
+                let parameters = challenge.challenge_parameters().expect("parameters");
+                let timestamp = srp::timestamp(time::OffsetDateTime::now_utc());
+                let answer = idp
+                    .respond_to_auth_challenge()
+                    .client_id(client_id)
+                    .challenge_name(ChallengeNameType::PasswordVerifier)
+                    .challenge_responses("USERNAME", &parameters["USER_ID_FOR_SRP"])
+                    .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &parameters["SECRET_BLOCK"])
+                    .challenge_responses("TIMESTAMP", timestamp)
+                    .challenge_responses("PASSWORD_CLAIM_SIGNATURE", WRONG_SIGNATURE)
+                    .send();
+                timed(async move {
+                    let refused = answer.await.expect_err("a wrong proof");
+                    assert_eq!(error_code(&refused), "NotAuthorizedException");
+                })
+                .await
+            }
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("CUSTOM_AUTH without triggers", |known, _| {
+            let request = custom_auth(side(known));
+            timed(async move {
+                request.await.expect_err("no triggers");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("locked out", |known, _| {
+            let name = if known { "locked" } else { "nobody-locked" };
+            let request = password_sign_in(name.to_owned(), "Wrong-Horse-1");
+            timed(async move {
+                request.await.expect_err("locked or wrong");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("ConfirmSignUp, confirmed user", |known, _| {
+            let request = confirm_sign_up(side(known));
+            timed(async move {
+                request.await.expect_err("a wrong code");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("ConfirmSignUp, unconfirmed user", |known, _| {
+            let request = confirm_sign_up(if known { "pending" } else { "nobody" });
+            timed(async move {
+                request.await.expect_err("a wrong code");
+            })
+        })
+        .await,
+    );
+    z.push(
+        indistinguishable("GET /confirmUser", |known, _| {
+            let request = confirm_link(side(known));
+            timed(async move {
+                assert_eq!(request.await.expect("a page").status().as_u16(), 400);
+            })
+        })
+        .await,
+    );
+    eprintln!("{:?}: rank-test z values {z:.2?}", sandbox.topology);
+}
+
+both_topologies!(
+    no_sign_in_path_tells_who_exists_tests,
+    no_sign_in_path_tells_who_exists,
     start_dev
 );

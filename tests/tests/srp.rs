@@ -256,8 +256,9 @@ async fn a_temporary_password_must_be_replaced(sandbox: &Sandbox) {
 both_topologies!(new_password_required, a_temporary_password_must_be_replaced);
 
 /// With PreventUserExistenceErrors, SRP for an unknown user answers like a known one: a
-/// PASSWORD_VERIFIER challenge whose SALT, SRP_B and USER_ID_FOR_SRP are stable per pool and
-/// username, and then "Incorrect username or password.".
+/// PASSWORD_VERIFIER challenge whose SALT and USER_ID_FOR_SRP are stable per pool and username
+/// and whose SRP_B is fresh each time, as a known user's, and then "Incorrect username or
+/// password.".
 async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
     use aws_sdk_cognitoidentityprovider::types::PreventUserExistenceErrorTypes;
     let idp = sandbox.idp();
@@ -290,12 +291,18 @@ async fn unknown_users_look_like_known_ones(sandbox: &Sandbox) {
             answer.challenge_parameters().expect("parameters").clone()
         }
     };
-    let first = challenge("ghost").await;
-    let second = challenge("ghost").await;
-    for key in ["SALT", "SRP_B", "USER_ID_FOR_SRP"] {
-        assert_eq!(first[key], second[key], "{key} is stable");
+    cognate_tests::confirmed_user(&idp, &pool_id, "jane", "Correct-horse-1").await;
+    for name in ["jane", "ghost"] {
+        let first = challenge(name).await;
+        let second = challenge(name).await;
+        for key in ["SALT", "USER_ID_FOR_SRP"] {
+            assert_eq!(first[key], second[key], "{name}: {key} is stable");
+        }
+        for key in ["SRP_B", "SECRET_BLOCK"] {
+            assert_ne!(first[key], second[key], "{name}: {key} is fresh");
+        }
     }
-    assert_ne!(first["SECRET_BLOCK"], second["SECRET_BLOCK"]);
+    let first = challenge("ghost").await;
     assert_ne!(challenge("other-ghost").await["SALT"], first["SALT"]);
     let refused = srp_sign_in(&idp, &pool_id, &client_id, "ghost", "Wrong-horse-1")
         .await

@@ -604,20 +604,11 @@ impl Auth {
     ) -> CognitoResult<Json> {
         let verifier =
             password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
-        let for_challenge = verifier.clone();
-        let challenge = self
-            .work
-            .run(move || srp::server_challenge(&for_challenge))
-            .await?
-            .map_err(|error| {
-                cognate_common::error::internal("stored SRP verifier unusable", error)
-            })?;
         self.password_verifier(
             pool_id,
             client,
             &user.username,
-            &verifier,
-            challenge,
+            verifier,
             srp_a,
             None,
             device_key,
@@ -627,8 +618,10 @@ impl Auth {
     }
 
     /// USER_SRP_AUTH for a user who does not exist, when the client hides existence: a
-    /// simulated SALT, SRP_B and USER_ID_FOR_SRP, stable per pool and username (RFC 5054
-    /// §2.5.1.3), derived from a pool secret; the proof then fails like a wrong password.
+    /// simulated SALT and USER_ID_FOR_SRP, stable per pool and username (RFC 5054 §2.5.1.3),
+    /// derived from a pool secret, and a fresh SRP_B as a real user gets; the proof then fails
+    /// like a wrong password. The simulated verifier costs no exponentiation, as a real one
+    /// read from storage costs none, and the challenge is the same code as a real user's.
     async fn decoy_srp(
         &self,
         pool: &idp::UserPoolType,
@@ -642,23 +635,10 @@ impl Auth {
             .keys
             .for_pool(pool_id, Algorithm::of_pool(pool))
             .await?;
-        let derive = |label: &str| hex::encode(keys.derive(&format!("{label}\0{username}")));
-        let (salt, password, b) = (derive("salt"), derive("password"), derive("b"));
-        let pool_name = password::pool_name(pool_id).to_owned();
-        let decoy = self
-            .work
-            .run(move || {
-                let verifier =
-                    srp::verifier_with_salt(&pool_name, &user_id, &password, &salt[..32])?;
-                let challenge = srp::server_challenge_with_b(&verifier, &b)?;
-                Ok::<_, srp::SrpError>((user_id, verifier, challenge))
-            })
-            .await?
-            .map_err(|error| cognate_common::error::internal("decoy SRP failed", error))?;
-        let (user_id, verifier, challenge) = decoy;
+        let verifier = srp::simulated_verifier(&keys.derive(&format!("verifier\0{username}")));
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
         self.password_verifier(
-            pool_id, client, &user_id, &verifier, challenge, srp_a, decoy, None, None,
+            pool_id, client, &user_id, verifier, srp_a, decoy, None, None,
         )
         .await
     }
@@ -685,20 +665,28 @@ impl Auth {
             .to_string())
     }
 
-    /// The PASSWORD_VERIFIER challenge. Its SECRET_BLOCK names the session.
+    /// The PASSWORD_VERIFIER challenge for `verifier`, a real user's or a decoy's alike. Its
+    /// SECRET_BLOCK names the session.
     #[allow(clippy::too_many_arguments)]
     async fn password_verifier(
         &self,
         pool_id: &str,
         client: &idp::UserPoolClientType,
         user_id: &str,
-        verifier: &srp::Verifier,
-        challenge: srp::ServerChallenge,
+        verifier: srp::Verifier,
         srp_a: String,
         decoy: Option<(String, String)>,
         device_key: Option<String>,
         custom: Option<Json>,
     ) -> CognitoResult<Json> {
+        let salt = verifier.salt.clone();
+        let challenge = self
+            .work
+            .run(move || srp::server_challenge(&verifier))
+            .await?
+            .map_err(|error| {
+                cognate_common::error::internal("stored SRP verifier unusable", error)
+            })?;
         let secret_block = random_token(48);
         let session = Session {
             pool_id: pool_id.to_owned(),
@@ -719,7 +707,7 @@ impl Auth {
         Ok(json!({
             "ChallengeName": "PASSWORD_VERIFIER",
             "ChallengeParameters": {
-                "SALT": verifier.salt,
+                "SALT": salt,
                 "SECRET_BLOCK": secret_block,
                 "SRP_B": challenge.big_b,
                 "USERNAME": user_id,

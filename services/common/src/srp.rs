@@ -250,6 +250,29 @@ pub fn verifier_with_salt(
     })
 }
 
+/// A verifier for no one, for a user who does not exist when the client hides that (RFC 5054
+/// §2.5.1.3): its salt and value come from `seed`, so the same seed gives the same `SALT`.
+/// Its value is not `g^x` of any password: a real user's verifier is read from storage, not
+/// computed, so deriving one here would cost the decoy an exponentiation a real user's
+/// challenge does not. [`server_challenge`] and [`verify_claim`] then do with it exactly what
+/// they do with a real verifier.
+pub fn simulated_verifier(seed: &[u8; 32]) -> Verifier {
+    let expand = |label: &[u8], counter: u8| hash(&[label, seed, &[counter]]);
+    let salt = expand(b"salt", 0);
+    let mut value = [0u8; N_BYTES];
+    for (counter, block) in (0u8..).zip(value.chunks_mut(32)) {
+        block.copy_from_slice(expand(b"verifier", counter).as_ref());
+    }
+    // N begins with 64 one bits: clearing the top bit keeps the value below N, and setting the
+    // lowest keeps it above zero, so it is a residue as a real verifier is.
+    value[0] &= 0x7f;
+    value[N_BYTES - 1] |= 1;
+    Verifier {
+        salt: hex::encode(&salt.as_ref()[..SALT_BYTES]),
+        verifier: min_hex(&U3072::from_be_slice(&value)),
+    }
+}
+
 /// Server step 1: a fresh 256-bit secret `b` and `B = k·v + g^b mod N` for the user's verifier.
 /// The caller keeps `b` and sends `SALT = verifier.salt`, `SRP_B = big_b`.
 pub fn server_challenge(verifier: &Verifier) -> Result<ServerChallenge, SrpError> {
@@ -362,7 +385,7 @@ fn compute_x(pool_name: &str, username: &str, password: &str, salt: &[u8]) -> U3
 
 /// `v = g^x mod N`; `x` is a secret 256-bit digest.
 fn compute_v(x: &U3072) -> U3072 {
-    GROUP.g.pow_bounded_exp(x, DIGEST_BITS).retrieve()
+    power(&GROUP.g, x, DIGEST_BITS).retrieve()
 }
 
 /// `B = (k·v + g^b) mod N`, or `None` if that is zero.
@@ -370,7 +393,7 @@ fn compute_big_b(v: &U3072, b: &ServerSecret) -> Option<U3072> {
     let group = &*GROUP;
     let (b_value, b_bits) = b.exponent();
     let v_monty = FixedMontyForm::new(v, &group.params);
-    let big_b = (group.k * v_monty + group.g.pow_bounded_exp(&b_value, b_bits)).retrieve();
+    let big_b = (group.k * v_monty + power(&group.g, &b_value, b_bits)).retrieve();
     (big_b != U3072::ZERO).then_some(big_b)
 }
 
@@ -383,10 +406,21 @@ fn compute_u(a: &U3072, big_b: &U3072) -> U3072 {
 fn compute_server_s(a: &U3072, v: &U3072, u: &U3072, b: &ServerSecret) -> U3072 {
     let params = &GROUP.params;
     let (b_value, b_bits) = b.exponent();
-    let v_to_u = FixedMontyForm::new(v, params).pow_bounded_exp(u, DIGEST_BITS);
-    (FixedMontyForm::new(a, params) * v_to_u)
-        .pow_bounded_exp(&b_value, b_bits)
-        .retrieve()
+    let v_to_u = power(&FixedMontyForm::new(v, params), u, DIGEST_BITS);
+    power(&(FixedMontyForm::new(a, params) * v_to_u), &b_value, b_bits).retrieve()
+}
+
+/// `base^exponent mod N` over the exponent's lowest `bits` bits, in time that depends on `bits`
+/// only. Every server-side exponentiation goes through here, so the tests can check that a
+/// decoy does the same ones as a real user.
+fn power(
+    base: &FixedMontyForm<{ U3072::LIMBS }>,
+    exponent: &U3072,
+    bits: u32,
+) -> FixedMontyForm<{ U3072::LIMBS }> {
+    #[cfg(test)]
+    tests::EXPONENTIATIONS.with_borrow_mut(|done| done.push(bits));
+    base.pow_bounded_exp(exponent, bits)
 }
 
 /// RFC 5869 HKDF-SHA256 with `salt = PAD(u)`, `ikm = PAD(S)`, `info = "Caldera Derived Key"`,
@@ -1076,6 +1110,68 @@ mod tests {
         assert_eq!(
             verify("6b1f8a4e-user", &forged),
             Err(SrpError::SignatureMismatch)
+        );
+    }
+
+    thread_local! {
+        /// The exponent bit lengths of the exponentiations [`power`] did on this thread, in order.
+        pub(super) static EXPONENTIATIONS: std::cell::RefCell<Vec<u32>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// What `step` returns, and the exponentiations it did.
+    fn counted<T>(step: impl FnOnce() -> T) -> (T, Vec<u32>) {
+        EXPONENTIATIONS.with_borrow_mut(Vec::clear);
+        let output = step();
+        (output, EXPONENTIATIONS.with_borrow_mut(std::mem::take))
+    }
+
+    /// A decoy's challenge and proof check cost the exponentiations a real user's do, step by
+    /// step and of the same exponent sizes; making the decoy's verifier costs none, as reading
+    /// a real one from storage costs none.
+    #[test]
+    fn a_decoy_costs_the_exponentiations_of_a_real_user() {
+        let real = new_verifier("ExAmPlE12", "jane", "Corr3ct horse!");
+        let (decoy, made) = counted(|| simulated_verifier(&[7; 32]));
+        assert_eq!(made, Vec::<u32>::new());
+        assert_eq!(decoy, simulated_verifier(&[7; 32]), "stable per seed");
+        assert_ne!(decoy.salt, simulated_verifier(&[8; 32]).salt);
+        assert_eq!(decoy.salt.len(), real.salt.len());
+        assert_eq!(parse_verifier(&decoy).map(|_| ()), Ok(()));
+
+        let client = Client::new("ExAmPlE12", "jane", "Corr3ct horse!");
+        let block = b64(b"an opaque secret block");
+        let now = timestamp(time::macros::datetime!(2025-03-04 05:06:07 UTC));
+        let mut costs = Vec::new();
+        for verifier in [&real, &decoy] {
+            let (challenge, challenged) =
+                counted(|| server_challenge(verifier).expect("challenge"));
+            let signature = client.signature(&verifier.salt, &challenge.big_b, &block, &now);
+            let (checked, proven) = counted(|| {
+                verify_claim(
+                    "ExAmPlE12",
+                    "jane",
+                    verifier,
+                    &challenge,
+                    &client.big_a(),
+                    &block,
+                    &now,
+                    &signature,
+                )
+            });
+            costs.push((challenged, proven, checked));
+        }
+        let bits = u32::try_from(SECRET_BYTES * 8).expect("small");
+        assert_eq!(
+            costs,
+            [
+                (vec![bits], vec![DIGEST_BITS, bits], Ok(())),
+                (
+                    vec![bits],
+                    vec![DIGEST_BITS, bits],
+                    Err(SrpError::SignatureMismatch)
+                ),
+            ]
         );
     }
 

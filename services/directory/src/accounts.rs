@@ -457,19 +457,47 @@ impl Directory {
         code: &str,
         force_alias_creation: bool,
     ) -> CognitoResult<()> {
+        let started = tokio::time::Instant::now();
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
-        let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
-            return Err(self
-                .decoy_redemption(&pool_id, call.username, Purpose::SignUp, code)
-                .await);
-        };
+        let hiding = hides_existence(&client);
+        // With existence hiding, a confirmed user, an unknown one and an unconfirmed one with a
+        // wrong code get the same answer, and no sooner than the floor: an unconfirmed user's
+        // check reads more rows (the pending code, the aliases) than a decoy's.
+        padded(hiding, started, async {
+            // A user past UNCONFIRMED is answered like an unknown one: Cognito's "User cannot
+            // be confirmed" would tell that the name exists. Their code was spent, so no code
+            // can confirm them anyway; the check goes to the name's decoy.
+            let user = self
+                .known_user(&pool_id, &client, call.username)
+                .await?
+                .filter(|user| user.status == UNCONFIRMED || !hiding);
+            let Some(user) = user else {
+                return Err(self
+                    .decoy_redemption(&pool_id, call.username, Purpose::SignUp, code)
+                    .await);
+            };
+            self.confirm_user(&call, (&pool_id, &pool), &user, code, force_alias_creation)
+                .await
+        })
+        .await
+    }
+
+    /// ConfirmSignUp for a user found by name.
+    async fn confirm_user(
+        &self,
+        call: &ClientCall<'_>,
+        (pool_id, pool): (&str, &CachedPool),
+        user: &User,
+        code: &str,
+        force_alias_creation: bool,
+    ) -> CognitoResult<()> {
         if user.status != UNCONFIRMED {
             return Err(CognitoError::not_authorized(format!(
                 "User cannot be confirmed. Current status is {}",
                 user.status
             )));
         }
-        let naming = Naming::of(&pool);
+        let naming = Naming::of(pool);
         // The attributes once confirmed: the one the code went to becomes verified.
         let confirmed_attributes = |redeemed: Option<&codes::Redeemed>| {
             let mut attributes = user.attributes.clone();
@@ -488,14 +516,14 @@ impl Directory {
         // Refuse a taken alias before the code is spent, so the user can retry with
         // ForceAliasCreation; the transaction below re-checks under the store's constraint.
         if !force_alias_creation {
-            let pending = self.live_code(&pool_id, &user.sub, Purpose::SignUp).await?;
+            let pending = self.live_code(pool_id, &user.sub, Purpose::SignUp).await?;
             let attributes = confirmed_attributes(pending.as_ref());
-            self.refuse_taken_aliases(&pool_id, &naming, &user.sub, &attributes)
+            self.refuse_taken_aliases(pool_id, &naming, &user.sub, &attributes)
                 .await?;
         }
         let redeemed = self
             .redeem_code(
-                &pool_id,
+                pool_id,
                 &user.sub,
                 Purpose::SignUp,
                 code,
@@ -503,11 +531,11 @@ impl Directory {
             )
             .await?;
         let attributes = confirmed_attributes(Some(&redeemed));
-        self.store_confirmation(&pool_id, &naming, &user, attributes, force_alias_creation)
+        self.store_confirmation(pool_id, &naming, user, attributes, force_alias_creation)
             .await?;
         self.post_confirmation(
-            &pool_id,
-            &pool,
+            pool_id,
+            pool,
             "PostConfirmation_ConfirmSignUp",
             Some(call.client_id),
             &user.sub,

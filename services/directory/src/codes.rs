@@ -154,6 +154,33 @@ impl Directory {
         Ok(code)
     }
 
+    /// Issues a code nobody is told, unless the user already has one of `purpose` (whose
+    /// attempts and expiry then stand): for decoys, which must lock and expire as a real code
+    /// does.
+    pub(crate) async fn issue_code_unless_present(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        purpose: Purpose,
+    ) -> CognitoResult<()> {
+        let code = cognate_common::ids::six_digit_code();
+        let now = unix_millis(self.clock.now());
+        sqlx::query(
+            "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, '', '', 0, 0, $5, $6) ON CONFLICT (user_pool_id, sub, purpose) DO NOTHING",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose.as_str())
+        .bind(code_hash(pool_id, sub, purpose, &code))
+        .bind(now + purpose.lifetime_millis())
+        .bind(now)
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+
     /// Where the user's live (unused, unexpired) code of `purpose` went, if there is one.
     pub(crate) async fn live_code(
         &self,

@@ -25,26 +25,64 @@ pub fn hides_existence(client: &Json) -> bool {
     client["PreventUserExistenceErrors"] == "ENABLED"
 }
 
+/// Where most people's mail is, the commonest more than once: a simulated address is at one of
+/// them, so its masked domain (`g***.com`) is what real users' mostly are.
+const MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "yahoo.com",
+    "yahoo.com",
+    "hotmail.com",
+    "hotmail.com",
+    "outlook.com",
+    "outlook.com",
+    "icloud.com",
+    "aol.com",
+    "live.com",
+    "protonmail.com",
+    "msn.com",
+];
+
+/// First letters of addresses, each about as often as it begins a given name: uniform letters
+/// would give away simulated ones by their `q`s, `x`s and `z`s.
+const INITIALS: &[u8] =
+    b"aaaaaaaabbbbbcccccccdddddeeeeffgghhhhiijjjjjjjjkkkkkllllllmmmmmmmmnnnooppprrrrrsssssssttttuvwwxyz";
+
 /// A masked destination for an unknown user that looks like a real one and stays the same for
-/// the same pool and name: an email-shaped name is masked as itself (in email-as-username pools
-/// that is what a real user sees); anything else gets letters or digits derived with the
-/// installation's secret, so they cannot be told from a real user's.
+/// the same pool and name. It is a plausible address or number masked by the very function
+/// that masks real ones, so the format cannot differ: an email-shaped name is itself (in
+/// email-as-username pools that is what a real user sees); otherwise an address at a common
+/// provider, or a North American number (`+1`, ten digits: the commonest length), derived with
+/// the installation's secret so that it cannot be told from a real user's.
 fn fake_destination(secret: &[u8], pool_id: &str, name: &str, channel: Channel) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
     let tag = aws_lc_rs::hmac::sign(&key, format!("{pool_id}\n{name}").as_bytes());
     let bytes = tag.as_ref();
-    let letter = |index: usize| char::from(b'a' + bytes[index] % 26);
-    match channel {
-        Channel::Email if name.contains('@') => outbox::masked(channel, name),
-        Channel::Email => format!("{}***@{}***.com", letter(0), letter(1)),
+    let pick = |index: usize, count: usize| usize::from(bytes[index]) % count;
+    let address = match channel {
+        Channel::Email if name.contains('@') => name.to_owned(),
+        Channel::Email => format!(
+            "{}@{}",
+            char::from(INITIALS[pick(0, INITIALS.len())]),
+            MAIL_DOMAINS[pick(1, MAIL_DOMAINS.len())]
+        ),
         Channel::Sms => {
-            let digits: String = bytes[2..6]
-                .iter()
-                .map(|byte| char::from(b'0' + byte % 10))
+            // NANP: area code and exchange start with 2–9.
+            let digit = |index: usize| char::from(b'0' + bytes[index] % 10);
+            let leading = |index: usize| char::from(b'2' + bytes[index] % 8);
+            let number: String = (2..12)
+                .map(|index| match index {
+                    2 | 5 => leading(index),
+                    _ => digit(index),
+                })
                 .collect();
-            format!("+*******{digits}")
+            format!("+1{number}")
         }
-    }
+    };
+    outbox::masked(channel, &address)
 }
 
 /// The attribute a code on `channel` goes to.
@@ -139,6 +177,14 @@ impl Directory {
             Ok(sub) => sub,
             Err(error) => return error,
         };
+        // An unconfirmed user always holds a sign-up code (SignUp issued it), so wrong codes
+        // lock it after five; the decoy gets one at its first check so that it locks alike.
+        // Reset codes exist only once asked for, so a reset decoy stays without one.
+        if purpose == Purpose::SignUp
+            && let Err(error) = self.issue_code_unless_present(pool_id, &sub, purpose).await
+        {
+            return error;
+        }
         match self
             .redeem_code(pool_id, &sub, purpose, code, crate::codes::code_mismatch)
             .await
@@ -268,6 +314,17 @@ pub(crate) struct DetachedMessage<'a> {
 mod tests {
     use super::*;
 
+    /// Letters as `a`, digits as `9`, the rest as themselves: the format of a masked destination.
+    fn shape(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' => 'a',
+                '0'..='9' => '9',
+                other => other,
+            })
+            .collect()
+    }
+
     #[test]
     fn fake_destinations_are_stable_and_look_real() {
         let secret = [1u8; 32];
@@ -276,7 +333,6 @@ mod tests {
             first,
             fake_destination(&secret, "pool", "nobody", Channel::Email)
         );
-        assert_eq!(first.len(), "a***@b***.com".len());
         assert_ne!(
             first,
             fake_destination(&[2u8; 32], "pool", "nobody", Channel::Email)
@@ -285,10 +341,22 @@ mod tests {
             fake_destination(&secret, "pool", "jane@example.com", Channel::Email),
             "j***@e***.com"
         );
-        let phone = fake_destination(&secret, "pool", "nobody", Channel::Sms);
-        assert!(
-            phone.starts_with("+*******") && phone.len() == 12,
-            "{phone}"
-        );
+        let real_email = shape(&outbox::masked(Channel::Email, "jane@example.com"));
+        let real_phone = shape(&outbox::masked(Channel::Sms, "+12065550100"));
+        let domain_initials: Vec<char> = MAIL_DOMAINS
+            .iter()
+            .filter_map(|domain| domain.chars().next())
+            .collect();
+        for index in 0..200 {
+            let name = format!("nobody-{index}");
+            let email = fake_destination(&secret, "pool", &name, Channel::Email);
+            assert_eq!(shape(&email), real_email, "{email}");
+            let local = email.chars().next().expect("an initial");
+            let domain = email.chars().nth(5).expect("a domain initial");
+            assert!(INITIALS.contains(&(local as u8)), "{email}");
+            assert!(domain_initials.contains(&domain), "{email}");
+            let phone = fake_destination(&secret, "pool", &name, Channel::Sms);
+            assert_eq!(shape(&phone), real_phone, "{phone}");
+        }
     }
 }
