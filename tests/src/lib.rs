@@ -16,6 +16,8 @@ pub use cognate_common::testing::{ScratchDatabase, ScratchDir};
 pub const ACCESS_KEY_ID: &str = "AKIDSANDBOX";
 pub const SECRET_ACCESS_KEY: &str = "sandbox-secret-access-key";
 pub const REGION: &str = "us-east-1";
+/// The master key sandbox nodes seal their secrets with (32 bytes of 0x5a, base64).
+pub const MASTER_KEY: &str = "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
@@ -54,6 +56,7 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
             secret_access_key: Secret::new(SECRET_ACCESS_KEY),
         }],
         nats_url: Some(Secret::new(nats_url())),
+        master_key: Some(Secret::new(MASTER_KEY)),
         ..Config::default()
     }
 }

@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod ids;
 pub mod legacy_hash;
 pub mod password;
+pub mod sealing;
 pub mod secret_hash;
 pub mod srp;
 pub mod store;
@@ -38,4 +39,15 @@ pub struct ServiceContext {
     pub nats: Option<async_nats::Client>,
     /// Redis when `redis_url` is configured, else in-process.
     pub ephemeral: ephemeral::Ephemeral,
+    /// Seals secrets at rest; present where the configuration runs auth or directory.
+    pub sealer: Option<sealing::Sealer>,
+}
+
+impl ServiceContext {
+    /// The sealer, for the services that store secrets.
+    pub fn sealer(&self) -> anyhow::Result<sealing::Sealer> {
+        self.sealer
+            .clone()
+            .ok_or_else(|| anyhow::Error::new(sealing::SealingError::NoKey))
+    }
 }

@@ -290,6 +290,7 @@ mod tests {
             store.pool.clone(),
             clock.clone(),
             Arc::new(cognate_common::Config::default()),
+            cognate_common::testing::sealer(),
         );
         let code = directory
             .issue_code("p", "s", Purpose::Reset, "email", "a@example.com")

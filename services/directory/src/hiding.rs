@@ -7,6 +7,8 @@
 use serde_json::{Value as Json, json};
 use sqlx::Row;
 
+use cognate_common::error::internal;
+use cognate_common::sealing::SealedColumns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 
@@ -19,6 +21,14 @@ use crate::users::User;
 const DECOY_PREFIX: &str = "decoy:";
 /// The secret fake destinations are derived with; one per installation.
 const SECRET_NAME: &str = "existence-hiding";
+
+/// Installation secrets are sealed at rest, each bound to its name.
+pub const DIRECTORY_SECRETS: SealedColumns = SealedColumns {
+    table: "directory_secrets",
+    key: &["name"],
+    binding: &["name"],
+    sealed: &["value"],
+};
 
 /// Whether the app client hides which users exist.
 pub fn hides_existence(client: &Json) -> bool {
@@ -62,12 +72,16 @@ impl Directory {
             .get_or_try_init(|| async {
                 let mut candidate = [0u8; 32];
                 aws_lc_rs::rand::fill(&mut candidate)
-                    .map_err(|error| cognate_common::error::internal("random secret", error))?;
+                    .map_err(|error| internal("random secret", error))?;
+                let sealed = DIRECTORY_SECRETS
+                    .seal(&self.sealer, &hex::encode(candidate), &[SECRET_NAME])
+                    .map_err(|error| internal("sealing the hiding secret failed", error))?;
+                // Replicas starting together race here: the first secret stored is everyone's.
                 sqlx::query(
                     "INSERT INTO directory_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(SECRET_NAME)
-                .bind(hex::encode(candidate))
+                .bind(sealed)
                 .execute(&self.db)
                 .await
                 .map_err(store_error)?;
@@ -76,8 +90,11 @@ impl Directory {
                     .fetch_one(&self.db)
                     .await
                     .map_err(store_error)?;
-                hex::decode(stored.get::<String, _>("value"))
-                    .map_err(|error| cognate_common::error::internal("stored secret", error))
+                // A secret stored before sealing is plaintext hex and reads as it is.
+                let opened = DIRECTORY_SECRETS
+                    .open(&self.sealer, &stored.get::<String, _>("value"), &[SECRET_NAME])
+                    .map_err(|error| internal("the stored hiding secret does not open", error))?;
+                hex::decode(opened).map_err(|error| internal("stored secret", error))
             })
             .await?;
         Ok(secret.clone())
