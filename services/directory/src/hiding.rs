@@ -283,7 +283,58 @@ pub(crate) struct DetachedMessage<'a> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use cognate_common::sealing::{MasterKey, Sealer};
+    use sqlx::AnyPool;
+
     use super::*;
+
+    fn directory(db: &AnyPool, sealer: Sealer) -> Directory {
+        Directory::new(
+            db.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(cognate_common::Config::default()),
+            sealer,
+        )
+    }
+
+    /// The installation secret is stored sealed, and a rotation (rewrap under a new key, then
+    /// the old key dropped) keeps every simulated destination as it was.
+    async fn the_hiding_secret_is_sealed_and_survives_a_rotation(db: &AnyPool) {
+        let old = || MasterKey::from_bytes([1; 32]);
+        let new = || MasterKey::from_bytes([2; 32]);
+        let before = directory(db, Sealer::new(&old(), &[]).expect("sealer"))
+            .simulated_destination("p", "nobody", Channel::Sms)
+            .await
+            .expect("simulated");
+        let stored: String = sqlx::query_scalar("SELECT value FROM directory_secrets")
+            .fetch_one(db)
+            .await
+            .expect("stored");
+        assert!(
+            stored.starts_with(&format!("sealed:v1:{}:", old().id())),
+            "{stored}"
+        );
+        let rotating = Sealer::new(&new(), &[old()]).expect("sealer");
+        assert_eq!(
+            DIRECTORY_SECRETS
+                .rewrap(db, &rotating)
+                .await
+                .expect("rewrap"),
+            1
+        );
+        let after = directory(db, Sealer::new(&new(), &[]).expect("sealer"))
+            .simulated_destination("p", "nobody", Channel::Sms)
+            .await
+            .expect("simulated");
+        assert_eq!(before, after);
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Directory, crate::MIGRATOR;
+        the_hiding_secret_is_sealed_and_survives_a_rotation,
+    );
 
     #[test]
     fn fake_destinations_are_stable_and_look_real() {
