@@ -533,4 +533,30 @@ mod tests {
         );
         assert!(parse_peers(&["nonsense".into()]).is_err());
     }
+
+    #[test]
+    fn master_keys_come_from_flags_after_the_subcommand_first() {
+        let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+        let cli = Cli::try_parse_from([
+            "cognate",
+            "--master-key-file",
+            "/outer",
+            "rewrap",
+            "--master-key-file",
+            "/run/secrets/master",
+            "--previous-master-keys",
+            &format!("{key},{key}"),
+        ])
+        .expect("parses");
+        let Some(Command::Rewrap(options)) = cli.command else {
+            panic!("rewrap");
+        };
+        let config = options.or(cli.options).into_config().expect("valid");
+        assert_eq!(
+            config.master_key_file,
+            Some(PathBuf::from("/run/secrets/master"))
+        );
+        assert_eq!(config.previous_master_keys.len(), 2);
+        assert!(!format!("{config:?}").contains(key), "keys never print");
+    }
 }
