@@ -19,6 +19,8 @@ pub const REGION: &str = "us-east-1";
 /// The peer token every sandbox node shares, so split topologies run authenticated internal gRPC
 /// as production does.
 pub const PEER_TOKEN: &str = "sandbox-peer-token-0123456789abcdef";
+/// The master key sandbox nodes seal their secrets with (32 bytes of 0x5a, base64).
+pub const MASTER_KEY: &str = "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
@@ -64,6 +66,7 @@ pub fn base_config(data_dir: &ScratchDir) -> Config {
         // the per-address and per-user limits have their own tests.
         code_requests_per_address_per_minute: 0,
         code_sends_per_hour: 10_000,
+        master_key: Some(Secret::new(MASTER_KEY)),
         ..Config::default()
     }
 }

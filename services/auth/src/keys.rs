@@ -24,9 +24,12 @@ use sqlx::{AnyPool, Row};
 use cognate_common::clock::SharedClock;
 use cognate_common::clock::unix_millis;
 use cognate_common::error::internal;
+use cognate_common::sealing::Sealer;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoResult, Config};
 use cognate_proto::idp::v1 as idp;
+
+use crate::sealed::SIGNING_KEYS;
 
 /// The pool tag that chooses the signing algorithm: `ES256`, or RS256 when absent.
 pub const ALGORITHM_TAG: &str = "cognate:signing-algorithm";
@@ -330,6 +333,8 @@ pub struct KeyStore {
     clock: SharedClock,
     /// `None`: keys never rotate.
     rotation_millis: Option<i64>,
+    /// Private keys are stored sealed (see `sealed`).
+    sealer: Sealer,
     cache: Arc<RwLock<HashMap<String, Arc<PoolKeys>>>>,
     /// Held while creating a key, so the requests that find a rotation due at the same moment
     /// generate one key between them rather than one each.
@@ -337,12 +342,13 @@ pub struct KeyStore {
 }
 
 impl KeyStore {
-    pub fn new(db: AnyPool, clock: SharedClock, config: &Config) -> Self {
+    pub fn new(db: AnyPool, clock: SharedClock, config: &Config, sealer: Sealer) -> Self {
         Self {
             db,
             clock,
             rotation_millis: (config.signing_key_rotation_days > 0)
                 .then(|| i64::from(config.signing_key_rotation_days) * 86_400_000),
+            sealer,
             cache: Arc::default(),
             creating: Arc::default(),
         }
@@ -511,6 +517,9 @@ impl KeyStore {
             &aws_lc_rs::digest::SHA256,
             pair.public_bytes(),
         ));
+        let sealed_key = SIGNING_KEYS
+            .seal(&self.sealer, &STANDARD.encode(&der), &[pool_id, &kid])
+            .map_err(|error| internal("sealing a signing key failed", error))?;
         // Replicas may race to create the key: the unique (pool, purpose, generation) keeps one.
         sqlx::query(
             "INSERT INTO signing_keys (kid, user_pool_id, purpose, generation, private_key, created_at, algorithm) \
@@ -520,7 +529,7 @@ impl KeyStore {
         .bind(pool_id)
         .bind(purpose.as_str())
         .bind(generation)
-        .bind(STANDARD.encode(&der))
+        .bind(sealed_key)
         .bind(self.now())
         .bind(algorithm.as_str())
         .execute(&self.db)
@@ -546,15 +555,24 @@ impl KeyStore {
             } else {
                 1
             };
+            let kid: String = row.get("kid");
+            // Keys stored before sealing are plaintext base64 and read as they are.
+            let encoded = SIGNING_KEYS
+                .open(
+                    &self.sealer,
+                    &row.get::<String, _>("private_key"),
+                    &[pool_id, &kid],
+                )
+                .map_err(|error| internal("stored signing key does not open", error))?;
             let der = STANDARD
-                .decode(row.get::<String, _>("private_key"))
+                .decode(encoded)
                 .map_err(|error| internal("stored signing key is not base64", error))?;
             let stored_algorithm: String = row.get("algorithm");
             let algorithm = Algorithm::parse(&stored_algorithm).ok_or_else(|| {
                 internal("stored signing key algorithm unknown", stored_algorithm)
             })?;
             by_purpose[index].push(StoredKey {
-                key: Arc::new(SigningKey::from_pkcs8(row.get("kid"), algorithm, &der)?),
+                key: Arc::new(SigningKey::from_pkcs8(kid, algorithm, &der)?),
                 generation: row.get("generation"),
                 created_at: row.get("created_at"),
             });
@@ -569,6 +587,7 @@ mod tests {
     use std::time::Duration;
 
     use cognate_common::clock::{Clock, ManualClock};
+    use cognate_common::sealing::{MasterKey, SealingError};
 
     use super::*;
 
@@ -580,8 +599,118 @@ mod tests {
             signing_key_rotation_days: days,
             ..Config::default()
         };
-        let replica = || KeyStore::new(db.clone(), clock.clone(), &config);
+        let replica = || KeyStore::new(db.clone(), clock.clone(), &config, sealer(1));
         [replica(), replica()]
+    }
+
+    fn sealer(seed: u8) -> Sealer {
+        Sealer::new(&MasterKey::from_bytes([seed; 32]), &[]).expect("sealer")
+    }
+
+    /// The stored rows hold the private keys sealed: neither the key's base64 DER nor a piece
+    /// of it is in the row, and the sealed value opens to the key that signs.
+    async fn private_keys_are_sealed_at_rest(db: &AnyPool) {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let [store, _] = replicas(db, &clock, 0);
+        let keys = store.for_pool("p", Algorithm::Es256).await.expect("keys");
+        let rows =
+            sqlx::query("SELECT kid, private_key FROM signing_keys WHERE user_pool_id = 'p'")
+                .fetch_all(db)
+                .await
+                .expect("rows");
+        assert_eq!(rows.len(), 2);
+        for row in rows {
+            let kid: String = row.get("kid");
+            let stored: String = row.get("private_key");
+            assert!(stored.starts_with("sealed:v1:"), "{stored}");
+            let encoded = SIGNING_KEYS
+                .open(&sealer(1), &stored, &["p", &kid])
+                .expect("opens");
+            let der = STANDARD.decode(&encoded).expect("base64 DER");
+            assert!(der.len() > 100, "a PKCS#8 document");
+            for window in encoded.as_bytes().chunks(16) {
+                let piece = std::str::from_utf8(window).expect("ascii");
+                assert!(!stored.contains(piece), "plaintext {piece} in the row");
+            }
+            let reopened =
+                SigningKey::from_pkcs8(kid.clone(), Algorithm::Es256, &der).expect("a key");
+            assert!(
+                keys.jwks().contains(&reopened.jwk()),
+                "the sealed key is the published one"
+            );
+            assert_eq!(
+                SIGNING_KEYS
+                    .open(&sealer(1), &stored, &["other-pool", &kid])
+                    .err(),
+                Some(SealingError::Unopenable {
+                    id: sealer(1).current_id().to_owned()
+                }),
+                "bound to its pool"
+            );
+        }
+    }
+
+    /// A database from before sealing: its plaintext keys keep signing, `rewrap` seals them in
+    /// place (same kids, same derived secrets), and a process with another master key is told
+    /// which key is missing instead of failing later.
+    async fn plaintext_keys_keep_working_and_rewrap_seals_them(db: &AnyPool) {
+        let der = Algorithm::Rs256.generate().expect("generated");
+        for (purpose, kid) in [("id", "legacy-id"), ("access", "legacy-access")] {
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, user_pool_id, purpose, generation, private_key, created_at, algorithm) \
+                 VALUES ($1, 'p', $2, 0, $3, 0, 'RS256')",
+            )
+            .bind(kid)
+            .bind(purpose)
+            .bind(STANDARD.encode(&der))
+            .execute(db)
+            .await
+            .expect("a legacy row");
+        }
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let [before, _] = replicas(db, &clock, 0);
+        let legacy = before.for_pool("p", Algorithm::Rs256).await.expect("keys");
+        assert_eq!(legacy.access.kid, "legacy-access");
+        let derived = legacy.derive("decoy");
+
+        assert_eq!(
+            crate::sealed::rewrap(db, &sealer(1)).await.expect("rewrap"),
+            2
+        );
+        assert_eq!(
+            crate::sealed::rewrap(db, &sealer(1)).await.expect("rewrap"),
+            0,
+            "nothing left to seal"
+        );
+        let stored: Vec<String> = sqlx::query_scalar("SELECT private_key FROM signing_keys")
+            .fetch_all(db)
+            .await
+            .expect("rows");
+        assert!(stored.iter().all(|value| value.starts_with("sealed:v1:")));
+        let [after, _] = replicas(db, &clock, 0);
+        let sealed = after.for_pool("p", Algorithm::Rs256).await.expect("keys");
+        assert_eq!(sealed.access.kid, "legacy-access");
+        assert_eq!(sealed.derive("decoy"), derived, "the same key, sealed");
+
+        let stranger = sealer(2);
+        let error = crate::sealed::check_keys(db, &stranger)
+            .await
+            .expect_err("another master key");
+        assert_eq!(
+            format!("{error:#}"),
+            format!(
+                "the secrets in signing_keys: a value was sealed with master key {}, which this process does not have (it has {}); configure that key (as COGNATE_MASTER_KEY, or in COGNATE_PREVIOUS_MASTER_KEYS while rotating)",
+                sealer(1).current_id(),
+                stranger.current_id()
+            )
+        );
+        let config = Config::default();
+        let wrong = KeyStore::new(db.clone(), clock.clone(), &config, stranger);
+        assert_eq!(
+            wrong.for_pool("p", Algorithm::Rs256).await.err(),
+            Some(cognate_common::CognitoError::internal()),
+            "an error, not a panic"
+        );
     }
 
     fn kids(keys: &PoolKeys) -> HashSet<String> {
@@ -740,5 +869,7 @@ mod tests {
         es256_tokens_survive_rotations,
         a_changed_algorithm_rotates_the_keys,
         keys_never_rotate_when_rotation_is_off,
+        private_keys_are_sealed_at_rest,
+        plaintext_keys_keep_working_and_rewrap_seals_them,
     );
 }

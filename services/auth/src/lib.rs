@@ -12,6 +12,7 @@ mod keys;
 mod lockout;
 mod mfa;
 mod revocation;
+pub mod sealed;
 mod tokens;
 mod totp;
 pub mod transfer;
@@ -33,6 +34,7 @@ use cognate_proto::internal::v1::triggers_client::TriggersClient;
 
 use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::PeerChannel;
+use cognate_common::sealing::Sealer;
 use cognate_common::work::Work;
 use flows::SignIn;
 use keys::KeyStore;
@@ -50,6 +52,7 @@ pub struct Auth {
     clock: SharedClock,
     config: Arc<Config>,
     ephemeral: Ephemeral,
+    sealer: Sealer,
     directory: DirectoryInternalClient<PeerChannel>,
     triggers: TriggersClient<PeerChannel>,
 }
@@ -80,8 +83,16 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     let db =
         cognate_common::store::connect_and_migrate(&context.config, ServiceKind::Auth, &MIGRATOR)
             .await?;
+    let sealer = context.sealer()?;
+    sealed::check_keys(&db, &sealer).await?;
     let auth = Auth {
-        keys: KeyStore::new(db.clone(), context.clock.clone(), &context.config),
+        keys: KeyStore::new(
+            db.clone(),
+            context.clock.clone(),
+            &context.config,
+            sealer.clone(),
+        ),
+        sealer,
         lockout: Lockout::new(db.clone()),
         work: context.work.clone(),
         db,
@@ -330,7 +341,8 @@ impl idp::auth_server::Auth for Auth {
         let subject = self
             .mfa_subject(request.access_token.as_deref(), request.session.as_deref())
             .await?;
-        let secret = totp::associate(&self.db, &subject.pool_id, &subject.sub).await?;
+        let secret =
+            totp::associate(&self.db, &self.sealer, &subject.pool_id, &subject.sub).await?;
         let session = self.renew_session(&subject).await?;
         Ok(Response::new(idp::AssociateSoftwareTokenResponse {
             secret_code: Some(secret),
@@ -349,9 +361,17 @@ impl idp::auth_server::Auth for Auth {
         let now = cognate_common::clock::unix_millis(self.clock.now()) / 1000;
         let code = request.user_code.as_deref().unwrap_or_default();
         let name = request.friendly_device_name.as_deref().unwrap_or_default();
-        if totp::confirm_pending(&self.db, &subject.pool_id, &subject.sub, code, now, name)
-            .await
-            .is_err()
+        if totp::confirm_pending(
+            &self.db,
+            &self.sealer,
+            &subject.pool_id,
+            &subject.sub,
+            code,
+            now,
+            name,
+        )
+        .await
+        .is_err()
         {
             // The session stays usable for another try.
             self.renew_session(&subject).await?;

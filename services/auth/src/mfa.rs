@@ -150,7 +150,9 @@ impl Auth {
             .begin(pool_id, &user.sub, Factor::Code, now)
             .await?;
         let checked = match &session.otp {
-            None => totp::redeem(&self.db, pool_id, &user.sub, code, now / 1000).await,
+            None => {
+                totp::redeem(&self.db, &self.sealer, pool_id, &user.sub, code, now / 1000).await
+            }
             Some(expected) => {
                 let given = otp_hash(&session.client_id, &user.sub, code);
                 aws_lc_rs::constant_time::verify_slices_are_equal(

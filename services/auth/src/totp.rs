@@ -5,8 +5,12 @@
 use aws_lc_rs::hmac;
 use sqlx::{AnyPool, Row};
 
+use cognate_common::error::internal;
+use cognate_common::sealing::Sealer;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
+
+use crate::sealed::SOFTWARE_TOKENS;
 
 const STEP_SECONDS: i64 = 30;
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -66,30 +70,45 @@ fn mismatch() -> CognitoError {
     CognitoError::new("CodeMismatchException", "Invalid code received for user")
 }
 
-/// A new 160-bit secret for AssociateSoftwareToken. It stays pending, and a working
-/// authenticator keeps working, until [`confirm_pending`] proves the new one.
-pub async fn associate(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<String> {
+/// A new 160-bit secret for AssociateSoftwareToken, stored sealed. It stays pending, and a
+/// working authenticator keeps working, until [`confirm_pending`] proves the new one.
+pub async fn associate(
+    db: &AnyPool,
+    sealer: &Sealer,
+    pool_id: &str,
+    sub: &str,
+) -> CognitoResult<String> {
     let secret: [u8; 20] = rand::random();
     let secret = base32(&secret);
+    let sealed = SOFTWARE_TOKENS
+        .seal(sealer, &secret, &[pool_id, sub])
+        .map_err(|error| internal("sealing a TOTP secret failed", error))?;
     sqlx::query(
         "INSERT INTO software_tokens (user_pool_id, sub, secret, pending_secret) VALUES ($1, $2, '', $3) \
          ON CONFLICT (user_pool_id, sub) DO UPDATE SET pending_secret = excluded.pending_secret",
     )
     .bind(pool_id)
     .bind(sub)
-    .bind(&secret)
+    .bind(&sealed)
     .execute(db)
     .await
     .map_err(store_error)?;
     Ok(secret)
 }
 
+/// A TOTP secret as stored (sealed, or plaintext from before sealing) and its bytes.
+struct StoredSecret {
+    stored: String,
+    bytes: Vec<u8>,
+}
+
 async fn load_secret(
     db: &AnyPool,
+    sealer: &Sealer,
     pool_id: &str,
     sub: &str,
     column: &str,
-) -> CognitoResult<Vec<u8>> {
+) -> CognitoResult<StoredSecret> {
     let query = format!(
         "SELECT {column} AS secret FROM software_tokens WHERE user_pool_id = $1 AND sub = $2"
     );
@@ -106,8 +125,15 @@ async fn load_secret(
             "Software Token MFA has not been enabled by the user.",
         ));
     }
-    from_base32(&secret)
-        .ok_or_else(|| cognate_common::error::internal("stored TOTP secret is not base32", pool_id))
+    let opened = SOFTWARE_TOKENS
+        .open(sealer, &secret, &[pool_id, sub])
+        .map_err(|error| internal("stored TOTP secret does not open", error))?;
+    let bytes = from_base32(&opened)
+        .ok_or_else(|| internal("stored TOTP secret is not base32", pool_id))?;
+    Ok(StoredSecret {
+        stored: secret,
+        bytes,
+    })
 }
 
 /// The step, within a step of drift, whose code `given` is.
@@ -125,13 +151,14 @@ fn matching_step(secret: &[u8], given: &str, now: i64) -> Option<i64> {
 /// Checks a sign-in code at `now` (unix seconds) and uses it up. `CodeMismatchException` otherwise.
 pub async fn redeem(
     db: &AnyPool,
+    sealer: &Sealer,
     pool_id: &str,
     sub: &str,
     given: &str,
     now: i64,
 ) -> CognitoResult<()> {
-    let secret = load_secret(db, pool_id, sub, "secret").await?;
-    let step = matching_step(&secret, given, now).ok_or_else(mismatch)?;
+    let secret = load_secret(db, sealer, pool_id, sub, "secret").await?;
+    let step = matching_step(&secret.bytes, given, now).ok_or_else(mismatch)?;
     let used = sqlx::query(
         "UPDATE software_tokens SET last_step = $1 WHERE user_pool_id = $2 AND sub = $3 AND last_step < $1",
     )
@@ -149,34 +176,45 @@ pub async fn redeem(
 }
 
 /// VerifySoftwareToken: a code of the pending secret makes it the working one, verified and
-/// enabled (as Cognito does for a first authenticator); its step is used up.
+/// enabled (as Cognito does for a first authenticator); its step is used up. The sealed value
+/// moves as it is: both columns share the row's binding.
 pub async fn confirm_pending(
     db: &AnyPool,
+    sealer: &Sealer,
     pool_id: &str,
     sub: &str,
     given: &str,
     now: i64,
     friendly_name: &str,
 ) -> CognitoResult<()> {
-    let pending = load_secret(db, pool_id, sub, "pending_secret").await?;
-    let step = matching_step(&pending, given, now).ok_or_else(mismatch)?;
-    let confirmed = sqlx::query(
-        "UPDATE software_tokens SET secret = pending_secret, pending_secret = '', verified = 1, enabled = 1, \
-         last_step = $1, friendly_name = $2 WHERE user_pool_id = $3 AND sub = $4 AND pending_secret = $5",
-    )
-    .bind(step)
-    .bind(friendly_name)
-    .bind(pool_id)
-    .bind(sub)
-    .bind(base32(&pending))
-    .execute(db)
-    .await
-    .map_err(store_error)?;
-    if confirmed.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(mismatch())
+    let mut pending = load_secret(db, sealer, pool_id, sub, "pending_secret").await?;
+    let step = matching_step(&pending.bytes, given, now).ok_or_else(mismatch)?;
+    // The update insists the pending secret is still the one checked: a second
+    // AssociateSoftwareToken in between replaced it. `cognate rewrap` may also have re-sealed
+    // it (the same secret, stored anew), so a miss is looked at once more before it counts.
+    for _ in 0..2 {
+        let confirmed = sqlx::query(
+            "UPDATE software_tokens SET secret = pending_secret, pending_secret = '', verified = 1, enabled = 1, \
+             last_step = $1, friendly_name = $2 WHERE user_pool_id = $3 AND sub = $4 AND pending_secret = $5",
+        )
+        .bind(step)
+        .bind(friendly_name)
+        .bind(pool_id)
+        .bind(sub)
+        .bind(&pending.stored)
+        .execute(db)
+        .await
+        .map_err(store_error)?;
+        if confirmed.rows_affected() == 1 {
+            return Ok(());
+        }
+        let now_stored = load_secret(db, sealer, pool_id, sub, "pending_secret").await?;
+        if now_stored.bytes != pending.bytes {
+            break;
+        }
+        pending = now_stored;
     }
+    Err(mismatch())
 }
 
 /// SetUserMFAPreference for the software token.
@@ -236,6 +274,8 @@ pub async fn enabled(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<bo
 
 #[cfg(test)]
 mod tests {
+    use cognate_common::sealing::MasterKey;
+
     use super::*;
 
     #[test]
@@ -261,13 +301,94 @@ mod tests {
         }
     }
 
+    fn test_sealer() -> Sealer {
+        Sealer::new(&MasterKey::from_bytes([1; 32]), &[]).expect("sealer")
+    }
+
+    async fn stored(db: &AnyPool, column: &str) -> String {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {column} FROM software_tokens WHERE user_pool_id = 'p' AND sub = 'u'"
+        )))
+        .fetch_one(db)
+        .await
+        .expect("a row")
+    }
+
+    /// Neither the pending nor the working secret is stored readable: the rows hold sealed
+    /// values that name no part of the base32 secret handed to the authenticator.
+    async fn secrets_are_sealed_at_rest(db: &AnyPool) {
+        let sealer = test_sealer();
+        let secret = associate(db, &sealer, "p", "u").await.expect("associated");
+        let pending = stored(db, "pending_secret").await;
+        assert!(pending.starts_with("sealed:v1:"), "{pending}");
+        for piece in secret.as_bytes().chunks(8) {
+            let piece = std::str::from_utf8(piece).expect("ascii");
+            assert!(!pending.contains(piece), "{piece} of the secret in the row");
+        }
+        let now = 1_700_000_000;
+        let bytes = from_base32(&secret).expect("base32");
+        confirm_pending(
+            db,
+            &sealer,
+            "p",
+            "u",
+            &code(&bytes, step_at(now)),
+            now,
+            "phone",
+        )
+        .await
+        .expect("verified");
+        let working = stored(db, "secret").await;
+        assert!(working.starts_with("sealed:v1:") && !working.contains(&secret));
+        assert_eq!(stored(db, "pending_secret").await, "");
+    }
+
+    /// A row from before sealing keeps working; `rewrap` seals it, and codes still pass.
+    async fn plaintext_secrets_keep_working_and_rewrap_seals_them(db: &AnyPool) {
+        let sealer = test_sealer();
+        let bytes: [u8; 20] = rand::random();
+        let secret = base32(&bytes);
+        sqlx::query(
+            "INSERT INTO software_tokens (user_pool_id, sub, secret, verified, enabled) VALUES ('p', 'u', $1, 1, 1)",
+        )
+        .bind(&secret)
+        .execute(db)
+        .await
+        .expect("a legacy row");
+        let now = 1_700_000_000;
+        redeem(db, &sealer, "p", "u", &code(&bytes, step_at(now)), now)
+            .await
+            .expect("a plaintext secret checks codes");
+        assert_eq!(crate::sealed::rewrap(db, &sealer).await.expect("rewrap"), 1);
+        let sealed = stored(db, "secret").await;
+        assert!(sealed.starts_with("sealed:v1:") && !sealed.contains(&secret));
+        redeem(db, &sealer, "p", "u", &code(&bytes, step_at(now) + 1), now)
+            .await
+            .expect("the sealed secret checks codes");
+        let stranger = Sealer::new(&MasterKey::from_bytes([2; 32]), &[]).expect("sealer");
+        assert_eq!(
+            redeem(
+                db,
+                &stranger,
+                "p",
+                "u",
+                &code(&bytes, step_at(now + 60)),
+                now + 60
+            )
+            .await,
+            Err(CognitoError::internal()),
+            "another master key is an error, not a panic"
+        );
+    }
+
     async fn codes_are_good_once(db: &AnyPool) {
-        let secret = associate(db, "p", "u").await.expect("associated");
+        let sealer = test_sealer();
+        let secret = associate(db, &sealer, "p", "u").await.expect("associated");
         let bytes = from_base32(&secret).expect("base32");
         let now = 1_700_000_000;
         let current = code(&bytes, step_at(now));
         assert!(
-            redeem(db, "p", "u", &current, now).await.is_err(),
+            redeem(db, &sealer, "p", "u", &current, now).await.is_err(),
             "a pending secret can't sign in"
         );
         assert!(!enabled(db, "p", "u").await.expect("reads"));
@@ -277,37 +398,38 @@ mod tests {
             "000000"
         };
         assert!(
-            confirm_pending(db, "p", "u", wrong, now, "phone")
+            confirm_pending(db, &sealer, "p", "u", wrong, now, "phone")
                 .await
                 .is_err()
         );
-        confirm_pending(db, "p", "u", &current, now, "phone")
+        confirm_pending(db, &sealer, "p", "u", &current, now, "phone")
             .await
             .expect("verified");
         assert!(enabled(db, "p", "u").await.expect("reads"));
         assert!(
-            redeem(db, "p", "u", &current, now).await.is_err(),
+            redeem(db, &sealer, "p", "u", &current, now).await.is_err(),
             "the verifying code is used up"
         );
         let next = code(&bytes, step_at(now) + 1);
-        redeem(db, "p", "u", &next, now)
+        redeem(db, &sealer, "p", "u", &next, now)
             .await
             .expect("the next step is within drift");
         assert!(
-            redeem(db, "p", "u", &next, now).await.is_err(),
+            redeem(db, &sealer, "p", "u", &next, now).await.is_err(),
             "a code is accepted once"
         );
 
         // A second AssociateSoftwareToken leaves the working authenticator alone until verified.
-        let replacement =
-            from_base32(&associate(db, "p", "u").await.expect("associated")).expect("base32");
+        let replacement = from_base32(&associate(db, &sealer, "p", "u").await.expect("associated"))
+            .expect("base32");
         assert!(enabled(db, "p", "u").await.expect("reads"));
         let later = now + 90;
-        redeem(db, "p", "u", &code(&bytes, step_at(later)), later)
+        redeem(db, &sealer, "p", "u", &code(&bytes, step_at(later)), later)
             .await
             .expect("old authenticator still works");
         confirm_pending(
             db,
+            &sealer,
             "p",
             "u",
             &code(&replacement, step_at(later) + 1),
@@ -317,9 +439,16 @@ mod tests {
         .await
         .expect("swapped");
         assert!(
-            redeem(db, "p", "u", &code(&bytes, step_at(later) + 1), later)
-                .await
-                .is_err(),
+            redeem(
+                db,
+                &sealer,
+                "p",
+                "u",
+                &code(&bytes, step_at(later) + 1),
+                later
+            )
+            .await
+            .is_err(),
             "old secret retired"
         );
         set_preference(db, "p", "u", false, false)
@@ -331,5 +460,7 @@ mod tests {
     cognate_common::on_every_backend!(
         cognate_common::ServiceKind::Auth, crate::MIGRATOR;
         codes_are_good_once,
+        secrets_are_sealed_at_rest,
+        plaintext_secrets_keep_working_and_rewrap_seals_them,
     );
 }

@@ -19,6 +19,7 @@ use tonic::service::RoutesBuilder;
 use cognate_common::clock::{SharedClock, SystemClock};
 use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::{PeerAuthentication, Peers, trace_incoming};
+use cognate_common::sealing::Sealer;
 use cognate_common::{Config, ServiceContext, ServiceKind};
 use cognate_edge::{EdgeState, Metrics, ReadinessCheck};
 
@@ -74,6 +75,33 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `cognate rewrap` did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rewrapped {
+    /// The master key every stored secret is now sealed with.
+    pub key_id: String,
+    /// Rows whose secrets were re-sealed (plaintext ones included).
+    pub rows: u64,
+}
+
+/// Re-seals every stored secret with the current master key (`cognate rewrap`): the second
+/// half of a rotation, safe while the services run, since each row is re-sealed by one
+/// statement only if no one changed it since it was read, and every replica reads both keys.
+pub async fn rewrap(config: &Config) -> anyhow::Result<Rewrapped> {
+    let sealer = Sealer::from_config(config)?;
+    let (directory, auth) = transfer::stores(config).await?;
+    let rows = cognate_directory::DIRECTORY_SECRETS
+        .rewrap(&directory, &sealer)
+        .await?
+        + cognate_auth::sealed::rewrap(&auth, &sealer).await?;
+    directory.close().await;
+    auth.close().await;
+    Ok(Rewrapped {
+        key_id: sealer.current_id().to_owned(),
+        rows,
+    })
+}
+
 /// Starts the configured services on `listener` with the system clock.
 pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Node> {
     start_with_clock(config, listener, Arc::new(SystemClock)).await
@@ -108,6 +136,12 @@ pub async fn start_with_clock(
         }
         None => None,
     };
+    // Built before any store is opened: a missing or unreadable key stops the start here.
+    let sealer = if config.seals_secrets() {
+        Some(Sealer::from_config(&config)?)
+    } else {
+        None
+    };
     let (peers, local_connections) = Peers::new(&config)?;
     let context = ServiceContext {
         config: config.clone(),
@@ -119,6 +153,7 @@ pub async fn start_with_clock(
             None => Ephemeral::memory(),
         },
         work: config.work(),
+        sealer,
     };
 
     let mut routes = RoutesBuilder::default();

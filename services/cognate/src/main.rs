@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use cognate_common::config::{AccessKey, Secret};
+use cognate_common::sealing::Sealer;
 use cognate_common::{Config, ServiceKind};
 
 #[derive(Parser, Debug)]
@@ -37,6 +38,9 @@ enum Command {
     Export(ExportArgs),
     /// Read a file written by `cognate export` into this installation.
     Import(ImportArgs),
+    /// Re-seal every stored secret with the current master key (after a rotation, or to seal
+    /// secrets stored before sealing); safe while the services run.
+    Rewrap(Options),
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +69,7 @@ enum Action {
     Healthcheck,
     Export { pool_id: String, output: PathBuf },
     Import { file: PathBuf },
+    Rewrap,
 }
 
 /// Flags and their `COGNATE_*` variables; each overrides the config file.
@@ -158,6 +163,26 @@ struct Options {
         hide_env_values = true
     )]
     peer_token: Option<String>,
+    /// The master key secrets are sealed with at rest: 32 random bytes, base64.
+    #[arg(
+        long,
+        env = "COGNATE_MASTER_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    master_key: Option<String>,
+    /// Master keys values may still be sealed with (read, never sealed with): base64, `,`-separated.
+    #[arg(
+        long,
+        env = "COGNATE_PREVIOUS_MASTER_KEYS",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    previous_master_keys: Option<Vec<String>>,
+    /// A file of base64 master keys, one a line: the first seals, the others are previous keys.
+    #[arg(long, env = "COGNATE_MASTER_KEY_FILE", global = true)]
+    master_key_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -231,6 +256,13 @@ impl Options {
             config.peer_token = Some(Secret::new(token));
         }
         config.load_peer_token()?;
+        if let Some(key) = self.master_key {
+            config.master_key = Some(Secret::new(key));
+        }
+        if let Some(keys) = self.previous_master_keys {
+            config.previous_master_keys = keys.into_iter().map(Secret::new).collect();
+        }
+        config.master_key_file = self.master_key_file.or(config.master_key_file);
         Ok(config)
     }
 
@@ -265,6 +297,9 @@ impl Options {
             dev: self.dev || outer.dev,
             peer_token_file: self.peer_token_file.or(outer.peer_token_file),
             peer_token: self.peer_token.or(outer.peer_token),
+            master_key: self.master_key.or(outer.master_key),
+            previous_master_keys: self.previous_master_keys.or(outer.previous_master_keys),
+            master_key_file: self.master_key_file.or(outer.master_key_file),
         }
     }
 }
@@ -408,6 +443,18 @@ async fn import(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn rewrap(config: &Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let rewrapped = cognate::rewrap(config).await?;
+    eprintln!(
+        "cognate: re-sealed {} rows with master key {} in {:.1} s; every stored secret is sealed with it now",
+        rewrapped.rows,
+        rewrapped.key_id,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -434,9 +481,20 @@ async fn main() -> ExitCode {
             Action::Import { file: args.file },
             args.options.or(cli.options),
         ),
+        Some(Command::Rewrap(options)) => (Action::Rewrap, options.or(cli.options)),
+    };
+    let needs_sealer = match action {
+        Action::Run => None,
+        Action::Import { .. } | Action::Rewrap => Some(true),
+        Action::Migrate | Action::Healthcheck | Action::Export { .. } => Some(false),
     };
     let config = match options.into_config().and_then(|config| {
         config.validate()?;
+        // The key file is read (and development mode's key made) before anything starts, so
+        // an unreadable key is a configuration error like any other.
+        if needs_sealer.unwrap_or_else(|| config.seals_secrets()) {
+            Sealer::from_config(&config)?;
+        }
         Ok(config)
     }) {
         Ok(config) => config,
@@ -451,6 +509,7 @@ async fn main() -> ExitCode {
         Action::Healthcheck => healthcheck(&config).await,
         Action::Export { pool_id, output } => export(&config, &pool_id, &output).await,
         Action::Import { file } => import(&config, &file).await,
+        Action::Rewrap => rewrap(&config).await,
         Action::Run => run(config).await,
     };
     match outcome {
@@ -517,5 +576,31 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn master_keys_come_from_flags_after_the_subcommand_first() {
+        let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+        let cli = Cli::try_parse_from([
+            "cognate",
+            "--master-key-file",
+            "/outer",
+            "rewrap",
+            "--master-key-file",
+            "/run/secrets/master",
+            "--previous-master-keys",
+            &format!("{key},{key}"),
+        ])
+        .expect("parses");
+        let Some(Command::Rewrap(options)) = cli.command else {
+            panic!("rewrap");
+        };
+        let config = options.or(cli.options).into_config().expect("valid");
+        assert_eq!(
+            config.master_key_file,
+            Some(PathBuf::from("/run/secrets/master"))
+        );
+        assert_eq!(config.previous_master_keys.len(), 2);
+        assert!(!format!("{config:?}").contains(key), "keys never print");
     }
 }

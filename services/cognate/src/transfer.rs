@@ -2,6 +2,10 @@
 //! password verifiers or imported hashes, MFA secrets, devices) moved between installations as
 //! JSON lines. The first line names the format, the second holds the pool's configuration, and
 //! each further line is one user with every stored row that belongs to them.
+//!
+//! Secrets sealed at rest leave sealed, as stored; the header's `sealed` lists the fields that
+//! hold them (`sealed:v1:<master key id>:...`, or plaintext if stored before sealing and not
+//! yet re-wrapped), so the reader knows the import needs that master key.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -9,6 +13,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 
+use cognate_common::sealing::Sealer;
 use cognate_common::transfer::Tables;
 use cognate_common::{Config, ServiceKind, store};
 
@@ -22,6 +27,9 @@ struct Header {
     format: String,
     version: u32,
     user_pool_id: String,
+    /// `<service>.<table>.<column>` of each sealed field; absent in files from before sealing.
+    #[serde(default)]
+    sealed: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -80,6 +88,7 @@ pub async fn export(config: &Config, pool_id: &str, out: &mut impl Write) -> any
         format: FORMAT.to_owned(),
         version: VERSION,
         user_pool_id: pool_id.to_owned(),
+        sealed: cognate_auth::transfer::sealed_fields(),
     };
     write_line(out, &header)?;
     let pool = cognate_directory::transfer::export_pool(&directory, pool_id).await?;
@@ -114,7 +123,7 @@ pub async fn export(config: &Config, pool_id: &str, out: &mut impl Write) -> any
 }
 
 /// The directory's and auth's stores, as the server would open them.
-async fn stores(config: &Config) -> anyhow::Result<(AnyPool, AnyPool)> {
+pub(crate) async fn stores(config: &Config) -> anyhow::Result<(AnyPool, AnyPool)> {
     let directory =
         store::connect_and_migrate(config, ServiceKind::Directory, &cognate_directory::MIGRATOR)
             .await?;
@@ -143,6 +152,8 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
     );
     let pool: PoolLine = serde_json::from_str(&lines.next().context("no pool line")??)
         .context("line 2: not a pool")?;
+    // TOTP secrets are opened and sealed again with this installation's key.
+    let sealer = Sealer::from_config(config)?;
     let (directory, auth) = stores(config).await?;
     let pool_id = header.user_pool_id;
     cognate_directory::transfer::import_pool(&directory, &pool_id, &pool.directory).await?;
@@ -158,7 +169,7 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
             continue;
         }
         let outcome = match serde_json::from_str::<UserLine>(&line) {
-            Ok(user) => import_user(&directory, &auth, &pool_id, &user).await,
+            Ok(user) => import_user(&directory, &auth, &sealer, &pool_id, &user).await,
             Err(error) => Err(anyhow::Error::new(error).context("not a user")),
         };
         match outcome {
@@ -178,13 +189,14 @@ pub async fn import(config: &Config, input: impl BufRead) -> anyhow::Result<Impo
 async fn import_user(
     directory: &AnyPool,
     auth: &AnyPool,
+    sealer: &Sealer,
     pool_id: &str,
     user: &UserLine,
 ) -> anyhow::Result<()> {
     cognate_directory::transfer::import_user(directory, pool_id, &user.sub, &user.directory)
         .await?;
     if let Err(error) =
-        cognate_auth::transfer::import_user(auth, pool_id, &user.sub, &user.auth).await
+        cognate_auth::transfer::import_user(auth, sealer, pool_id, &user.sub, &user.auth).await
     {
         // The directory half alone would be a user without their MFA: take it back.
         cognate_directory::transfer::forget_user(directory, pool_id, &user.sub).await?;

@@ -182,6 +182,13 @@ pub struct Config {
     /// `peer_token_file`; never a file key, so it is not written beside the rest.
     #[serde(skip)]
     pub peer_token: Option<Secret>,
+    /// The master key secrets are sealed with at rest (32 bytes, base64); see `sealing`.
+    pub master_key: Option<Secret>,
+    /// Keys values may still be sealed with during a rotation: read, never used to seal.
+    pub previous_master_keys: Vec<Secret>,
+    /// A file of master keys, one base64 key a line: the first seals, the others are previous
+    /// keys. Instead of `master_key`.
+    pub master_key_file: Option<PathBuf>,
 }
 
 mod milliseconds {
@@ -234,6 +241,9 @@ impl Default for Config {
             code_requests_per_address_per_minute: 60,
             peer_token_file: None,
             peer_token: None,
+            master_key: None,
+            previous_master_keys: Vec::new(),
+            master_key_file: None,
         }
     }
 }
@@ -267,6 +277,19 @@ pub enum ConfigError {
     PeerTokenTwice,
     #[error("reading the peer token file {path}: {reason}")]
     PeerTokenFile { path: PathBuf, reason: String },
+    #[error(
+        "the auth and directory services seal their secrets at rest with a master key, and none is configured; set COGNATE_MASTER_KEY to 32 random bytes in base64 (`openssl rand -base64 32`) or --master-key-file to a file holding one, or pass --dev to have one generated in the data directory"
+    )]
+    MasterKeyRequired,
+    #[error("{setting}: {error}")]
+    BadMasterKey {
+        setting: &'static str,
+        error: crate::sealing::SealingError,
+    },
+    #[error(
+        "both COGNATE_MASTER_KEY and --master-key-file are set; configure the master keys in one place"
+    )]
+    TwoMasterKeySources,
 }
 
 /// The shortest peer token accepted: `openssl rand -hex 32` gives 64 characters, and a short
@@ -365,6 +388,41 @@ impl Config {
         }
     }
 
+    /// Whether this process stores sealed secrets (and so needs a master key).
+    pub fn seals_secrets(&self) -> bool {
+        self.runs(ServiceKind::Auth) || self.runs(ServiceKind::Directory)
+    }
+
+    /// The master-key settings: one source, well-formed keys (so a placeholder such as
+    /// `change-me` is refused), and a key at all where secrets are sealed, unless development
+    /// mode may generate one. A key file is read when the sealer is built.
+    fn validate_master_keys(&self) -> Result<(), ConfigError> {
+        if self.master_key.is_some() && self.master_key_file.is_some() {
+            return Err(ConfigError::TwoMasterKeySources);
+        }
+        let keys = self
+            .master_key
+            .iter()
+            .map(|key| ("COGNATE_MASTER_KEY", key))
+            .chain(
+                self.previous_master_keys
+                    .iter()
+                    .map(|key| ("COGNATE_PREVIOUS_MASTER_KEYS", key)),
+            );
+        for (setting, key) in keys {
+            crate::sealing::MasterKey::parse(key.expose())
+                .map_err(|error| ConfigError::BadMasterKey { setting, error })?;
+        }
+        if self.seals_secrets()
+            && !self.dev
+            && self.master_key.is_none()
+            && self.master_key_file.is_none()
+        {
+            return Err(ConfigError::MasterKeyRequired);
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.services.is_empty() {
             return Err(ConfigError::NoServices);
@@ -406,7 +464,7 @@ impl Config {
         {
             return Err(ConfigError::PublicUrlRequired);
         }
-        Ok(())
+        self.validate_master_keys()
     }
 }
 
@@ -425,16 +483,96 @@ fn host_name(host: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// A well-formed master key (32 bytes of 7s).
+    const MASTER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
+    fn keyed() -> Config {
+        Config {
+            master_key: Some(Secret::new(MASTER_KEY)),
+            ..Config::default()
+        }
+    }
+
     #[test]
     fn the_default_runs_everything_on_loopback() {
-        assert_eq!(Config::default().validate(), Ok(()));
+        assert_eq!(keyed().validate(), Ok(()));
+    }
+
+    #[test]
+    fn sealing_services_need_a_well_formed_master_key_outside_development_mode() {
+        assert_eq!(
+            Config::default().validate(),
+            Err(ConfigError::MasterKeyRequired)
+        );
+        let dev = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert_eq!(dev.validate(), Ok(()), "development mode generates one");
+        let edge_only = Config {
+            services: vec![ServiceKind::Edge],
+            peers: [
+                ServiceKind::Directory,
+                ServiceKind::Auth,
+                ServiceKind::Federation,
+                ServiceKind::IdentityPools,
+            ]
+            .into_iter()
+            .map(|kind| (kind, vec!["http://10.0.0.1:9229".to_owned()]))
+            .collect(),
+            ..Config::default()
+        };
+        assert_eq!(edge_only.validate(), Ok(()), "the edge stores no secret");
+        let placeholder = Config {
+            master_key: Some(Secret::new("change-me-to-a-random-key")),
+            ..dev.clone()
+        };
+        assert_eq!(
+            placeholder.validate(),
+            Err(ConfigError::BadMasterKey {
+                setting: "COGNATE_MASTER_KEY",
+                error: crate::sealing::SealingError::KeyFormat("not base64"),
+            }),
+            "a placeholder is refused even in development mode"
+        );
+        assert_eq!(
+            placeholder
+                .validate()
+                .err()
+                .map(|error| error.to_string())
+                .as_deref(),
+            Some(
+                "COGNATE_MASTER_KEY: a master key is 32 random bytes in base64 (generate one with `openssl rand -base64 32`); this one is not base64"
+            )
+        );
+        let short_previous = Config {
+            previous_master_keys: vec![Secret::new("AAAA")],
+            ..keyed()
+        };
+        assert_eq!(
+            short_previous.validate(),
+            Err(ConfigError::BadMasterKey {
+                setting: "COGNATE_PREVIOUS_MASTER_KEYS",
+                error: crate::sealing::SealingError::KeyFormat("not 32 bytes long"),
+            })
+        );
+        let both = Config {
+            master_key_file: Some(PathBuf::from("/run/secrets/cognate-master-key")),
+            ..keyed()
+        };
+        assert_eq!(both.validate(), Err(ConfigError::TwoMasterKeySources));
+        let file = Config {
+            master_key_file: Some(PathBuf::from("/run/secrets/cognate-master-key")),
+            ..Config::default()
+        };
+        assert_eq!(file.validate(), Ok(()), "the file is read at start-up");
     }
 
     #[test]
     fn a_public_listener_needs_access_keys() {
         let config = Config {
             listen: "0.0.0.0:9229".parse().expect("address"),
-            ..Config::default()
+            ..keyed()
         };
         assert!(matches!(
             config.validate(),
@@ -467,6 +605,7 @@ mod tests {
             listen: "0.0.0.0:9229".parse().expect("address"),
             ..dev
         };
+        assert!(public.master_key.is_none(), "generated in development mode");
         assert_eq!(public.validate(), Ok(()), "asked for explicitly");
     }
 
@@ -506,7 +645,7 @@ mod tests {
     fn a_subset_needs_peers_for_what_it_calls() {
         let mut config = Config {
             services: vec![ServiceKind::Auth],
-            ..Config::default()
+            ..keyed()
         };
         assert_eq!(
             config.validate(),
@@ -598,10 +737,12 @@ mod tests {
     #[test]
     fn file_keys_are_checked_and_secrets_never_print() {
         let config: Config = toml::from_str(
-            "region = \"eu-west-1\"\n[[access_keys]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"hunter2\"\n",
+            "region = \"eu-west-1\"\nmaster_key = \"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\"\n[[access_keys]]\naccess_key_id = \"AKID\"\nsecret_access_key = \"hunter2\"\n",
         )
         .expect("parses");
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains(MASTER_KEY));
+        assert_eq!(config.validate(), Ok(()));
         assert!(toml::from_str::<Config>("lisen = \"127.0.0.1:1\"").is_err());
         // The token's file is a file key; the token itself is not written beside the rest.
         let with_file: Config =

@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod ids;
 pub mod legacy_hash;
 pub mod password;
+pub mod sealing;
 pub mod secret_hash;
 pub mod srp;
 pub mod store;
@@ -43,4 +44,15 @@ pub struct ServiceContext {
     pub ephemeral: ephemeral::Ephemeral,
     /// The bound on password and SRP work, shared by the process's services.
     pub work: work::Work,
+    /// Seals secrets at rest; present where the configuration runs auth or directory.
+    pub sealer: Option<sealing::Sealer>,
+}
+
+impl ServiceContext {
+    /// The sealer, for the services that store secrets.
+    pub fn sealer(&self) -> anyhow::Result<sealing::Sealer> {
+        self.sealer
+            .clone()
+            .ok_or_else(|| anyhow::Error::new(sealing::SealingError::NoKey))
+    }
 }

@@ -16,6 +16,12 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// A sealer with a fresh random master key, for stores that seal secrets in tests.
+pub fn sealer() -> crate::sealing::Sealer {
+    let key = crate::sealing::MasterKey::generate().expect("a random master key");
+    crate::sealing::Sealer::new(&key, &[]).expect("a sealer")
+}
+
 /// A scratch directory removed on drop.
 #[derive(Debug)]
 pub struct ScratchDir(pub PathBuf);

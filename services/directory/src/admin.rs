@@ -449,6 +449,7 @@ mod tests {
             store.pool.clone(),
             Arc::new(cognate_common::clock::SystemClock),
             Arc::new(cognate_common::Config::default()),
+            cognate_common::testing::sealer(),
         );
         let pool = directory
             .create_user_pool(

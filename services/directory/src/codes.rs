@@ -340,6 +340,7 @@ mod tests {
             store.pool.clone(),
             clock.clone(),
             Arc::new(cognate_common::Config::default()),
+            cognate_common::testing::sealer(),
         );
         let code = directory
             .issue_code("p", "s", Purpose::Reset, "email", "a@example.com")
@@ -438,7 +439,12 @@ mod tests {
             code_sends_per_hour: 3,
             ..cognate_common::Config::default()
         };
-        let directory = Directory::new(store.pool.clone(), clock.clone(), Arc::new(config));
+        let directory = Directory::new(
+            store.pool.clone(),
+            clock.clone(),
+            Arc::new(config),
+            cognate_common::testing::sealer(),
+        );
         let sends = (0..10).map(|_| directory.issue_code("p", "s", Purpose::Reset, "email", "a@x"));
         let outcomes = futures::future::join_all(sends).await;
         let sent = outcomes.iter().filter(|outcome| outcome.is_ok()).count();

@@ -7,6 +7,8 @@
 use serde_json::{Value as Json, json};
 use sqlx::Row;
 
+use cognate_common::error::internal;
+use cognate_common::sealing::SealedColumns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 
@@ -19,6 +21,14 @@ use crate::users::User;
 const DECOY_PREFIX: &str = "decoy:";
 /// The secret fake destinations are derived with; one per installation.
 const SECRET_NAME: &str = "existence-hiding";
+
+/// Installation secrets are sealed at rest, each bound to its name.
+pub const DIRECTORY_SECRETS: SealedColumns = SealedColumns {
+    table: "directory_secrets",
+    key: &["name"],
+    binding: &["name"],
+    sealed: &["value"],
+};
 
 /// Whether the app client hides which users exist.
 pub fn hides_existence(client: &Json) -> bool {
@@ -100,12 +110,16 @@ impl Directory {
             .get_or_try_init(|| async {
                 let mut candidate = [0u8; 32];
                 aws_lc_rs::rand::fill(&mut candidate)
-                    .map_err(|error| cognate_common::error::internal("random secret", error))?;
+                    .map_err(|error| internal("random secret", error))?;
+                let sealed = DIRECTORY_SECRETS
+                    .seal(&self.sealer, &hex::encode(candidate), &[SECRET_NAME])
+                    .map_err(|error| internal("sealing the hiding secret failed", error))?;
+                // Replicas starting together race here: the first secret stored is everyone's.
                 sqlx::query(
                     "INSERT INTO directory_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(SECRET_NAME)
-                .bind(hex::encode(candidate))
+                .bind(sealed)
                 .execute(&self.db)
                 .await
                 .map_err(store_error)?;
@@ -114,8 +128,11 @@ impl Directory {
                     .fetch_one(&self.db)
                     .await
                     .map_err(store_error)?;
-                hex::decode(stored.get::<String, _>("value"))
-                    .map_err(|error| cognate_common::error::internal("stored secret", error))
+                // A secret stored before sealing is plaintext hex and reads as it is.
+                let opened = DIRECTORY_SECRETS
+                    .open(&self.sealer, &stored.get::<String, _>("value"), &[SECRET_NAME])
+                    .map_err(|error| internal("the stored hiding secret does not open", error))?;
+                hex::decode(opened).map_err(|error| internal("stored secret", error))
             })
             .await?;
         Ok(secret.clone())
@@ -312,6 +329,11 @@ pub(crate) struct DetachedMessage<'a> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use cognate_common::sealing::{MasterKey, Sealer};
+    use sqlx::AnyPool;
+
     use super::*;
 
     /// Letters as `a`, digits as `9`, the rest as themselves: the format of a masked destination.
@@ -324,6 +346,52 @@ mod tests {
             })
             .collect()
     }
+
+    fn directory(db: &AnyPool, sealer: Sealer) -> Directory {
+        Directory::new(
+            db.clone(),
+            Arc::new(cognate_common::clock::SystemClock),
+            Arc::new(cognate_common::Config::default()),
+            sealer,
+        )
+    }
+
+    /// The installation secret is stored sealed, and a rotation (rewrap under a new key, then
+    /// the old key dropped) keeps every simulated destination as it was.
+    async fn the_hiding_secret_is_sealed_and_survives_a_rotation(db: &AnyPool) {
+        let old = || MasterKey::from_bytes([1; 32]);
+        let new = || MasterKey::from_bytes([2; 32]);
+        let before = directory(db, Sealer::new(&old(), &[]).expect("sealer"))
+            .simulated_destination("p", "nobody", Channel::Sms)
+            .await
+            .expect("simulated");
+        let stored: String = sqlx::query_scalar("SELECT value FROM directory_secrets")
+            .fetch_one(db)
+            .await
+            .expect("stored");
+        assert!(
+            stored.starts_with(&format!("sealed:v1:{}:", old().id())),
+            "{stored}"
+        );
+        let rotating = Sealer::new(&new(), &[old()]).expect("sealer");
+        assert_eq!(
+            DIRECTORY_SECRETS
+                .rewrap(db, &rotating)
+                .await
+                .expect("rewrap"),
+            1
+        );
+        let after = directory(db, Sealer::new(&new(), &[]).expect("sealer"))
+            .simulated_destination("p", "nobody", Channel::Sms)
+            .await
+            .expect("simulated");
+        assert_eq!(before, after);
+    }
+
+    cognate_common::on_every_backend!(
+        cognate_common::ServiceKind::Directory, crate::MIGRATOR;
+        the_hiding_secret_is_sealed_and_survives_a_rotation,
+    );
 
     #[test]
     fn fake_destinations_are_stable_and_look_real() {

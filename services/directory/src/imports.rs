@@ -879,6 +879,7 @@ mod tests {
             db.clone(),
             Arc::new(cognate_common::clock::SystemClock),
             Arc::new(cognate_common::Config::default()),
+            cognate_common::testing::sealer(),
         );
         let request = json!({"PoolName": "p", "AutoVerifiedAttributes": ["email"]});
         let pool = directory

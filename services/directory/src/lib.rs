@@ -35,11 +35,13 @@ use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use cognate_common::clock::SharedClock;
+use cognate_common::sealing::Sealer;
 use cognate_common::{CognitoError, CognitoResult, Config, ServiceContext, ServiceKind};
 use cognate_proto::awsjson;
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
+pub use hiding::DIRECTORY_SECRETS;
 pub use users::User;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -57,6 +59,8 @@ pub struct Directory {
     senders: delivery::Senders,
     /// Loaded from the store at first use; see `hiding`.
     hiding_secret: Arc<tokio::sync::OnceCell<Vec<u8>>>,
+    /// Seals installation secrets at rest.
+    sealer: Sealer,
     /// Compromised-credentials detection's list (and the operator's file, if any).
     breached: cognate_common::breached::BreachedPasswords,
     /// Pools and clients read in the last second; see `config_cache`.
@@ -68,13 +72,14 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub fn new(db: AnyPool, clock: SharedClock, config: Arc<Config>) -> Self {
+    pub fn new(db: AnyPool, clock: SharedClock, config: Arc<Config>, sealer: Sealer) -> Self {
         Self {
             db,
             clock,
             peers: None,
             senders: delivery::Senders::none(),
             hiding_secret: Arc::default(),
+            sealer,
             breached: cognate_common::breached::BreachedPasswords::default(),
             config_cache: Arc::default(),
             nats: None,
@@ -173,7 +178,9 @@ pub async fn start(context: &ServiceContext, routes: &mut RoutesBuilder) -> anyh
     let breached = cognate_common::breached::BreachedPasswords::new(
         context.config.breached_passwords_file.as_deref(),
     )?;
-    let mut directory = Directory::new(db, context.clock.clone(), context.config.clone())
+    let sealer = context.sealer()?;
+    DIRECTORY_SECRETS.check_keys(&db, &sealer).await?;
+    let mut directory = Directory::new(db, context.clock.clone(), context.config.clone(), sealer)
         .with_peers(context.peers.clone())
         .with_work(context.work.clone())
         .with_senders(senders)
@@ -1347,6 +1354,7 @@ mod replica_tests {
             store.pool.clone(),
             Arc::new(cognate_common::clock::SystemClock),
             Arc::new(Config::default()),
+            cognate_common::testing::sealer(),
         );
         directory.config_cache = Arc::new(ConfigCache::new(Duration::from_secs(3600)));
         directory.with_nats(nats).await.expect("subscribes")

@@ -195,6 +195,7 @@ mod tests {
             db.clone(),
             Arc::new(cognate_common::clock::SystemClock),
             Arc::new(Config::default()),
+            cognate_common::testing::sealer(),
         );
         let pool = directory
             .create_user_pool(object(json!({"PoolName": "old"})))

@@ -125,10 +125,13 @@ async fn bulk_loader(topology: &Topology) -> anyhow::Result<Directory> {
         ..Config::default()
     };
     let db = cognate_common::store::connect(&config, ServiceKind::Directory).await?;
+    // The loader writes users and their attributes, no sealed secret: a key of its own serves.
+    let key = cognate_common::sealing::MasterKey::generate()?;
     Ok(Directory::new(
         db,
         Arc::new(cognate_common::clock::SystemClock),
         Arc::new(config),
+        cognate_common::sealing::Sealer::new(&key, &[])?,
     ))
 }
 
