@@ -525,3 +525,48 @@ async fn slow_headers_are_cut_off() {
         "{waited:?}"
     );
 }
+
+/// `/metrics` can be turned off, or served on an address of its own that the public port does
+/// not answer for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_move_or_be_turned_off() {
+    use cognate_common::config::MetricsListen;
+    let start = |metrics_listen: MetricsListen| async move {
+        let data_dir = ScratchDir::new();
+        let config = cognate_common::Config {
+            metrics_listen,
+            ..cognate_tests::base_config(&data_dir)
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bound");
+        let node = cognate::start(config, listener).await.expect("starts");
+        (node, data_dir)
+    };
+    let status =
+        |url: String| async move { reqwest::get(url).await.expect("answers").status().as_u16() };
+    let (off, _off_data) = start(MetricsListen::Off).await;
+    assert_eq!(
+        status(format!("http://{}/metrics", off.address())).await,
+        404
+    );
+    assert_eq!(
+        status(format!("http://{}/health", off.address())).await,
+        200
+    );
+    let (apart, _apart_data) = start(MetricsListen::Address(
+        "127.0.0.1:0".parse().expect("address"),
+    ))
+    .await;
+    let metrics_address = apart.metrics_address().expect("a metrics address");
+    assert_eq!(
+        status(format!("http://{}/metrics", apart.address())).await,
+        404
+    );
+    assert_eq!(
+        status(format!("http://{metrics_address}/metrics")).await,
+        200
+    );
+    off.shutdown().await.expect("stops");
+    apart.shutdown().await.expect("stops");
+}

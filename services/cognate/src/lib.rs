@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tonic::service::RoutesBuilder;
 
 use cognate_common::clock::{SharedClock, SystemClock};
+use cognate_common::config::MetricsListen;
 use cognate_common::ephemeral::Ephemeral;
 use cognate_common::grpc::{PeerAuthentication, Peers, trace_incoming};
 use cognate_common::sealing::Sealer;
@@ -26,6 +27,8 @@ use cognate_edge::{EdgeState, Metrics, ReadinessCheck};
 /// A running node.
 pub struct Node {
     address: SocketAddr,
+    /// Where `/metrics` is served when it has an address of its own.
+    metrics_address: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -33,6 +36,10 @@ pub struct Node {
 impl Node {
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_address
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace period), and returns.
@@ -194,7 +201,26 @@ pub async fn start_with_clock(
         .boxed()
     });
     let metrics = Metrics::default();
-    let mut http = cognate_edge::operational_router(metrics.clone(), readiness.clone());
+    let (stop, stop_receiver) = watch::channel(false);
+    let grace = config.shutdown_grace;
+    let mut http = cognate_edge::health_router(readiness.clone());
+    let mut metrics_address = None;
+    match config.metrics_listen {
+        MetricsListen::SamePort => http = http.merge(cognate_edge::metrics_router(metrics.clone())),
+        MetricsListen::Off => {}
+        MetricsListen::Address(address) => {
+            let metrics_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the metrics address {address}"))?;
+            metrics_address = Some(metrics_listener.local_addr()?);
+            tokio::spawn(listener::serve(
+                metrics_listener,
+                cognate_edge::metrics_router(metrics.clone()),
+                stopped(stop_receiver.clone()),
+                grace,
+            ));
+        }
+    }
     if config.runs(ServiceKind::Edge) {
         http = http.merge(cognate_edge::router(EdgeState {
             throttle: Arc::new(cognate_edge::AddressLimiter::new(
@@ -222,9 +248,7 @@ pub async fn start_with_clock(
         http = http.merge(served);
     }
 
-    let (stop, stop_receiver) = watch::channel(false);
     tokio::spawn(local_connections.serve(grpc, stopped(stop_receiver.clone())));
-    let grace = config.shutdown_grace;
     let server = tokio::spawn(listener::serve(
         listener,
         http,
@@ -233,6 +257,7 @@ pub async fn start_with_clock(
     ));
     Ok(Node {
         address,
+        metrics_address,
         stop,
         server,
     })

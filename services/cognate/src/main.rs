@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use cognate_common::config::{AccessKey, Secret};
+use cognate_common::config::{AccessKey, MetricsListen, Secret};
 use cognate_common::sealing::Sealer;
 use cognate_common::{Config, ServiceKind};
 
@@ -146,6 +146,25 @@ struct Options {
     /// Days each signing key signs before it is replaced (0: never).
     #[arg(long, env = "COGNATE_SIGNING_KEY_ROTATION_DAYS", global = true)]
     signing_key_rotation_days: Option<u32>,
+    /// Password and SRP computations run at once (0: twice the cores).
+    #[arg(long, env = "COGNATE_PASSWORD_CHECK_CONCURRENCY", global = true)]
+    password_check_concurrency: Option<usize>,
+    /// Milliseconds a sign-in waits for a free computation before TooManyRequestsException.
+    #[arg(long, env = "COGNATE_PASSWORD_CHECK_WAIT_MS", global = true)]
+    password_check_wait_ms: Option<u64>,
+    /// Where /metrics is served: `off`, or an address of its own (default: the main port).
+    #[arg(long, env = "COGNATE_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<MetricsListen>,
+    /// Codes of one purpose one user may be sent an hour.
+    #[arg(long, env = "COGNATE_CODE_SENDS_PER_HOUR", global = true)]
+    code_sends_per_hour: Option<u32>,
+    /// Code requests (SignUp, ForgotPassword, ...) one address may make a minute (0: no limit).
+    #[arg(
+        long,
+        env = "COGNATE_CODE_REQUESTS_PER_ADDRESS_PER_MINUTE",
+        global = true
+    )]
+    code_requests_per_address_per_minute: Option<u32>,
     /// Development mode: without access keys any signature is accepted, and /_dev/outbox
     /// shows the messages sent.
     #[arg(long, env = "COGNATE_DEV", global = true)]
@@ -250,6 +269,21 @@ impl Options {
         if let Some(days) = self.signing_key_rotation_days {
             config.signing_key_rotation_days = days;
         }
+        if let Some(concurrency) = self.password_check_concurrency {
+            config.password_check_concurrency = concurrency;
+        }
+        if let Some(millis) = self.password_check_wait_ms {
+            config.password_check_wait = std::time::Duration::from_millis(millis);
+        }
+        if let Some(metrics_listen) = self.metrics_listen {
+            config.metrics_listen = metrics_listen;
+        }
+        if let Some(sends) = self.code_sends_per_hour {
+            config.code_sends_per_hour = sends;
+        }
+        if let Some(requests) = self.code_requests_per_address_per_minute {
+            config.code_requests_per_address_per_minute = requests;
+        }
         config.dev |= self.dev;
         config.peer_token_file = self.peer_token_file.or(config.peer_token_file);
         if let Some(token) = self.peer_token {
@@ -294,6 +328,15 @@ impl Options {
             signing_key_rotation_days: self
                 .signing_key_rotation_days
                 .or(outer.signing_key_rotation_days),
+            password_check_concurrency: self
+                .password_check_concurrency
+                .or(outer.password_check_concurrency),
+            password_check_wait_ms: self.password_check_wait_ms.or(outer.password_check_wait_ms),
+            metrics_listen: self.metrics_listen.or(outer.metrics_listen),
+            code_sends_per_hour: self.code_sends_per_hour.or(outer.code_sends_per_hour),
+            code_requests_per_address_per_minute: self
+                .code_requests_per_address_per_minute
+                .or(outer.code_requests_per_address_per_minute),
             dev: self.dev || outer.dev,
             peer_token_file: self.peer_token_file.or(outer.peer_token_file),
             peer_token: self.peer_token.or(outer.peer_token),

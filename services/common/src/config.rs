@@ -70,6 +70,38 @@ impl FromStr for ServiceKind {
     }
 }
 
+/// Where `/metrics` is served: beside the service on its port (the default), on an address of
+/// its own (a port only the scraper can reach), or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetricsListen {
+    #[default]
+    SamePort,
+    Off,
+    Address(SocketAddr),
+}
+
+impl FromStr for MetricsListen {
+    type Err = String;
+
+    /// `off`, or an address such as `10.0.0.5:9300`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Self::Off);
+        }
+        text.parse().map(Self::Address).map_err(|_| {
+            format!("metrics_listen is `off` or an address like 127.0.0.1:9300, not `{text}`")
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MetricsListen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -167,10 +199,12 @@ pub struct Config {
     /// Password and SRP computations one process runs at once; 0 means twice its cores.
     pub password_check_concurrency: usize,
     /// How long a sign-in waits for a free slot before `TooManyRequestsException`.
-    #[serde(with = "milliseconds")]
+    #[serde(rename = "password_check_wait_ms", with = "milliseconds")]
     pub password_check_wait: Duration,
     /// Codes of one purpose (confirmation, reset, verification) one user may be sent an hour.
     pub code_sends_per_hour: u32,
+    /// Where `/metrics` is served.
+    pub metrics_listen: MetricsListen,
     /// Requests that send a code (SignUp, ResendConfirmationCode, ForgotPassword, ...) one
     /// source address may make a minute, per edge process; 0 turns the limit off.
     pub code_requests_per_address_per_minute: u32,
@@ -238,6 +272,7 @@ impl Default for Config {
             password_check_concurrency: 0,
             password_check_wait: Duration::from_secs(2),
             code_sends_per_hour: 10,
+            metrics_listen: MetricsListen::SamePort,
             code_requests_per_address_per_minute: 60,
             peer_token_file: None,
             peer_token: None,
@@ -678,6 +713,7 @@ mod tests {
                 .into_iter()
                 .map(|kind| (kind, vec!["http://10.0.0.1:9229".to_owned()]))
                 .collect(),
+            master_key: Some(Secret::new(MASTER_KEY)),
             ..Config::default()
         }
     }

@@ -121,8 +121,8 @@ async fn dev_host_guard(
     response
 }
 
-/// `/health`, `/ready` and `/metrics`, served by every process whatever services it runs.
-pub fn operational_router(metrics: Metrics, readiness: ReadinessCheck) -> Router {
+/// `/health` and `/ready`, served by every process whatever services it runs.
+pub fn health_router(readiness: ReadinessCheck) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route(
@@ -142,22 +142,26 @@ pub fn operational_router(metrics: Metrics, readiness: ReadinessCheck) -> Router
                 }
             }),
         )
-        .route(
-            "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    let mut response = metrics.render().into_response();
-                    response.headers_mut().insert(
-                        "content-type",
-                        HeaderValue::from_static(
-                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        ),
-                    );
-                    response
-                }
-            }),
-        )
+}
+
+/// `/metrics`, beside the others or on an address of its own (`metrics_listen`).
+pub fn metrics_router(metrics: Metrics) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                let mut response = metrics.render().into_response();
+                response.headers_mut().insert(
+                    "content-type",
+                    HeaderValue::from_static(
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    ),
+                );
+                response
+            }
+        }),
+    )
 }
 
 fn json_document(outcome: Result<String, CognitoError>) -> Response {
