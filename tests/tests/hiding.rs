@@ -536,3 +536,65 @@ both_topologies!(
     no_sign_in_path_tells_who_exists,
     start_dev
 );
+
+/// The self-service answers that once told who exists: ResendConfirmationCode for a confirmed
+/// user (a simulated delivery, as for an unknown name), and ConfirmForgotPassword for a user who
+/// asked for no code or with a password the policy refuses (the same answer for every name).
+async fn self_service_answers_tell_nothing(sandbox: &Sandbox) {
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("hiding-self-service")
+            .auto_verified_attributes(VerifiedAttributeType::Email),
+    )
+    .await;
+    let client_id = hiding_client(&idp, &pool_id).await;
+    idp.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("confirmed")
+        .user_attributes(attribute("email", "confirmed@example.com"))
+        .send()
+        .await
+        .expect("user");
+    idp.admin_set_user_password()
+        .user_pool_id(&pool_id)
+        .username("confirmed")
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("confirmed");
+    for name in ["confirmed", "nobody"] {
+        let resent = idp
+            .resend_confirmation_code()
+            .client_id(&client_id)
+            .username(name)
+            .send()
+            .await
+            .expect("a simulated delivery");
+        let details = resent.code_delivery_details().expect("details");
+        assert_eq!(
+            details.delivery_medium().map(|medium| medium.as_str()),
+            Some("EMAIL"),
+            "{name}"
+        );
+        let confirm = |password: &'static str| {
+            idp.confirm_forgot_password()
+                .client_id(&client_id)
+                .username(name)
+                .confirmation_code("123456")
+                .password(password)
+                .send()
+        };
+        let weak = confirm("short").await.expect_err("weak");
+        assert_eq!(error_code(&weak), "InvalidPasswordException", "{name}");
+        let never_asked = confirm(PASSWORD).await.expect_err("no code");
+        assert_eq!(error_code(&never_asked), "CodeMismatchException", "{name}");
+    }
+}
+
+both_topologies!(
+    self_service_answers_tell_nothing_tests,
+    self_service_answers_tell_nothing,
+    start_dev
+);

@@ -447,15 +447,7 @@ impl Auth {
                 // The same work and the same lockout as for a real user, so neither timing nor
                 // a lock tells them apart.
                 let key = lockout::unknown_user_key(pool, username);
-                let attempt = self
-                    .lockout
-                    .begin(
-                        &pool_id,
-                        &key,
-                        Factor::Password,
-                        unix_millis(self.clock.now()),
-                    )
-                    .await?;
+                let attempt = self.password_attempt(&pool_id, &key).await?;
                 password::verify(&self.work, &pool_id, username, password, String::new()).await?;
                 attempt.failed().await?;
                 return Err(incorrect_credentials());
@@ -475,15 +467,7 @@ impl Auth {
             }
             Secret::Password(password) => password,
         };
-        let attempt = self
-            .lockout
-            .begin(
-                &pool_id,
-                &user.sub,
-                Factor::Password,
-                unix_millis(self.clock.now()),
-            )
-            .await?;
+        let attempt = self.password_attempt(&pool_id, &user.sub).await?;
         let correct = password::verify(
             &self.work,
             &pool_id,
@@ -796,15 +780,7 @@ impl Auth {
             };
             let claim = Claim::from(request.responses, key)?;
             let counted = lockout::unknown_user_key(&pool, &session.username);
-            let attempt = self
-                .lockout
-                .begin(
-                    &pool_id,
-                    &counted,
-                    Factor::Password,
-                    unix_millis(self.clock.now()),
-                )
-                .await?;
+            let attempt = self.password_attempt(&pool_id, &counted).await?;
             check_claim(
                 &self.work,
                 pool_name,
@@ -832,15 +808,7 @@ impl Auth {
                 password::srp_verifier(&user.password_hash).ok_or_else(incorrect_credentials)?;
             let challenge = session.server_challenge()?;
             let claim = Claim::from(request.responses, key)?;
-            let attempt = self
-                .lockout
-                .begin(
-                    &pool_id,
-                    &user.sub,
-                    Factor::Password,
-                    unix_millis(self.clock.now()),
-                )
-                .await?;
+            let attempt = self.password_attempt(&pool_id, &user.sub).await?;
             let correct = check_claim(
                 &self.work,
                 pool_name,
@@ -1249,6 +1217,20 @@ impl Auth {
             .await?;
         let result = grant.authentication_result(&keys, successor.as_deref(), &customization)?;
         Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+    }
+}
+
+impl Auth {
+    /// The user's (or an unknown name's) turn at a password check, now; see [`lockout`].
+    async fn password_attempt(&self, pool_id: &str, key: &str) -> CognitoResult<Attempt> {
+        self.lockout
+            .begin(
+                pool_id,
+                key,
+                Factor::Password,
+                unix_millis(self.clock.now()),
+            )
+            .await
     }
 }
 

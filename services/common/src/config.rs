@@ -735,6 +735,7 @@ mod tests {
         let edge = Config {
             listen: "0.0.0.0:9229".parse().expect("address"),
             access_keys: vec!["AKID:s3cret".parse().expect("key")],
+            master_key: Some(Secret::new(MASTER_KEY)),
             ..Config::default()
         };
         assert_eq!(edge.validate(), Ok(()));

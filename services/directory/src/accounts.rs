@@ -653,18 +653,23 @@ impl Directory {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
         let hiding = hides_existence(&client);
         padded(hiding, started, async {
-            let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+            let simulated = || {
                 let channel =
                     if string_list(pool.get("AutoVerifiedAttributes")).contains(&"phone_number") {
                         Channel::Sms
                     } else {
                         Channel::Email
                     };
-                return self
-                    .simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
-                    .await;
+                self.simulated_delivery(&pool_id, call.username, Purpose::SignUp, channel)
             };
+            let Some(user) = self.known_user(&pool_id, &client, call.username).await? else {
+                return simulated().await;
+            };
+            // A confirmed user is answered like an unknown name where existence is hidden.
             if user.status != UNCONFIRMED {
+                if hiding {
+                    return simulated().await;
+                }
                 return Err(CognitoError::invalid_parameter(
                     "User is already confirmed.",
                 ));
@@ -768,11 +773,17 @@ impl Directory {
         new_password: &str,
     ) -> CognitoResult<()> {
         let (pool_id, pool, client) = self.client_and_pool(&call).await?;
+        let hiding = hides_existence(&client);
+        // The policy is checked before the name is looked at, so a weak password is refused
+        // alike for every name where existence is hidden.
+        password_policy(&pool)
+            .check(new_password)
+            .map_err(policy_wording)?;
         // With existence hiding, a disabled user is answered like an unknown one.
         let user = self
             .known_user(&pool_id, &client, call.username)
             .await?
-            .filter(|user| user.enabled || !hides_existence(&client));
+            .filter(|user| user.enabled || !hiding);
         let Some(user) = user else {
             return Err(self
                 .decoy_redemption(&pool_id, call.username, Purpose::Reset, code)
@@ -781,19 +792,17 @@ impl Directory {
         if !user.enabled {
             return Err(CognitoError::not_authorized("User is disabled."));
         }
-        password_policy(&pool)
-            .check(new_password)
-            .map_err(policy_wording)?;
+        // A user who asked for no code: ExpiredCodeException, as Cognito answers; where
+        // existence is hidden, the mismatch an unknown name gets.
+        let missing = if hiding {
+            codes::code_mismatch
+        } else {
+            codes::expired_code
+        };
         // The code is checked first (so timing tells nothing to whoever lacks it) and spent
         // last (so a password the history or breach check refuses leaves it usable).
         let checked = self
-            .check_code(
-                &pool_id,
-                &user.sub,
-                Purpose::Reset,
-                code,
-                codes::expired_code,
-            )
+            .check_code(&pool_id, &user.sub, Purpose::Reset, code, missing)
             .await?;
         let stored = self
             .screened_password(&pool_id, &pool, &user, Some(call.client_id), new_password)
