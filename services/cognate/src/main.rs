@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use cognate_common::config::{AccessKey, MetricsListen, Secret};
+use cognate_common::config::{AccessKey, ConfigError, MetricsListen, Secret};
 use cognate_common::sealing::Sealer;
 use cognate_common::{Config, ServiceKind};
 
@@ -532,7 +532,11 @@ async fn main() -> ExitCode {
         Action::Migrate | Action::Healthcheck | Action::Export { .. } => Some(false),
     };
     let config = match options.into_config().and_then(|config| {
-        config.validate()?;
+        match config.validate() {
+            // Health checks, migrations and exports open no sealed value: no key needed.
+            Err(ConfigError::MasterKeyRequired) if needs_sealer == Some(false) => {}
+            checked => checked?,
+        }
         // The key file is read (and development mode's key made) before anything starts, so
         // an unreadable key is a configuration error like any other.
         if needs_sealer.unwrap_or_else(|| config.seals_secrets()) {

@@ -56,6 +56,10 @@ pub(crate) struct Cli {
     /// Keep the servers' logs (their directory is printed on stderr).
     #[arg(long)]
     keep_logs: bool,
+    /// The embedded topology (one process, every service, SQLite) instead of six processes on
+    /// Postgres, Redis and NATS.
+    #[arg(long)]
+    embedded: bool,
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser,
     /// floor).
     #[arg(long, value_delimiter = ',')]
@@ -283,14 +287,26 @@ async fn measure(
     })
 }
 
+fn topology_name(cli: &Cli) -> &'static str {
+    if cli.embedded {
+        "embedded (one process, SQLite)"
+    } else {
+        "split (six processes, Postgres, Redis, NATS)"
+    }
+}
+
 #[allow(clippy::print_stdout)] // The report is the program's output.
 fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u64) {
     println!();
     println!("Command: `{command}`");
     println!();
     println!(
-        "{} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the six cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process, median of 10 batches timed just before (5) and just after (5) each flow's load.",
-        cli.seconds, cli.concurrency, cli.users
+        "Topology: {}; {} cores. {} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process, median of 10 batches timed just before (5) and just after (5) each flow's load.",
+        topology_name(cli),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        cli.seconds,
+        cli.concurrency,
+        cli.users
     );
     println!();
     println!(
@@ -429,10 +445,11 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
     }
     let ticks_per_second = clock_ticks_per_second();
     eprintln!(
-        "cognate-bench: starting six processes of {}",
+        "cognate-bench: starting {} of {}",
+        topology_name(&cli),
         binary.display()
     );
-    let mut topology = Topology::start(&binary, &backends).await?;
+    let mut topology = Topology::start(&binary, &backends, cli.embedded).await?;
     eprintln!(
         "cognate-bench: edge at {}, logs in {}",
         topology.endpoint,

@@ -272,7 +272,7 @@ async fn measure_sizes(
 ) -> anyhow::Result<Vec<AtSize>> {
     let mut results = Vec::new();
     for &size in sizes {
-        let mut topology = Topology::start(binary, backends).await?;
+        let mut topology = Topology::start(binary, backends, false).await?;
         eprintln!(
             "cognate-bench: a topology for {size} users, edge at {}, logs in {}",
             topology.endpoint,

@@ -1,5 +1,6 @@
-//! The distributed topology as real processes: one `cognate run` per service, a scratch
-//! Postgres database they share (a schema each), and their CPU time from `/proc`.
+//! The topologies as real processes: the distributed one (one `cognate run` per service, a
+//! scratch Postgres database they share, a schema each, with Redis and NATS) or the embedded one
+//! (one process, SQLite), and their CPU time from `/proc`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -52,8 +53,14 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Topology {
-    /// Creates the database, starts the six processes and waits for each `/health`.
-    pub async fn start(binary: &Path, backends: &Backends) -> anyhow::Result<Topology> {
+    /// Creates the database, starts the six processes and waits for each `/health`; with
+    /// `embedded`, one process running every service on SQLite instead (the database is made
+    /// but unused).
+    pub async fn start(
+        binary: &Path,
+        backends: &Backends,
+        embedded: bool,
+    ) -> anyhow::Result<Topology> {
         anyhow::ensure!(
             binary.is_file(),
             "no cognate binary at {} (see --cognate-bin)",
@@ -77,12 +84,14 @@ impl Topology {
             .with_context(|| format!("creating {}", log_dir.display()))?;
 
         let mut ports = Vec::new();
-        for service in SERVICES {
+        let services: &[&'static str] = if embedded { &["embedded"] } else { &SERVICES };
+        for &service in services {
             ports.push((service, free_port()?));
         }
+        let edge_service = if embedded { "embedded" } else { "edge" };
         let edge_port = ports
             .iter()
-            .find(|(service, _)| *service == "edge")
+            .find(|(service, _)| *service == edge_service)
             .map(|(_, port)| *port)
             .context("no edge")?;
         let endpoint = format!("http://127.0.0.1:{edge_port}");
@@ -105,26 +114,31 @@ impl Topology {
             let out = std::fs::File::create(&log)
                 .with_context(|| format!("creating {}", log.display()))?;
             let err = out.try_clone()?;
-            let child = Command::new(binary)
+            let mut command = Command::new(binary);
+            command
                 .arg("run")
                 // The bench signs its Admin* calls with a development signature.
                 .arg("--dev")
-                .arg("--services")
-                .arg(service)
                 .arg("--listen")
                 .arg(format!("127.0.0.1:{port}"))
-                .arg("--peers")
-                .arg(peers.join(","))
-                .arg("--database-url")
-                .arg(&database_url)
-                .arg("--redis-url")
-                .arg(&backends.redis)
-                .arg("--nats-url")
-                .arg(&backends.nats)
-                .arg("--public-url")
-                .arg(&endpoint)
                 .arg("--data-dir")
-                .arg(log_dir.join(format!("{service}-data")))
+                .arg(log_dir.join(format!("{service}-data")));
+            if !embedded {
+                command
+                    .arg("--services")
+                    .arg(service)
+                    .arg("--peers")
+                    .arg(peers.join(","))
+                    .arg("--database-url")
+                    .arg(&database_url)
+                    .arg("--redis-url")
+                    .arg(&backends.redis)
+                    .arg("--nats-url")
+                    .arg(&backends.nats)
+                    .arg("--public-url")
+                    .arg(&endpoint);
+            }
+            let child = command
                 // The edge logs each refused request at info, and the floor flow is made of
                 // them: the line (about 0.07 ms of the edge's CPU here) is not part of what a
                 // sign-in crosses. No successful request logs at info.
