@@ -62,15 +62,7 @@ impl Auth {
         token: &str,
     ) -> CognitoResult<internal::AccessTokenClaims> {
         let claims = self.verify_access_token(token).await?;
-        if !claims
-            .scopes
-            .iter()
-            .any(|scope| scope == "aws.cognito.signin.user.admin")
-        {
-            return Err(CognitoError::not_authorized(
-                "Access Token does not have required scopes",
-            ));
-        }
+        cognate_common::error::require_user_admin_scope(&claims.scopes)?;
         Ok(claims)
     }
 

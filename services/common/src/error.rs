@@ -127,3 +127,17 @@ mod tests {
         assert_eq!(error.error_type, "UnsupportedOperationException");
     }
 }
+
+/// The scope an access token needs for the user's own operations (GetUser, ChangePassword, MFA
+/// settings, devices, sign-out), wherever they are served.
+pub fn require_user_admin_scope(scopes: &[String]) -> CognitoResult<()> {
+    if scopes
+        .iter()
+        .any(|scope| scope == "aws.cognito.signin.user.admin")
+    {
+        return Ok(());
+    }
+    Err(CognitoError::not_authorized(
+        "Access Token does not have required scopes",
+    ))
+}

@@ -89,15 +89,7 @@ impl Directory {
             .await
             .map_err(CognitoError::from)?
             .into_inner();
-        if !claims
-            .scopes
-            .iter()
-            .any(|scope| scope == "aws.cognito.signin.user.admin")
-        {
-            return Err(CognitoError::not_authorized(
-                "Access Token does not have required scopes",
-            ));
-        }
+        cognate_common::error::require_user_admin_scope(&claims.scopes)?;
         let user = self
             .find_user(&claims.user_pool_id, &claims.sub)
             .await
