@@ -107,6 +107,20 @@ impl From<tonic::Status> for CognitoError {
     }
 }
 
+/// The scope an access token needs for the user's own operations (GetUser, ChangePassword, MFA
+/// settings, devices, sign-out), wherever they are served.
+pub fn require_user_admin_scope(scopes: &[String]) -> CognitoResult<()> {
+    if scopes
+        .iter()
+        .any(|scope| scope == "aws.cognito.signin.user.admin")
+    {
+        return Ok(());
+    }
+    Err(CognitoError::not_authorized(
+        "Access Token does not have required scopes",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,18 +140,4 @@ mod tests {
         let error = CognitoError::from(tonic::Status::unimplemented("nope"));
         assert_eq!(error.error_type, "UnsupportedOperationException");
     }
-}
-
-/// The scope an access token needs for the user's own operations (GetUser, ChangePassword, MFA
-/// settings, devices, sign-out), wherever they are served.
-pub fn require_user_admin_scope(scopes: &[String]) -> CognitoResult<()> {
-    if scopes
-        .iter()
-        .any(|scope| scope == "aws.cognito.signin.user.admin")
-    {
-        return Ok(());
-    }
-    Err(CognitoError::not_authorized(
-        "Access Token does not have required scopes",
-    ))
 }

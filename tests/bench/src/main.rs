@@ -446,7 +446,7 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
     let ticks_per_second = clock_ticks_per_second();
     eprintln!(
         "cognate-bench: starting {} of {}",
-        topology_name(&cli),
+        topology_name(cli),
         binary.display()
     );
     let mut topology = Topology::start(&binary, &backends, cli.embedded).await?;
