@@ -13,7 +13,6 @@
 //! and a burst of correct ones never meets a failure that has not happened.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex as StdMutex};
 
 use sqlx::any::AnyArguments;
@@ -249,13 +248,17 @@ impl Attempt {
     }
 }
 
-/// The advisory lock's 64-bit key for a user's checks. Two users whose keys collide only take
-/// turns with each other.
+/// The advisory lock's 64-bit key for a user's checks: the first 8 bytes of a SHA-256, the same
+/// on every replica and every version (std's hasher promises neither). Two users whose keys
+/// collide only take turns with each other.
 fn advisory_key(key: &str) -> i64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    "cognate.auth.lockout".hash(&mut hasher);
-    key.hash(&mut hasher);
-    i64::from_ne_bytes(hasher.finish().to_ne_bytes())
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("cognate.auth.lockout\0{key}").as_bytes(),
+    );
+    let mut first = [0_u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// One user's turn in this process: later checks of the same key wait for it to end. The map
@@ -448,6 +451,13 @@ mod tests {
                 .await
                 .expect("counting from zero after tokens");
         }
+    }
+
+    #[test]
+    fn the_advisory_key_is_the_same_everywhere() {
+        // SHA-256 of the key, as every replica and version computes it (checked with Python's
+        // hashlib), so replicas of different builds still take turns during an upgrade.
+        assert_eq!(advisory_key("password\0p\0u"), 4_810_649_096_739_096_373);
     }
 
     #[tokio::test]
