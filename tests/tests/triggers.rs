@@ -9,6 +9,16 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use cognate_tests::{Sandbox, both_topologies, error_code};
 
+/// Serves `app` on a free loopback port for the rest of the test; its base URL.
+async fn serve_webhook(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bound");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 async fn pool_with_trigger(idp: &Client, target: &str) -> String {
     let pool_id = cognate_tests::create_pool(
         idp.create_user_pool().pool_name("triggered").lambda_config(
@@ -123,14 +133,7 @@ async fn pre_authentication_by_webhook(sandbox: &Sandbox) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bound");
-    let url = format!(
-        "http://{}/pre-auth",
-        listener.local_addr().expect("address")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/pre-auth", serve_webhook(app).await);
 
     let idp = sandbox.idp();
     let client_id = pool_with_trigger(&idp, &url).await;
@@ -268,14 +271,7 @@ async fn pre_token_generation_shapes_tokens(sandbox: &Sandbox) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bound");
-    let url = format!(
-        "http://{}/pre-token",
-        listener.local_addr().expect("address")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/pre-token", serve_webhook(app).await);
 
     let idp = sandbox.idp();
     for version in [None, Some(PreTokenGenerationLambdaVersionType::V20)] {
@@ -387,14 +383,7 @@ async fn user_operations_need_the_admin_scope(sandbox: &Sandbox) {
             },
         ),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bound");
-    let url = format!(
-        "http://{}/pre-token",
-        listener.local_addr().expect("address")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/pre-token", serve_webhook(app).await);
     let idp = sandbox.idp();
     let lambda = LambdaConfigType::builder()
         .pre_token_generation_config(
@@ -498,11 +487,7 @@ async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
             axum::Json(event)
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bound");
-    let url = format!("http://{}/custom", listener.local_addr().expect("address"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("{}/custom", serve_webhook(app).await);
 
     let idp = sandbox.idp();
     let (pool_id, client_id) = custom_pool(&idp, &url).await;

@@ -788,7 +788,10 @@ mod tests {
             with_file.peer_token_file,
             Some(PathBuf::from("/run/secrets/peer-token"))
         );
-        assert!(toml::from_str::<Config>("peer_token = \"x\"").is_err());
+        let refused = toml::from_str::<Config>("peer_token = \"x\"")
+            .expect_err("the token itself is never a file key")
+            .to_string();
+        assert!(refused.contains("unknown field `peer_token`"), "{refused}");
         assert_eq!(
             "AKID:s3cret"
                 .parse::<AccessKey>()
