@@ -529,6 +529,79 @@ both_topologies!(
     a_file_past_the_limit_is_cut_off_while_it_streams
 );
 
+/// Opens a `PUT` of `url` and sends a first chunk, then holds the connection with the body
+/// unfinished until the returned task is aborted.
+async fn held_upload(url: &str) -> tokio::task::JoinHandle<()> {
+    use tokio::io::AsyncWriteExt;
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (address, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nhost: {address}\r\ntransfer-encoding: chunked\r\n\r\n5\r\nname\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    tokio::spawn(async move {
+        let _open = stream;
+        std::future::pending::<()>().await
+    })
+}
+
+/// Polls `/metrics` until the uploads in progress are `count`.
+async fn uploads_in_progress(endpoint: &str, count: u32) {
+    let line = format!("cognate_import_uploads_in_progress {count}");
+    for _ in 0..200 {
+        let metrics = reqwest::get(format!("{endpoint}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if metrics.lines().any(|shown| shown == line) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("never {line}");
+}
+
+/// At most four uploads stream through the edge at once: with four bodies held open, a fifth
+/// is answered 503 with Retry-After before its body is read, and once they end, it is taken.
+async fn uploads_past_the_cap_are_turned_away(sandbox: &Sandbox) {
+    let (_, job) = pool_with_job(sandbox).await;
+    let url = job.pre_signed_url().expect("url");
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(held_upload(url).await);
+    }
+    uploads_in_progress(&sandbox.endpoint, 4).await;
+    let refused = reqwest::Client::new()
+        .put(url)
+        .body("name\n")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), 503);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .map(|value| value.as_bytes()),
+        Some(&b"1"[..])
+    );
+    for upload in held {
+        upload.abort();
+    }
+    uploads_in_progress(&sandbox.endpoint, 0).await;
+    assert_eq!(upload(url, "name\n").await, 200);
+}
+
+both_topologies!(
+    uploads_past_the_cap_are_turned_away_tests,
+    uploads_past_the_cap_are_turned_away
+);
+
 /// A file of a few megabytes, stored in several pieces whose bounds fall inside multi-byte
 /// characters, imports every user with their attributes intact.
 async fn a_large_file_streams_in_and_imports(sandbox: &Sandbox) {

@@ -299,3 +299,47 @@ both_topologies!(
     codes_by_sms_and_email,
     start_dev
 );
+
+/// SMS MFA codes count against the user's hourly sends (`code_sends_per_hour`, 3 here): the
+/// fourth sign-in in the hour gets `TooManyRequestsException` (InitiateAuth's modelled
+/// throttling error) and no message.
+async fn mfa_code_sends_are_limited_per_user(topology: cognate_tests::Topology) {
+    let sandbox = Sandbox::start_configured(topology, |config| {
+        cognate_tests::development_mode(config);
+        config.code_sends_per_hour = 3;
+    })
+    .await
+    .expect("sandbox");
+    let idp = sandbox.idp();
+    let (pool_id, client_id) = pool(&idp).await;
+    idp.admin_set_user_mfa_preference()
+        .user_pool_id(&pool_id)
+        .username("jane")
+        .sms_mfa_settings(SmsMfaSettingsType::builder().enabled(true).build())
+        .send()
+        .await
+        .expect("SMS MFA on");
+    for _ in 0..3 {
+        let challenge = sign_in(&idp, &client_id).await;
+        assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::SmsMfa));
+    }
+    let refused = idp
+        .initiate_auth()
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .client_id(&client_id)
+        .auth_parameters("USERNAME", "jane")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .expect_err("a fourth code in the hour");
+    let refused = refused.into_service_error();
+    assert!(refused.is_too_many_requests_exception(), "{refused}");
+    assert_eq!(
+        refused.to_string(),
+        "TooManyRequestsException: Too many codes were sent to this user; try again later."
+    );
+    let (_, outbox) = sandbox.dev_outbox(&pool_id, "jane").await.expect("outbox");
+    assert_eq!(outbox.as_array().map(Vec::len), Some(3));
+}
+
+cognate_tests::each_topology!(mfa_code_sends, mfa_code_sends_are_limited_per_user);

@@ -495,6 +495,49 @@ async fn code_requests_are_limited_per_address() {
         .expect("other operations are not counted");
 }
 
+/// Behind a trusted proxy (here loopback, where the test connects from) the limit counts the
+/// client `X-Forwarded-For` names: clients behind one proxy don't share a share, and one
+/// client still gets only its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_a_trusted_proxy_are_limited_apart() {
+    let sandbox = Sandbox::start_configured(Topology::AllInOne, |config| {
+        config.code_requests_per_address_per_minute = 2;
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().expect("a network")];
+    })
+    .await
+    .expect("starts");
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(idp.create_user_pool().pool_name("proxied")).await;
+    let client_id = cognate_tests::password_auth_client(&idp, &pool_id).await;
+    let forgot = |client: &'static str| {
+        idp.forgot_password()
+            .client_id(&client_id)
+            .username("nobody")
+            .customize()
+            .mutate_request(move |request| {
+                request.headers_mut().insert("x-forwarded-for", client);
+            })
+            .send()
+    };
+    for client in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.1",
+    ] {
+        let answer = forgot(client).await.expect_err("no such user");
+        assert_eq!(error_code(&answer), "UserNotFoundException", "{client}");
+    }
+    let refused = forgot("198.51.100.1").await.expect_err("past its limit");
+    assert!(
+        matches!(
+            refused.as_service_error(),
+            Some(aws_sdk_cognitoidentityprovider::operation::forgot_password::ForgotPasswordError::TooManyRequestsException(_))
+        ),
+        "{refused:?}"
+    );
+}
+
 /// A client that sends its headers slowly, or opens a connection and says nothing, is cut off
 /// after the header-read timeout instead of holding a task for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -455,37 +455,52 @@ async fn custom_pool(idp: &Client, target: &str) -> (String, String) {
     (pool_id, client_id)
 }
 
+/// One webhook playing DefineAuthChallenge, CreateAuthChallenge and
+/// VerifyAuthChallengeResponse: the question "2 + 2" until it is answered (tokens) or answered
+/// wrong three times (failure).
+fn arithmetic_quiz(mut event: serde_json::Value) -> serde_json::Value {
+    let history = event["request"]["session"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    event["response"] = match event["triggerSource"].as_str().unwrap_or_default() {
+        "DefineAuthChallenge_Authentication" => {
+            let solved = history
+                .last()
+                .is_some_and(|step| step["challengeResult"] == true);
+            if solved {
+                serde_json::json!({"issueTokens": true, "failAuthentication": false})
+            } else if history.len() >= 3 {
+                serde_json::json!({"issueTokens": false, "failAuthentication": true})
+            } else {
+                serde_json::json!({"challengeName": "CUSTOM_CHALLENGE", "issueTokens": false, "failAuthentication": false})
+            }
+        }
+        "CreateAuthChallenge_Authentication" => serde_json::json!({
+            "publicChallengeParameters": {"question": "2 + 2"},
+            "privateChallengeParameters": {"answer": "4"},
+            "challengeMetadata": "ARITHMETIC",
+        }),
+        _ => {
+            let correct = event["request"]["challengeAnswer"]
+                == event["request"]["privateChallengeParameters"]["answer"];
+            serde_json::json!({"answerCorrect": correct})
+        }
+    };
+    event
+}
+
 /// CUSTOM_AUTH through DefineAuthChallenge, CreateAuthChallenge and VerifyAuthChallengeResponse
 /// (one webhook playing all three): a wrong answer gets another challenge, a right one tokens,
 /// three wrong ones fail the sign-in.
 async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
     let app = axum::Router::new().route(
         "/custom",
-        axum::routing::post(|axum::Json(mut event): axum::Json<serde_json::Value>| async move {
-            let history = event["request"]["session"].as_array().cloned().unwrap_or_default();
-            event["response"] = match event["triggerSource"].as_str().unwrap_or_default() {
-                "DefineAuthChallenge_Authentication" => {
-                    let solved = history.last().is_some_and(|step| step["challengeResult"] == true);
-                    if solved {
-                        serde_json::json!({"issueTokens": true, "failAuthentication": false})
-                    } else if history.len() >= 3 {
-                        serde_json::json!({"issueTokens": false, "failAuthentication": true})
-                    } else {
-                        serde_json::json!({"challengeName": "CUSTOM_CHALLENGE", "issueTokens": false, "failAuthentication": false})
-                    }
-                }
-                "CreateAuthChallenge_Authentication" => serde_json::json!({
-                    "publicChallengeParameters": {"question": "2 + 2"},
-                    "privateChallengeParameters": {"answer": "4"},
-                    "challengeMetadata": "ARITHMETIC",
-                }),
-                _ => {
-                    let correct = event["request"]["challengeAnswer"] == event["request"]["privateChallengeParameters"]["answer"];
-                    serde_json::json!({"answerCorrect": correct})
-                }
-            };
-            axum::Json(event)
-        }),
+        axum::routing::post(
+            |axum::Json(event): axum::Json<serde_json::Value>| async move {
+                axum::Json(arithmetic_quiz(event))
+            },
+        ),
     );
     let url = format!("{}/custom", serve_webhook(app).await);
 
@@ -563,6 +578,102 @@ async fn custom_challenges_decide_sign_in(sandbox: &Sandbox) {
 }
 
 both_topologies!(custom_auth, custom_challenges_decide_sign_in);
+
+/// CUSTOM_AUTH for a name that doesn't exist, on a client that hides existence: the triggers run
+/// as for a known user but with `userNotFound` (Cognito's way), the challenge looks the same, and
+/// even the right answer ends in "Incorrect username or password.".
+async fn custom_auth_hides_unknown_names(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::{
+        ChallengeNameType, PreventUserExistenceErrorTypes,
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/custom",
+        axum::routing::post(
+            move |axum::Json(event): axum::Json<serde_json::Value>| async move {
+                recorded.lock().expect("lock").push((
+                    event["userName"].as_str().unwrap_or_default().to_owned(),
+                    event["triggerSource"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    event["request"]["userNotFound"].clone(),
+                ));
+                axum::Json(arithmetic_quiz(event))
+            },
+        ),
+    );
+    let url = format!("{}/custom", serve_webhook(app).await);
+    let idp = sandbox.idp();
+    let (pool_id, _) = custom_pool(&idp, &url).await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("hiding")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled),
+    )
+    .await;
+    cognate_tests::confirmed_user(&idp, &pool_id, "quiz", "Correct-horse-1").await;
+    let (idp, client_id) = (&idp, &client_id);
+    let sign_in = |name: &'static str| async move {
+        let challenge = idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::CustomAuth)
+            .client_id(client_id)
+            .auth_parameters("USERNAME", name)
+            .send()
+            .await
+            .expect("a challenge, known name or not");
+        assert_eq!(
+            challenge.challenge_name(),
+            Some(&ChallengeNameType::CustomChallenge)
+        );
+        let parameters = challenge.challenge_parameters().expect("parameters");
+        assert_eq!(
+            parameters.get("question").map(String::as_str),
+            Some("2 + 2")
+        );
+        assert_eq!(parameters.get("USERNAME").map(String::as_str), Some(name));
+        idp.respond_to_auth_challenge()
+            .client_id(client_id)
+            .challenge_name(ChallengeNameType::CustomChallenge)
+            .session(challenge.session().expect("session"))
+            .challenge_responses("USERNAME", name)
+            .challenge_responses("ANSWER", "4")
+            .send()
+            .await
+    };
+    let known = sign_in("quiz").await.expect("the known user signs in");
+    assert!(known.authentication_result().is_some());
+    let unknown = sign_in("ghost").await.expect_err("no one to sign in");
+    assert_eq!(
+        unknown.into_service_error().to_string(),
+        "NotAuthorizedException: Incorrect username or password."
+    );
+    let seen = seen.lock().expect("lock").clone();
+    let flags = |name: &str| -> Vec<(String, serde_json::Value)> {
+        seen.iter()
+            .filter(|(user, _, _)| user == name)
+            .map(|(_, source, flag)| (source.clone(), flag.clone()))
+            .collect()
+    };
+    let steps = |flag: bool| {
+        [
+            "DefineAuthChallenge_Authentication",
+            "CreateAuthChallenge_Authentication",
+            "VerifyAuthChallengeResponse_Authentication",
+            "DefineAuthChallenge_Authentication",
+        ]
+        .map(|source| (source.to_owned(), serde_json::json!(flag)))
+        .to_vec()
+    };
+    assert_eq!(flags("quiz"), steps(false));
+    assert_eq!(flags("ghost"), steps(true));
+}
+
+both_topologies!(custom_auth_hiding, custom_auth_hides_unknown_names);
 
 /// What one Lambda playing DefineAuthChallenge, CreateAuthChallenge and
 /// VerifyAuthChallengeResponse answers for CUSTOM_AUTH with SRP first: PASSWORD_VERIFIER after

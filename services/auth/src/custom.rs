@@ -48,6 +48,34 @@ fn triggers(pool: &idp::UserPoolType) -> CognitoResult<Triggers> {
     }
 }
 
+/// The user a CUSTOM_AUTH for an unknown name runs with when the client hides existence: the
+/// name given, no attributes, and no sub (every stored user has one), so the triggers see
+/// `userNotFound` and no decision can issue tokens.
+pub(crate) fn decoy_user(username: &str) -> internal::UserRecord {
+    internal::UserRecord {
+        username: username.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn is_decoy(user: &internal::UserRecord) -> bool {
+    user.sub.is_empty()
+}
+
+/// The decoy a CUSTOM_CHALLENGE session was started for, if it was.
+pub(crate) fn decoy_of(session: &Session) -> Option<internal::UserRecord> {
+    let state = session.custom.as_ref()?;
+    (state["userNotFound"].as_bool() == Some(true)).then(|| decoy_user(&session.username))
+}
+
+fn attributes_of(user: &internal::UserRecord) -> Json {
+    if is_decoy(user) {
+        json!({})
+    } else {
+        Json::Object(user_attributes(user))
+    }
+}
+
 /// A step of the history that the user passed: SRP_A, PASSWORD_VERIFIER.
 fn proven_step(challenge: &str) -> Json {
     json!({ "challengeName": challenge, "challengeResult": true, "challengeMetadata": null })
@@ -115,10 +143,11 @@ impl Auth {
         let metadata: HashMap<String, String> =
             serde_json::from_value(state["clientMetadata"].clone()).unwrap_or_default();
         let request = json!({
-            "userAttributes": user_attributes(user),
+            "userAttributes": attributes_of(user),
             "privateChallengeParameters": state["private"],
             "challengeAnswer": answer,
             "clientMetadata": metadata,
+            "userNotFound": is_decoy(user),
         });
         let source = "VerifyAuthChallengeResponse_Authentication";
         let reply = self
@@ -160,12 +189,13 @@ impl Auth {
         srp_a: Option<String>,
     ) -> CognitoResult<Json> {
         let pool_id = pool.id.as_deref().unwrap_or_default();
-        let attributes = user_attributes(user);
+        let not_found = is_decoy(user);
+        let attributes = attributes_of(user);
         let request = json!({
             "userAttributes": attributes,
             "session": history,
             "clientMetadata": client_metadata,
-            "userNotFound": false,
+            "userNotFound": not_found,
         });
         let decision = self
             .invoke(
@@ -184,6 +214,9 @@ impl Auth {
         if decision["failAuthentication"].as_bool() == Some(true) {
             return Err(incorrect_credentials());
         }
+        if decision["issueTokens"].as_bool() == Some(true) && not_found {
+            return Err(incorrect_credentials());
+        }
         if decision["issueTokens"].as_bool() == Some(true) {
             return self.authenticated(pool, client, user, None).await;
         }
@@ -191,6 +224,14 @@ impl Auth {
             .as_str()
             .unwrap_or("CUSTOM_CHALLENGE")
             .to_owned();
+        if let ("PASSWORD_VERIFIER", Some(srp_a)) = (challenge.as_str(), &srp_a)
+            && not_found
+        {
+            // The simulated verifier's proof fails like a wrong password's.
+            return self
+                .decoy_srp(pool, client, &user.username, srp_a.clone())
+                .await;
+        }
         if let ("PASSWORD_VERIFIER", Some(srp_a)) = (challenge.as_str(), srp_a) {
             let state = json!({ "history": history, "clientMetadata": client_metadata });
             return self
@@ -210,7 +251,7 @@ impl Auth {
             "challengeName": challenge,
             "session": history,
             "clientMetadata": client_metadata,
-            "userNotFound": false,
+            "userNotFound": not_found,
         });
         let created = self
             .invoke(
@@ -237,6 +278,7 @@ impl Auth {
             "history": history,
             "private": created["privateChallengeParameters"],
             "clientMetadata": client_metadata,
+            "userNotFound": not_found,
         }));
         let token = random_token(48);
         self.save_session(client, &session, &token).await?;

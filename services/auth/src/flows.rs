@@ -366,9 +366,13 @@ impl Auth {
                 _ => None,
             };
             let hide_existence = client.prevent_user_existence_errors.as_deref() == Some("ENABLED");
+            // An unknown name, hidden: the triggers run for a decoy with `userNotFound`, as
+            // Cognito runs them, and no answer can succeed.
             let user = match found {
                 Some(user) => user,
-                None if hide_existence => return Err(incorrect_credentials()),
+                None if hide_existence => {
+                    crate::custom::decoy_user(&self.decoy_user_id(&pool, username).await?)
+                }
                 None => return Err(user_not_found()),
             };
             return self
@@ -606,7 +610,7 @@ impl Auth {
     /// derived from a pool secret, and a fresh SRP_B as a real user gets; the proof then fails
     /// like a wrong password. The simulated verifier costs no exponentiation, as a real one
     /// read from storage costs none, and the challenge is the same code as a real user's.
-    async fn decoy_srp(
+    pub(crate) async fn decoy_srp(
         &self,
         pool: &idp::UserPoolType,
         client: &idp::UserPoolClientType,
@@ -797,6 +801,12 @@ impl Auth {
         if session.simulated {
             return self
                 .refuse_simulated_code(&pool, &client, &session, request.responses, key)
+                .await;
+        }
+        if let Some(decoy) = crate::custom::decoy_of(&session) {
+            let answer = parameter(request.responses, "ANSWER")?;
+            return self
+                .answer_custom(&pool, &client, &decoy, &session, answer)
                 .await;
         }
         let user = match named.filter(|user| user.username == session.username) {

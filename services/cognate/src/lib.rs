@@ -225,6 +225,8 @@ pub async fn start_with_clock(
         http = http.merge(cognate_edge::router(EdgeState {
             throttle: Arc::new(cognate_edge::AddressLimiter::new(
                 config.code_requests_per_address_per_minute,
+                config.trusted_proxies.clone(),
+                context.ephemeral.clone(),
             )),
             config: config.clone(),
             peers,

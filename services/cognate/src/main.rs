@@ -165,6 +165,15 @@ struct Options {
         global = true
     )]
     code_requests_per_address_per_minute: Option<u32>,
+    /// Proxies in front of the edge (addresses or networks, comma-separated) whose
+    /// X-Forwarded-For names the client that the per-address limit counts.
+    #[arg(
+        long,
+        env = "COGNATE_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
     /// Development mode: without access keys any signature is accepted, and /_dev/outbox
     /// shows the messages sent.
     #[arg(long, env = "COGNATE_DEV", global = true)]
@@ -284,6 +293,9 @@ impl Options {
         if let Some(requests) = self.code_requests_per_address_per_minute {
             config.code_requests_per_address_per_minute = requests;
         }
+        if let Some(proxies) = self.trusted_proxies {
+            config.trusted_proxies = proxies;
+        }
         config.dev |= self.dev;
         config.peer_token_file = self.peer_token_file.or(config.peer_token_file);
         if let Some(token) = self.peer_token {
@@ -337,6 +349,7 @@ impl Options {
             code_requests_per_address_per_minute: self
                 .code_requests_per_address_per_minute
                 .or(outer.code_requests_per_address_per_minute),
+            trusted_proxies: self.trusted_proxies.or(outer.trusted_proxies),
             dev: self.dev || outer.dev,
             peer_token_file: self.peer_token_file.or(outer.peer_token_file),
             peer_token: self.peer_token.or(outer.peer_token),

@@ -206,8 +206,12 @@ pub struct Config {
     /// Where `/metrics` is served.
     pub metrics_listen: MetricsListen,
     /// Requests that send a code (SignUp, ResendConfirmationCode, ForgotPassword, ...) one
-    /// source address may make a minute, per edge process; 0 turns the limit off.
+    /// source address may make a minute; 0 turns the limit off. Counted in Redis when it is
+    /// configured (shared by every edge replica), otherwise per process.
     pub code_requests_per_address_per_minute: u32,
+    /// Proxies (addresses or networks) in front of the edge whose `X-Forwarded-For` is
+    /// believed: a request through one is counted against the client it names.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A file holding the peer token (its surrounding whitespace ignored); read into
     /// `peer_token` by `load_peer_token` before validation.
     pub peer_token_file: Option<PathBuf>,
@@ -274,6 +278,7 @@ impl Default for Config {
             code_sends_per_hour: 10,
             metrics_listen: MetricsListen::SamePort,
             code_requests_per_address_per_minute: 60,
+            trusted_proxies: Vec::new(),
             peer_token_file: None,
             peer_token: None,
             master_key: None,

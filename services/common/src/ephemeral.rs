@@ -14,12 +14,15 @@ use crate::error::{CognitoResult, internal};
 pub enum Kind {
     /// An auth flow between InitiateAuth and RespondToAuthChallenge.
     AuthSession,
+    /// A source address's requests in the current throttling window.
+    AddressWindow,
 }
 
 impl Kind {
     fn prefix(self) -> &'static str {
         match self {
             Kind::AuthSession => "cognate:auth-session:",
+            Kind::AddressWindow => "cognate:address-window:",
         }
     }
 }
@@ -119,6 +122,51 @@ impl Ephemeral {
         }
     }
 
+    /// Counts one more event under `key` in a fixed window of `window` that starts with the
+    /// first event; the count so far, this one included. With Redis the window is shared by
+    /// every replica (one atomic SET NX PX + INCR).
+    pub async fn count(&self, kind: Kind, key: &str, window: Duration) -> CognitoResult<u64> {
+        let key = format!("{}{key}", kind.prefix());
+        match self {
+            Ephemeral::Memory(map) => {
+                let mut map = map
+                    .lock()
+                    .map_err(|error| internal("ephemeral store poisoned", error))?;
+                let now = Instant::now();
+                let (count, expires) = match map.entries.get(&key) {
+                    Some((count, expires)) if *expires > now => {
+                        (count.parse::<u64>().unwrap_or(0) + 1, *expires)
+                    }
+                    _ => (1, now + window),
+                };
+                if map.entries.len() >= map.sweep_at {
+                    map.entries.retain(|_, (_, expires)| *expires > now);
+                    map.sweep_at = (map.entries.len() * 2).max(SWEEP_ABOVE);
+                }
+                map.entries.insert(key, (count.to_string(), expires));
+                Ok(count)
+            }
+            Ephemeral::Redis(connection) => {
+                let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+                let (count,): (u64,) = redis::pipe()
+                    .atomic()
+                    .cmd("SET")
+                    .arg(&key)
+                    .arg(0)
+                    .arg("PX")
+                    .arg(millis)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("INCR")
+                    .arg(&key)
+                    .query_async(&mut connection.clone())
+                    .await
+                    .map_err(|error| internal("redis INCR failed", error))?;
+                Ok(count)
+            }
+        }
+    }
+
     /// Removes and returns the value under `key` if it has not expired: each value can be
     /// taken once, however many callers race for it.
     pub async fn take(&self, kind: Kind, key: &str) -> CognitoResult<Option<String>> {
@@ -173,6 +221,65 @@ mod tests {
         );
     }
 
+    /// Parallel counts in one window each get their own number; a window that ended starts
+    /// again at one.
+    async fn windows_count_every_event(store: Ephemeral) {
+        let key = uuid::Uuid::new_v4().to_string();
+        let counts = futures::future::join_all(
+            (0..20).map(|_| store.count(Kind::AddressWindow, &key, Duration::from_secs(60))),
+        )
+        .await;
+        let mut counts: Vec<u64> = counts
+            .into_iter()
+            .map(|count| count.expect("count"))
+            .collect();
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+        let brief = uuid::Uuid::new_v4().to_string();
+        let window = Duration::from_millis(50);
+        assert_eq!(
+            store
+                .count(Kind::AddressWindow, &brief, window)
+                .await
+                .expect("count"),
+            1
+        );
+        assert_eq!(
+            store
+                .count(Kind::AddressWindow, &brief, window)
+                .await
+                .expect("count"),
+            2
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            store
+                .count(Kind::AddressWindow, &brief, window)
+                .await
+                .expect("count"),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_windows_count_every_event() {
+        windows_count_every_event(Ephemeral::memory()).await;
+    }
+
+    #[tokio::test]
+    async fn redis_windows_count_every_event() {
+        windows_count_every_event(Ephemeral::Redis(redis_connection().await)).await;
+    }
+
+    async fn redis_connection() -> redis::aio::ConnectionManager {
+        let url = std::env::var("COGNATE_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url).expect("a Redis URL");
+        redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("Redis is running")
+    }
+
     #[tokio::test]
     async fn memory_is_bounded_and_sweeps_what_expired() {
         let store = Ephemeral::memory_with_capacity(3);
@@ -205,12 +312,6 @@ mod tests {
 
     #[tokio::test]
     async fn redis_values_are_single_use_and_expire() {
-        let url = std::env::var("COGNATE_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let client = redis::Client::open(url).expect("a Redis URL");
-        let connection = redis::aio::ConnectionManager::new(client)
-            .await
-            .expect("Redis is running");
-        single_use_and_expiry(Ephemeral::Redis(connection)).await;
+        single_use_and_expiry(Ephemeral::Redis(redis_connection().await)).await;
     }
 }

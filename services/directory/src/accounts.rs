@@ -289,10 +289,12 @@ impl Directory {
                 destination: &destination,
                 template,
                 code: &request.code,
+                counted: true,
             };
             self.deliver_detached(pool_id, &pool, &user, message, message_request);
             return Ok(outbox::details(channel, &destination, attribute));
         }
+        self.count_authentication_send(pool_id, &user.sub).await?;
         let message = self
             .deliver_code(
                 pool_id,

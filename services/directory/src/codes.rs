@@ -154,6 +154,42 @@ impl Directory {
         Ok(code)
     }
 
+    /// Counts one SMS_MFA or EMAIL_OTP code sent to the user at sign-in (auth makes those codes
+    /// and keeps them in its session): at most `code_sends_per_hour` an hour, as for the codes
+    /// issued here, past which `TooManyRequestsException` (the sign-in operations' modelled
+    /// throttling error; they have no `LimitExceededException`). The count lives in a row of
+    /// its own purpose that holds no code.
+    pub(crate) async fn count_authentication_send(
+        &self,
+        pool_id: &str,
+        sub: &str,
+    ) -> CognitoResult<()> {
+        let now = unix_millis(self.clock.now());
+        let counted = sqlx::query(
+            "INSERT INTO user_codes (user_pool_id, sub, purpose, code_hash, attribute_name, attribute_value, attempts, used, expires_at, created_at, sends, sends_since) \
+             VALUES ($1, $2, 'AUTHENTICATION', '', '', '', 0, 1, 0, $3, 1, $3) \
+             ON CONFLICT (user_pool_id, sub, purpose) DO UPDATE SET \
+             sends = CASE WHEN user_codes.sends_since < $4 THEN 1 ELSE user_codes.sends + 1 END, \
+             sends_since = CASE WHEN user_codes.sends_since < $4 THEN excluded.sends_since ELSE user_codes.sends_since END \
+             WHERE user_codes.sends_since < $4 OR user_codes.sends < $5",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(now)
+        .bind(now - SEND_WINDOW_MILLIS)
+        .bind(i64::from(self.config.code_sends_per_hour))
+        .execute(&self.db)
+        .await
+        .map_err(store_error)?;
+        if counted.rows_affected() == 0 {
+            return Err(CognitoError::new(
+                "TooManyRequestsException",
+                "Too many codes were sent to this user; try again later.",
+            ));
+        }
+        Ok(())
+    }
+
     /// Issues a code nobody is told, unless the user already has one of `purpose` (whose
     /// attempts and expiry then stand): for decoys, which must lock and expire as a real code
     /// does.

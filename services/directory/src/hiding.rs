@@ -247,6 +247,7 @@ impl Directory {
             destination,
             template,
             code: &code,
+            counted: false,
         };
         self.deliver_detached(pool_id, pool, user, message, request);
         Ok(outbox::details(channel, destination, attribute))
@@ -269,6 +270,7 @@ impl Directory {
             destination,
             template,
             code,
+            counted,
         } = message;
         let (destination, code) = (destination.to_owned(), code.to_owned());
         let (kind, client_metadata, client_id) = (
@@ -282,6 +284,14 @@ impl Directory {
                 client_metadata: &client_metadata,
                 client_id: client_id.as_deref(),
             };
+            if counted
+                && let Err(error) = directory
+                    .count_authentication_send(&pool_id, &user.sub)
+                    .await
+            {
+                tracing::warn!(pool_id, %error, "a sign-in code was not sent");
+                return;
+            }
             let sent = directory
                 .deliver_code(
                     &pool_id,
@@ -325,6 +335,9 @@ pub(crate) struct DetachedMessage<'a> {
     pub destination: &'a str,
     pub template: Template,
     pub code: &'a str,
+    /// A sign-in code auth made: counted against the user's hourly sends first, and over the
+    /// limit not sent (the answer, already given, says nothing of it).
+    pub counted: bool,
 }
 
 #[cfg(test)]

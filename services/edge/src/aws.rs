@@ -223,7 +223,12 @@ pub async fn handle(
         .map(|axum::extract::ConnectInfo(address)| address.ip());
     let outcome = async {
         let (model, operation) = resolved?;
-        if !state.throttle.admits(&operation, caller, Instant::now()) {
+        let admitted = state
+            .throttle
+            .admits(&operation, caller, &headers)
+            .await
+            .map_err(|error| AwsError::of(model, error))?;
+        if !admitted {
             return Err(AwsError::new(
                 400,
                 CognitoError::new("TooManyRequestsException", "Too many requests"),

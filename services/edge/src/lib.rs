@@ -69,7 +69,10 @@ pub fn router(state: EdgeState) -> Router {
         // The upload reads its own body, in pieces and limited (see `upload`).
         .route(
             "/_import/{job_id}",
-            put(upload::upload_csv).with_state(upload::Uploads::new(state.peers.clone())),
+            put(upload::upload_csv).with_state(upload::Uploads::new(
+                state.peers.clone(),
+                state.metrics.uploads.clone(),
+            )),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -30,6 +31,8 @@ pub struct Metrics {
     pub requests: Family<OperationLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
     pub latency: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    /// User import files streaming in now (at most `upload::MAX_CONCURRENT_UPLOADS`).
+    pub uploads: Gauge,
 }
 
 impl Default for Metrics {
@@ -55,11 +58,18 @@ impl Default for Metrics {
             "Time to answer per operation",
             latency.clone(),
         );
+        let uploads = Gauge::default();
+        registry.register(
+            "import_uploads_in_progress",
+            "User import files streaming in",
+            uploads.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
             errors,
             latency,
+            uploads,
         }
     }
 }

@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use futures::SinkExt;
 use futures::channel::mpsc;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use prometheus_client::metrics::gauge::Gauge;
 use serde::Deserialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use cognate_common::grpc::{Peers, StreamedRequest};
 use cognate_common::{CognitoError, MAX_IMPORT_CSV_BYTES, ServiceKind};
@@ -34,14 +35,39 @@ const PIECE_BYTES: usize = 64 * 1024;
 pub struct Uploads {
     peers: Peers,
     permits: Arc<Semaphore>,
+    in_progress: Gauge,
 }
 
 impl Uploads {
-    pub fn new(peers: Peers) -> Self {
+    /// `in_progress`: the metric counting the uploads that hold a permit.
+    pub fn new(peers: Peers, in_progress: Gauge) -> Self {
         Self {
             peers,
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_UPLOADS)),
+            in_progress,
         }
+    }
+}
+
+/// An upload's place among the few that may stream at once, shown in the metric while held.
+struct Streaming {
+    _permit: OwnedSemaphorePermit,
+    in_progress: Gauge,
+}
+
+impl Streaming {
+    fn new(permit: OwnedSemaphorePermit, in_progress: &Gauge) -> Self {
+        in_progress.inc();
+        Self {
+            _permit: permit,
+            in_progress: in_progress.clone(),
+        }
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.in_progress.dec();
     }
 }
 
@@ -108,7 +134,7 @@ pub async fn upload_csv(
     if declared_length.is_some_and(|length| length > MAX_IMPORT_CSV_BYTES) {
         return too_large();
     }
-    let Ok(_permit) = uploads.permits.clone().try_acquire_owned() else {
+    let Ok(permit) = uploads.permits.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],
@@ -116,6 +142,7 @@ pub async fn upload_csv(
         )
             .into_response();
     };
+    let _streaming = Streaming::new(permit, &uploads.in_progress);
     // One piece waits while the next is read: the directory's pace sets the reading's.
     let (pieces, receiver) = mpsc::channel(1);
     let mut request = tonic::Request::new(receiver);
