@@ -149,7 +149,7 @@ pub async fn start_with_clock(
     } else {
         None
     };
-    let (peers, local_connections) = Peers::new(&config)?;
+    let (peers, local_routes) = Peers::new(&config)?;
     let context = ServiceContext {
         config: config.clone(),
         peers: peers.clone(),
@@ -250,7 +250,7 @@ pub async fn start_with_clock(
         http = http.merge(served);
     }
 
-    tokio::spawn(local_connections.serve(grpc, stopped(stop_receiver.clone())));
+    local_routes.install(grpc);
     let server = tokio::spawn(listener::serve(
         listener,
         http,

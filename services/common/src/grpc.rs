@@ -1,8 +1,8 @@
-//! How services reach each other: a channel per peer service, either in-process (an HTTP/2
-//! connection over a memory pipe to this process's own gRPC routes) or remote (balanced over
-//! the configured addresses, with a deadline). Every call carries the trace context, and every
-//! call to another process the installation's peer token, which `PeerAuthentication` checks on
-//! the serving side.
+//! How services reach each other: a channel per peer service, either in-process (this process's
+//! own gRPC routes, called directly: no connection, no HTTP/2 framing) or remote (balanced over
+//! the configured addresses). Both have the same deadline. Every call carries the trace
+//! context, and every call to another process the installation's peer token, which
+//! `PeerAuthentication` checks on the serving side.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
 use tonic::body::Body;
 use tonic::transport::{Channel, Endpoint};
 
@@ -34,10 +32,43 @@ fn bearer(token: &Secret) -> String {
 /// process, the peer token.
 #[derive(Clone, Debug)]
 pub struct PeerChannel {
-    inner: Channel,
+    route: Route,
     /// `Bearer <token>` for remote peers when a token is configured; marked sensitive, so it
     /// never prints. In-process calls never leave the process and carry none.
     authorization: Option<http::HeaderValue>,
+}
+
+#[derive(Clone, Debug)]
+enum Route {
+    Local(LocalRoutes),
+    Remote(Channel),
+}
+
+/// The gRPC routes of this process's own services, which its `PeerChannel`s call directly.
+/// Installed once the services have started; a call made before that (by a service while it
+/// starts) waits for them.
+#[derive(Clone, Default)]
+pub struct LocalRoutes(Arc<tokio::sync::SetOnce<axum::Router>>);
+
+impl std::fmt::Debug for LocalRoutes {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("LocalRoutes")
+    }
+}
+
+impl LocalRoutes {
+    /// Makes `router` (this process's gRPC services, with their tracing layer) the target of
+    /// every in-process call.
+    pub fn install(&self, router: axum::Router) {
+        if self.0.set(router).is_err() {
+            tracing::warn!("the in-process gRPC routes were installed twice; the first stay");
+        }
+    }
+}
+
+/// What a call whose deadline passed fails with, in-process as remote.
+fn deadline_passed() -> tower::BoxError {
+    Box::new(tonic::Status::cancelled("Timeout expired"))
 }
 
 impl tower::Service<http::Request<Body>> for PeerChannel {
@@ -46,31 +77,55 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        tower::Service::poll_ready(&mut self.inner, context).map_err(Into::into)
+        match &mut self.route {
+            Route::Local(_) => Poll::Ready(Ok(())),
+            Route::Remote(channel) => {
+                tower::Service::poll_ready(channel, context).map_err(Into::into)
+            }
+        }
     }
 
-    /// Sends a unary call's one message as a body of known length, so that HTTP/2 ends the
-    /// stream with its DATA frame: a streamed body ends with an empty frame of its own, one more
-    /// write and one more wake-up of the peer per call. A call marked `StreamedRequest` goes as
-    /// it comes, piece by piece.
+    /// In-process, hands the request to the service's route as it is. Remote, sends a unary
+    /// call's one message as a body of known length, so that HTTP/2 ends the stream with its
+    /// DATA frame: a streamed body ends with an empty frame of its own, one more write and one
+    /// more wake-up of the peer per call. A call marked `StreamedRequest` goes as it comes,
+    /// piece by piece.
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         telemetry::inject_current(request.headers_mut());
+        let mut channel = match &mut self.route {
+            Route::Local(routes) => {
+                let routes = routes.clone();
+                return Box::pin(async move {
+                    let router = routes.0.wait().await.clone();
+                    let response = tokio::time::timeout(
+                        CALL_TIMEOUT,
+                        tower::ServiceExt::oneshot(router, request),
+                    )
+                    .await
+                    .map_err(|_| deadline_passed())?
+                    .unwrap_or_else(|never| match never {});
+                    Ok(response.map(Body::new))
+                });
+            }
+            // `poll_ready` readied this channel; a clone takes its place for the next call.
+            Route::Remote(channel) => {
+                let ready = channel.clone();
+                std::mem::replace(channel, ready)
+            }
+        };
         if let Some(authorization) = &self.authorization {
             request
                 .headers_mut()
                 .insert(AUTHORIZATION, authorization.clone());
         }
-        // `poll_ready` readied this channel; a clone takes its place for the next call.
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
         if request.extensions().get::<StreamedRequest>().is_some() {
-            return Box::pin(async move { Ok(inner.call(request).await?) });
+            return Box::pin(async move { Ok(channel.call(request).await?) });
         }
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let message = http_body_util::BodyExt::collect(body).await?.to_bytes();
             let request = http::Request::from_parts(parts, Body::new(Full::new(message)));
-            Ok(inner.call(request).await?)
+            Ok(channel.call(request).await?)
         })
     }
 }
@@ -80,41 +135,6 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
 /// be held in memory at once (an import job's file).
 #[derive(Debug, Clone, Copy)]
 pub struct StreamedRequest;
-
-/// The in-process side: connections made by `PeerChannel`s to services of this process.
-pub struct LocalConnections {
-    receiver: mpsc::Receiver<tokio::io::DuplexStream>,
-}
-
-impl LocalConnections {
-    /// Serves `router` (this process's gRPC services) on the in-process connections until
-    /// `shutdown` resolves.
-    pub async fn serve(mut self, router: axum::Router, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let stream = tokio::select! {
-                () = &mut shutdown => break,
-                next = self.receiver.recv() => match next {
-                    Some(stream) => stream,
-                    None => break,
-                },
-            };
-            let service = hyper_util::service::TowerToHyperService::new(router.clone());
-            tokio::spawn(async move {
-                let builder = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                );
-                if let Err(error) = builder
-                    .http2_only()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "in-process gRPC connection ended");
-                }
-            });
-        }
-    }
-}
 
 /// Server side of trace propagation: each incoming gRPC call becomes a span continuing the
 /// caller's trace.
@@ -180,22 +200,11 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Builds the channels: local services through the returned `LocalConnections`, the rest
-    /// through their configured addresses. Nothing connects until the first call.
-    pub fn new(config: &Config) -> anyhow::Result<(Peers, LocalConnections)> {
-        let (sender, receiver) = mpsc::channel(64);
-        let local = Endpoint::from_static("http://in-process.cognate")
-            .timeout(CALL_TIMEOUT)
-            .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
-                let sender = sender.clone();
-                async move {
-                    let (client, server) = tokio::io::duplex(64 * 1024);
-                    sender.send(server).await.map_err(|_| {
-                        std::io::Error::other("this process's gRPC server has stopped")
-                    })?;
-                    Ok::<_, std::io::Error>(TokioIo::new(client))
-                }
-            }));
+    /// Builds the channels: local services through the returned `LocalRoutes` (to be
+    /// installed once they have started), the rest through their configured addresses.
+    /// Nothing connects until the first call.
+    pub fn new(config: &Config) -> anyhow::Result<(Peers, LocalRoutes)> {
+        let local = LocalRoutes::default();
         let authorization = match &config.peer_token {
             Some(token) => {
                 let mut value = http::HeaderValue::try_from(bearer(token))
@@ -212,7 +221,7 @@ impl Peers {
             }
             let channel = if config.runs(kind) {
                 PeerChannel {
-                    inner: local.clone(),
+                    route: Route::Local(local.clone()),
                     authorization: None,
                 }
             } else if let Some(addresses) = config.peers.get(&kind).filter(|list| !list.is_empty())
@@ -227,12 +236,12 @@ impl Peers {
                     .collect::<Result<Vec<Endpoint>, tonic::transport::Error>>()?;
                 // One address (one replica, or a load balancer's) needs no balancer, whose queue
                 // and task add a hand-off to every call.
-                let inner = match <[Endpoint; 1]>::try_from(endpoints) {
+                let channel = match <[Endpoint; 1]>::try_from(endpoints) {
                     Ok([endpoint]) => endpoint.connect_lazy(),
                     Err(endpoints) => Channel::balance_list(endpoints.into_iter()),
                 };
                 PeerChannel {
-                    inner,
+                    route: Route::Remote(channel),
                     authorization: authorization.clone(),
                 }
             } else {
@@ -244,7 +253,7 @@ impl Peers {
             Peers {
                 channels: Arc::new(channels),
             },
-            LocalConnections { receiver },
+            local,
         ))
     }
 

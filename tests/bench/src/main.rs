@@ -1,4 +1,5 @@
-//! `cognate-bench`: starts Cognate's distributed topology (six `cognate` processes), drives
+//! `cognate-bench`: starts Cognate in the topologies asked for (split: six `cognate`
+//! processes; colocated: edge+auth+directory in one; embedded: one on SQLite), drives
 //! USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH and AdminCreateUser through the edge,
 //! and reports per flow throughput, latency, the servers' CPU time per request and, measured in
 //! the same run, the crypto-only cost of the flow: the ratio says how much of the servers' CPU
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::flows::{Fixture, Flow};
-use crate::topology::{Backends, Topology, clock_ticks_per_second, cpu_ticks};
+use crate::topology::{Backends, Layout, Topology, clock_ticks_per_second, cpu_ticks};
 
 #[derive(Parser, Debug)]
 #[command(name = "cognate-bench", about)]
@@ -43,7 +44,8 @@ pub(crate) struct Cli {
     /// CPU seconds spent timing each flow's crypto-only cost.
     #[arg(long, default_value_t = 2.0)]
     crypto_seconds: f64,
-    /// A quick check: 2 s per flow at concurrency 2, few users, short warm-up and crypto timing.
+    /// A check, not a measurement: 1 s per flow at concurrency 2, 4 users, short warm-up and
+    /// crypto timing; fails if any flow has an error or no success.
     #[arg(long)]
     smoke: bool,
     /// Postgres server (without database); a scratch database is created and dropped.
@@ -56,10 +58,11 @@ pub(crate) struct Cli {
     /// Keep the servers' logs (their directory is printed on stderr).
     #[arg(long)]
     keep_logs: bool,
-    /// The embedded topology (one process, every service, SQLite) instead of six processes on
-    /// Postgres, Redis and NATS.
-    #[arg(long)]
-    embedded: bool,
+    /// The topologies measured, one after another, each with its own report: embedded (one
+    /// process, SQLite), colocated (edge, auth and directory in one process, the others
+    /// apart), split (six processes); the last two on Postgres, Redis and NATS.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "split")]
+    topology: Vec<Layout>,
     /// Only these flows (USER_SRP_AUTH, USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH, AdminCreateUser,
     /// floor).
     #[arg(long, value_delimiter = ',')]
@@ -287,23 +290,35 @@ async fn measure(
     })
 }
 
-fn topology_name(cli: &Cli) -> &'static str {
-    if cli.embedded {
-        "embedded (one process, SQLite)"
-    } else {
-        "split (six processes, Postgres, Redis, NATS)"
-    }
+/// The commit the bench runs at (`git describe`), or "unknown" outside a checkout.
+fn commit() -> String {
+    std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[allow(clippy::print_stdout)] // The report is the program's output.
-fn report(cli: &Cli, command: &str, results: &[Measurement], ticks_per_second: u64) {
+fn report(
+    cli: &Cli,
+    layout: Layout,
+    command: &str,
+    results: &[Measurement],
+    ticks_per_second: u64,
+) {
     println!();
     println!("Command: `{command}`");
     println!();
     println!(
-        "Topology: {}; {} cores. {} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process, median of 10 batches timed just before (5) and just after (5) each flow's load.",
-        topology_name(cli),
+        "Topology: {}; {} cores; commit {}. {} s per flow, concurrency {}, {} users; server CPU = Δ(utime+stime) of the cognate processes from /proc/<pid>/stat (CLK_TCK {ticks_per_second}); crypto-only = single-thread CPU time in-process, median of 10 batches timed just before (5) and just after (5) each flow's load.",
+        layout.describe(),
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        commit(),
         cli.seconds,
         cli.concurrency,
         cli.users
@@ -415,7 +430,7 @@ async fn idle_cpu(topology: &Topology, ticks_per_second: u64, seconds: f64) -> f
 #[allow(clippy::print_stdout)] // The report is the program's output.
 fn report_idle(idle: f64) {
     println!(
-        "Idle baseline before the flows: the six processes used {:.1} ms of CPU per second with no requests (included in the figures above).",
+        "Idle baseline before the flows: the processes used {:.1} ms of CPU per second with no requests (included in the figures above).",
         idle * 1e3
     );
 }
@@ -444,12 +459,44 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
         return scale::run(cli, command, &binary, &backends).await;
     }
     let ticks_per_second = clock_ticks_per_second();
+    let mut failed_flows = Vec::new();
+    for &layout in &cli.topology {
+        let (results, idle) =
+            run_topology(cli, layout, &flows, &binary, &backends, ticks_per_second).await?;
+        report(cli, layout, command, &results, ticks_per_second);
+        report_idle(idle);
+        failed_flows.extend(
+            results
+                .iter()
+                .filter(|result| result.errors > 0 || result.ok == 0)
+                .map(|result| format!("{} in {layout:?}", result.flow.name())),
+        );
+    }
+    // A smoke run is a check: every flow must complete without an error.
+    if cli.smoke && !failed_flows.is_empty() {
+        anyhow::bail!(
+            "flows with errors or no successes: {}",
+            failed_flows.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Starts `layout`, measures `flows` on it and stops it.
+async fn run_topology(
+    cli: &Cli,
+    layout: Layout,
+    flows: &[Flow],
+    binary: &std::path::Path,
+    backends: &Backends,
+    ticks_per_second: u64,
+) -> anyhow::Result<(Vec<Measurement>, f64)> {
     eprintln!(
         "cognate-bench: starting {} of {}",
-        topology_name(cli),
+        layout.describe(),
         binary.display()
     );
-    let mut topology = Topology::start(&binary, &backends, cli.embedded).await?;
+    let mut topology = Topology::start(binary, backends, layout).await?;
     eprintln!(
         "cognate-bench: edge at {}, logs in {}",
         topology.endpoint,
@@ -469,29 +516,25 @@ async fn run(cli: &Cli, command: &str) -> anyhow::Result<()> {
         )
         .await;
         let mut results = Vec::new();
-        for flow in flows {
+        for &flow in flows {
             eprintln!("cognate-bench: {}", flow.name());
             results.push(measure(flow, cli, &topology, &edge, &fixture, ticks_per_second).await?);
         }
-        anyhow::Ok(Some((results, idle)))
+        anyhow::Ok((results, idle))
     }
     .await;
     topology.stop().await;
-    if let Some((results, idle)) = outcome? {
-        report(cli, command, &results, ticks_per_second);
-        report_idle(idle);
-    }
     if !cli.keep_logs {
         let _ = std::fs::remove_dir_all(&topology.log_dir);
     }
-    Ok(())
+    outcome
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut cli = Cli::parse();
     if cli.smoke {
-        cli.seconds = 2.0;
+        cli.seconds = 1.0;
         cli.concurrency = 2;
         cli.users = cli.users.min(4);
         cli.warmup = cli.warmup.min(0.3);

@@ -17,7 +17,7 @@ use cognate_directory::{Directory, User};
 use crate::api::{Edge, text};
 use crate::flows::PASSWORD;
 use crate::percentile;
-use crate::topology::{Backends, Topology};
+use crate::topology::{Backends, Layout, Topology};
 
 /// Filler users handed to the bulk loader per call.
 const FILL_CHUNK: usize = 20_000;
@@ -272,7 +272,7 @@ async fn measure_sizes(
 ) -> anyhow::Result<Vec<AtSize>> {
     let mut results = Vec::new();
     for &size in sizes {
-        let mut topology = Topology::start(binary, backends, false).await?;
+        let mut topology = Topology::start(binary, backends, Layout::Split).await?;
         eprintln!(
             "cognate-bench: a topology for {size} users, edge at {}, logs in {}",
             topology.endpoint,

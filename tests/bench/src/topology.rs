@@ -1,6 +1,7 @@
-//! The topologies as real processes: the distributed one (one `cognate run` per service, a
-//! scratch Postgres database they share, a schema each, with Redis and NATS) or the embedded one
-//! (one process, SQLite), and their CPU time from `/proc`.
+//! The topologies as real processes: split (one `cognate run` per service, a scratch Postgres
+//! database they share, a schema each, with Redis and NATS), colocated (edge, auth and directory
+//! in one process, the other services apart, on the same backends) or embedded (one process,
+//! SQLite), and their CPU time from `/proc`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -11,15 +12,51 @@ use anyhow::{Context, bail};
 use sqlx::Connection;
 use tokio::process::{Child, Command};
 
-/// The six services, in the order they are started.
-pub const SERVICES: [&str; 6] = [
-    "triggers",
-    "directory",
-    "auth",
-    "federation",
-    "identity-pools",
-    "edge",
-];
+/// How the six services are laid out in processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// One process, every service, SQLite.
+    Embedded,
+    /// Edge, auth and directory in one process; triggers, federation and identity pools apart;
+    /// Postgres, Redis and NATS.
+    Colocated,
+    /// One process per service; Postgres, Redis and NATS.
+    Split,
+}
+
+impl Layout {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Layout::Embedded => "embedded (one process, SQLite)",
+            Layout::Colocated => {
+                "colocated (edge+auth+directory in one process, three others apart; Postgres, Redis, NATS)"
+            }
+            Layout::Split => "split (six processes, Postgres, Redis, NATS)",
+        }
+    }
+
+    /// The processes, in the order they are started (the edge's last): each a name and the
+    /// services it runs. The embedded one runs every service on SQLite.
+    fn processes(self) -> Vec<(&'static str, &'static [&'static str])> {
+        match self {
+            Layout::Embedded => vec![("embedded", &[])],
+            Layout::Colocated => vec![
+                ("triggers", &["triggers"]),
+                ("federation", &["federation"]),
+                ("identity-pools", &["identity-pools"]),
+                ("edge+auth+directory", &["edge", "auth", "directory"]),
+            ],
+            Layout::Split => vec![
+                ("triggers", &["triggers"]),
+                ("directory", &["directory"]),
+                ("auth", &["auth"]),
+                ("federation", &["federation"]),
+                ("identity-pools", &["identity-pools"]),
+                ("edge", &["edge"]),
+            ],
+        }
+    }
+}
 
 /// Where the shared backends are.
 pub struct Backends {
@@ -53,13 +90,12 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 impl Topology {
-    /// Creates the database, starts the six processes and waits for each `/health`; with
-    /// `embedded`, one process running every service on SQLite instead (the database is made
-    /// but unused).
+    /// Creates the database, starts the layout's processes and waits for each `/health` (the
+    /// embedded layout makes the database but leaves it unused).
     pub async fn start(
         binary: &Path,
         backends: &Backends,
-        embedded: bool,
+        layout: Layout,
     ) -> anyhow::Result<Topology> {
         anyhow::ensure!(
             binary.is_file(),
@@ -83,17 +119,13 @@ impl Topology {
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("creating {}", log_dir.display()))?;
 
+        let processes = layout.processes();
         let mut ports = Vec::new();
-        let services: &[&'static str] = if embedded { &["embedded"] } else { &SERVICES };
-        for &service in services {
-            ports.push((service, free_port()?));
+        for _ in &processes {
+            ports.push(free_port()?);
         }
-        let edge_service = if embedded { "embedded" } else { "edge" };
-        let edge_port = ports
-            .iter()
-            .find(|(service, _)| *service == edge_service)
-            .map(|(_, port)| *port)
-            .context("no edge")?;
+        // The edge's process is the last.
+        let edge_port = *ports.last().context("no process")?;
         let endpoint = format!("http://127.0.0.1:{edge_port}");
 
         let mut topology = Topology {
@@ -104,11 +136,16 @@ impl Topology {
             admin_url,
             log_dir: log_dir.clone(),
         };
-        for &(service, port) in &ports {
-            let peers: Vec<String> = ports
+        for (&(service, runs), &port) in processes.iter().zip(&ports) {
+            let peers: Vec<String> = processes
                 .iter()
-                .filter(|(peer, _)| *peer != service)
-                .map(|(peer, peer_port)| format!("{peer}=http://127.0.0.1:{peer_port}"))
+                .zip(&ports)
+                .filter(|((name, _), _)| *name != service)
+                .flat_map(|((_, others), peer_port)| {
+                    others
+                        .iter()
+                        .map(move |peer| format!("{peer}=http://127.0.0.1:{peer_port}"))
+                })
                 .collect();
             let log = log_dir.join(format!("{service}.log"));
             let out = std::fs::File::create(&log)
@@ -123,10 +160,10 @@ impl Topology {
                 .arg(format!("127.0.0.1:{port}"))
                 .arg("--data-dir")
                 .arg(log_dir.join(format!("{service}-data")));
-            if !embedded {
+            if layout != Layout::Embedded {
                 command
                     .arg("--services")
-                    .arg(service)
+                    .arg(runs.join(","))
                     .arg("--peers")
                     .arg(peers.join(","))
                     .arg("--database-url")
