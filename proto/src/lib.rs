@@ -9,6 +9,8 @@ use prost_reflect::DescriptorPool;
 pub mod awsjson;
 pub mod model;
 
+include!(concat!(env!("OUT_DIR"), "/errors.rs"));
+
 #[allow(clippy::all, clippy::pedantic)]
 pub mod idp {
     pub mod v1 {

@@ -1,6 +1,6 @@
 //! The sidecar of each generated Cognito surface (`model.json`, written by `generate.py`): what
-//! the edge needs at run time beyond the descriptors: targets, signing, required members, enum
-//! values and error statuses.
+//! the edge needs at run time beyond the descriptors: targets, signing, required members and
+//! enum values. (Its errors become the `ErrorCode` catalogue at build time.)
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -77,13 +77,6 @@ impl ServiceModel {
     pub fn grpc_path(&self, operation: &str) -> Option<String> {
         let model = self.operations.get(operation)?;
         Some(format!("/{}/{operation}", model.grpc_service))
-    }
-
-    /// The HTTP status AWS sends with an error type (400 when the model doesn't say).
-    pub fn error_status(&self, error_type: &str) -> u16 {
-        self.errors
-            .get(error_type)
-            .map_or(400, |error| error.http_status)
     }
 
     pub fn message_name(&self, shape: &str) -> String {

@@ -479,19 +479,11 @@ pub fn totp_step() -> i64 {
 }
 
 /// A TOTP code (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits) for a base32 secret at a step: an
-/// authenticator app, written apart from the server's code.
+/// authenticator app, written apart from the server's code (which makes the same codes).
 pub fn totp_code(secret_base32: &str, step: i64) -> String {
-    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut buffer, mut bits, mut secret) = (0_u64, 0_u32, Vec::new());
-    for character in secret_base32.chars() {
-        let value = u64::try_from(ALPHABET.find(character).expect("base32")).expect("fits");
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            secret.push(u8::try_from((buffer >> bits) & 0xff).expect("a byte"));
-        }
-    }
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_base32.as_bytes())
+        .expect("base32");
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &secret);
     let digest = aws_lc_rs::hmac::sign(&key, &step.to_be_bytes());
     let digest = digest.as_ref();

@@ -7,6 +7,7 @@
 //! users exist offers every allowed factor to everyone, and a factor the user can't use (any, for
 //! an unknown name) fails as a wrong password or a wrong code would.
 
+use cognate_common::ErrorCode;
 use std::collections::HashMap;
 
 use serde_json::{Value as Json, json};
@@ -179,7 +180,7 @@ impl Auth {
         match self.find_user(pool_id, username).await {
             Ok(user) => Ok(Some(user)),
             Err(error)
-                if hides_existence(client) && error.error_type == "UserNotFoundException" =>
+                if hides_existence(client) && error.code == ErrorCode::UserNotFoundException =>
             {
                 Ok(None)
             }
@@ -305,7 +306,7 @@ impl Auth {
         let pool_id = pool.id.as_deref().unwrap_or_default();
         let counted = match self.find_user(pool_id, &session.username).await {
             Ok(user) => user.sub,
-            Err(error) if error.error_type == "UserNotFoundException" => {
+            Err(error) if error.code == ErrorCode::UserNotFoundException => {
                 lockout::unknown_user_key(pool, &session.username)
             }
             Err(error) => return Err(error),

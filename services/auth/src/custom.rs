@@ -5,6 +5,7 @@
 //! in the session. With SRP first (`SRP_A` in the parameters), Define sees an SRP_A step and
 //! asks for PASSWORD_VERIFIER; once the proof checks out it decides with that step added.
 
+use cognate_common::ErrorCode;
 use std::collections::HashMap;
 
 use serde_json::{Value as Json, json};
@@ -240,7 +241,7 @@ impl Auth {
         }
         if challenge != "CUSTOM_CHALLENGE" {
             return Err(CognitoError::new(
-                "InvalidLambdaResponseException",
+                ErrorCode::InvalidLambdaResponseException,
                 format!(
                     "DefineAuthChallenge answered {challenge}, which Cognate cannot ask at this step."
                 ),

@@ -4,6 +4,7 @@
 //! A flow between two calls lives in the ephemeral store, single-use, for the client's
 //! `AuthSessionValidity` minutes.
 
+use cognate_common::ErrorCode;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub(crate) fn incorrect_credentials() -> CognitoError {
 }
 
 fn user_not_found() -> CognitoError {
-    CognitoError::new("UserNotFoundException", "User does not exist.")
+    CognitoError::new(ErrorCode::UserNotFoundException, "User does not exist.")
 }
 
 pub(crate) fn parameter<'a>(
@@ -425,7 +426,7 @@ impl Auth {
             // where clients that get "Device does not exist." answer again without it.
             Err(error)
                 if matches!(secret, Secret::Srp(_))
-                    && error.error_type == "ResourceNotFoundException" =>
+                    && error.code == ErrorCode::ResourceNotFoundException =>
             {
                 None
             }
@@ -898,9 +899,9 @@ impl Auth {
             // A password the policy refuses doesn't end the challenge: the user may try another.
             self.save_session(&client, &session, key).await?;
             let error = CognitoError::from(status);
-            return Err(match error.error_type.as_str() {
-                "InvalidPasswordException" => CognitoError::new(
-                    "InvalidPasswordException",
+            return Err(match error.code {
+                ErrorCode::InvalidPasswordException => CognitoError::new(
+                    ErrorCode::InvalidPasswordException,
                     error
                         .message
                         .replace("did not conform with policy", "does not conform to policy"),
@@ -943,7 +944,7 @@ impl Auth {
         match user.status.as_str() {
             "UNCONFIRMED" => {
                 return Err(CognitoError::new(
-                    "UserNotConfirmedException",
+                    ErrorCode::UserNotConfirmedException,
                     "User is not confirmed.",
                 ));
             }
@@ -1255,7 +1256,7 @@ async fn count_attempt(attempt: Attempt, correct: bool) -> CognitoResult<()> {
 
 fn password_reset_required() -> CognitoError {
     CognitoError::new(
-        "PasswordResetRequiredException",
+        ErrorCode::PasswordResetRequiredException,
         "Password reset required for the user",
     )
 }

@@ -17,6 +17,7 @@ mod tokens;
 mod totp;
 pub mod transfer;
 
+use cognate_common::ErrorCode;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
@@ -376,7 +377,7 @@ impl idp::auth_server::Auth for Auth {
             // The session stays usable for another try.
             self.renew_session(&subject).await?;
             return Err(CognitoError::new(
-                "EnableSoftwareTokenMFAException",
+                ErrorCode::EnableSoftwareTokenMFAException,
                 "Code mismatch and fail enable Software Token MFA",
             )
             .into());

@@ -307,6 +307,7 @@ impl Drop for Turn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cognate_common::ErrorCode;
 
     const START: i64 = 1_700_000_000_000;
 
@@ -331,8 +332,11 @@ mod tests {
     fn assert_locked(outcome: CognitoResult<()>) {
         let error = outcome.expect_err("locked");
         assert_eq!(
-            (error.error_type.as_str(), error.message.as_str()),
-            ("NotAuthorizedException", "Password attempts exceeded")
+            (error.code, error.message.as_str()),
+            (
+                ErrorCode::NotAuthorizedException,
+                "Password attempts exceeded"
+            )
         );
     }
 

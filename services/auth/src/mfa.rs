@@ -4,6 +4,7 @@
 //! everyone and makes users without one set up an authenticator during sign-in. A user's
 //! preferred factor is asked for; with several enabled and none preferred, the user chooses.
 
+use cognate_common::ErrorCode;
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
@@ -257,7 +258,10 @@ pub(crate) fn medium(factor: &str) -> &'static str {
 
 /// A wrong SMS, email or TOTP code.
 pub(crate) fn code_mismatch() -> CognitoError {
-    CognitoError::new("CodeMismatchException", "Invalid code received for user")
+    CognitoError::new(
+        ErrorCode::CodeMismatchException,
+        "Invalid code received for user",
+    )
 }
 
 /// What a session keeps of an SMS or email code: a hash bound to the client and user, so the

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognate_common::ErrorCode;
 use serde_json::Value as Json;
 
 use cognate_common::clock::unix_millis;
@@ -188,11 +189,12 @@ impl Auth {
         client_secret: Option<&str>,
     ) -> CognitoResult<()> {
         let (_, client) = self.client_config(None, client_id).await?;
-        crate::flows::check_client_secret(&client, client_secret)
-            .map_err(|_| CognitoError::new("UnauthorizedException", "Invalid client secret."))?;
+        crate::flows::check_client_secret(&client, client_secret).map_err(|_| {
+            CognitoError::new(ErrorCode::UnauthorizedException, "Invalid client secret.")
+        })?;
         if client.enable_token_revocation == Some(false) {
             return Err(CognitoError::new(
-                "UnsupportedOperationException",
+                ErrorCode::UnsupportedOperationException,
                 "Token revocation is not enabled for this client.",
             ));
         }

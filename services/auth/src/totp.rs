@@ -3,6 +3,8 @@
 //! each code accepted once, by an atomic update of the last accepted step.
 
 use aws_lc_rs::hmac;
+use cognate_common::ErrorCode;
+use data_encoding::BASE32_NOPAD;
 use sqlx::{AnyPool, Row};
 
 use cognate_common::error::internal;
@@ -13,40 +15,6 @@ use cognate_common::{CognitoError, CognitoResult};
 use crate::sealed::SOFTWARE_TOKENS;
 
 const STEP_SECONDS: i64 = 30;
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32 without padding.
-pub fn base32(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0_u32, 0_u32);
-    for &byte in bytes {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
-}
-
-fn from_base32(text: &str) -> Option<Vec<u8>> {
-    let (mut buffer, mut bits, mut out) = (0_u32, 0_u32, Vec::new());
-    for character in text.bytes() {
-        let value = BASE32.iter().position(|&symbol| symbol == character)?;
-        buffer = (buffer << 5) | u32::try_from(value).ok()?;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buffer >> bits) & 0xff).ok()?);
-        }
-    }
-    Some(out)
-}
-
 /// The six-digit code of `secret` for a 30-second step.
 pub fn code(secret: &[u8], step: i64) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
@@ -67,7 +35,10 @@ pub fn step_at(unix_seconds: i64) -> i64 {
 }
 
 fn mismatch() -> CognitoError {
-    CognitoError::new("CodeMismatchException", "Invalid code received for user")
+    CognitoError::new(
+        ErrorCode::CodeMismatchException,
+        "Invalid code received for user",
+    )
 }
 
 /// A new 160-bit secret for AssociateSoftwareToken, stored sealed. It stays pending, and a
@@ -79,7 +50,7 @@ pub async fn associate(
     sub: &str,
 ) -> CognitoResult<String> {
     let secret: [u8; 20] = rand::random();
-    let secret = base32(&secret);
+    let secret = BASE32_NOPAD.encode(&secret);
     let sealed = SOFTWARE_TOKENS
         .seal(sealer, &secret, &[pool_id, sub])
         .map_err(|error| internal("sealing a TOTP secret failed", error))?;
@@ -121,15 +92,16 @@ async fn load_secret(
     let secret: String = row.map(|row| row.get("secret")).unwrap_or_default();
     if secret.is_empty() {
         return Err(CognitoError::new(
-            "SoftwareTokenMFANotFoundException",
+            ErrorCode::SoftwareTokenMFANotFoundException,
             "Software Token MFA has not been enabled by the user.",
         ));
     }
     let opened = SOFTWARE_TOKENS
         .open(sealer, &secret, &[pool_id, sub])
         .map_err(|error| internal("stored TOTP secret does not open", error))?;
-    let bytes = from_base32(&opened)
-        .ok_or_else(|| internal("stored TOTP secret is not base32", pool_id))?;
+    let bytes = BASE32_NOPAD
+        .decode(opened.as_bytes())
+        .map_err(|error| internal("stored TOTP secret is not base32", error))?;
     Ok(StoredSecret {
         stored: secret,
         bytes,
@@ -292,15 +264,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn base32_round_trips() {
-        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
-        for length in 0..25 {
-            let bytes: Vec<u8> = (0..length).map(|index| index * 7).collect();
-            assert_eq!(from_base32(&base32(&bytes)), Some(bytes));
-        }
-    }
-
     fn test_sealer() -> Sealer {
         Sealer::new(&MasterKey::from_bytes([1; 32]), &[]).expect("sealer")
     }
@@ -326,7 +289,7 @@ mod tests {
             assert!(!pending.contains(piece), "{piece} of the secret in the row");
         }
         let now = 1_700_000_000;
-        let bytes = from_base32(&secret).expect("base32");
+        let bytes = BASE32_NOPAD.decode(secret.as_bytes()).expect("base32");
         confirm_pending(
             db,
             &sealer,
@@ -347,7 +310,7 @@ mod tests {
     async fn plaintext_secrets_keep_working_and_rewrap_seals_them(db: &AnyPool) {
         let sealer = test_sealer();
         let bytes: [u8; 20] = rand::random();
-        let secret = base32(&bytes);
+        let secret = BASE32_NOPAD.encode(&bytes);
         sqlx::query(
             "INSERT INTO software_tokens (user_pool_id, sub, secret, verified, enabled) VALUES ('p', 'u', $1, 1, 1)",
         )
@@ -384,7 +347,7 @@ mod tests {
     async fn codes_are_good_once(db: &AnyPool) {
         let sealer = test_sealer();
         let secret = associate(db, &sealer, "p", "u").await.expect("associated");
-        let bytes = from_base32(&secret).expect("base32");
+        let bytes = BASE32_NOPAD.decode(secret.as_bytes()).expect("base32");
         let now = 1_700_000_000;
         let current = code(&bytes, step_at(now));
         assert!(
@@ -420,7 +383,13 @@ mod tests {
         );
 
         // A second AssociateSoftwareToken leaves the working authenticator alone until verified.
-        let replacement = from_base32(&associate(db, &sealer, "p", "u").await.expect("associated"))
+        let replacement = BASE32_NOPAD
+            .decode(
+                associate(db, &sealer, "p", "u")
+                    .await
+                    .expect("associated")
+                    .as_bytes(),
+            )
             .expect("base32");
         assert!(enabled(db, "p", "u").await.expect("reads"));
         let later = now + 90;

@@ -3,6 +3,7 @@
 //! must never be lost or undone lives in the SQL stores. Keys are namespaced by their type, so
 //! a value stored as one kind can never be redeemed as another.
 
+use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -101,7 +102,7 @@ impl Ephemeral {
                 }
                 if map.entries.len() >= map.capacity && !map.entries.contains_key(&key) {
                     return Err(crate::CognitoError::new(
-                        "TooManyRequestsException",
+                        ErrorCode::TooManyRequestsException,
                         "Too many requests are in progress; try again later.",
                     ));
                 }
@@ -297,7 +298,7 @@ mod tests {
             .await
             .expect("the expired one is swept to make room");
         let refused = put("e", long).await.expect_err("full");
-        assert_eq!(refused.error_type, "TooManyRequestsException");
+        assert_eq!(refused.code, ErrorCode::TooManyRequestsException);
         put("a", long)
             .await
             .expect("replacing a value takes no room");

@@ -26,7 +26,7 @@ pub mod work;
 use std::sync::Arc;
 
 pub use config::{Config, ServiceKind};
-pub use error::{CognitoError, CognitoResult};
+pub use error::{CognitoError, CognitoResult, ErrorCode};
 
 /// The largest CSV file a user import job takes (Cognito's 100 MB); the edge's upload route and
 /// the directory's gRPC server both hold to it.

@@ -2,6 +2,7 @@
 //! temporary passwords generated to a policy. Shared because the directory stores what the issuer
 //! checks.
 
+use crate::ErrorCode;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
@@ -67,7 +68,7 @@ impl Policy {
     pub fn check(&self, password: &str) -> CognitoResult<()> {
         match self.violation(password) {
             Some(reason) => Err(CognitoError::new(
-                "InvalidPasswordException",
+                ErrorCode::InvalidPasswordException,
                 format!("Password did not conform with policy: {reason}"),
             )),
             None => Ok(()),

@@ -2,6 +2,7 @@
 //! `1 validation error detected: Value '<v>' at '<member>' failed to satisfy constraint: ...`,
 //! or `N validation errors detected: <e1>; <e2>` when several members fail.
 
+use crate::ErrorCode;
 use crate::error::{CognitoError, CognitoResult};
 
 /// The constraint failures of one request, collected so all are reported at once.
@@ -132,17 +133,17 @@ impl Violations {
 
     /// `InvalidParameterException` (Cognito user pools' type) listing every failure, or `Ok`.
     pub fn finish(self) -> CognitoResult<()> {
-        self.finish_as("InvalidParameterException")
+        self.finish_as(ErrorCode::InvalidParameterException)
     }
 
-    /// The failures as `error_type` (cognito-identity answers `ValidationException`).
-    pub fn finish_as(self, error_type: &str) -> CognitoResult<()> {
+    /// The failures as `code` (cognito-identity answers `ValidationException`).
+    pub fn finish_as(self, code: ErrorCode) -> CognitoResult<()> {
         match self.messages.len() {
             0 => Ok(()),
             count => {
                 let noun = if count == 1 { "error" } else { "errors" };
                 Err(CognitoError::new(
-                    error_type,
+                    code,
                     format!(
                         "{count} validation {noun} detected: {}",
                         self.messages.join("; ")
@@ -170,9 +171,9 @@ mod tests {
         violations.length("providerName", "", 1, 32);
         violations.range("maxResults", 61, 1, 60);
         let error = violations
-            .finish_as("ValidationException")
+            .finish_as(ErrorCode::ValidationException)
             .expect_err("two");
-        assert_eq!(error.error_type, "ValidationException");
+        assert_eq!(error.code, ErrorCode::ValidationException);
         assert!(
             error
                 .message

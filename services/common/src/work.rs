@@ -4,6 +4,7 @@
 //! `TooManyRequestsException`, so a flood of sign-ins queues briefly instead of piling up
 //! blocking tasks without end.
 
+use crate::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ impl Work {
 }
 
 fn too_many_requests() -> CognitoError {
-    CognitoError::new("TooManyRequestsException", "Too many requests")
+    CognitoError::new(ErrorCode::TooManyRequestsException, "Too many requests")
 }
 
 #[cfg(test)]
@@ -73,8 +74,8 @@ mod tests {
             .await
             .expect_err("no permit within the wait");
         assert_eq!(
-            (refused.error_type.as_str(), refused.message.as_str()),
-            ("TooManyRequestsException", "Too many requests")
+            (refused.code, refused.message.as_str()),
+            (ErrorCode::TooManyRequestsException, "Too many requests")
         );
         // The same permits, with a wait long enough to outlast the first job.
         let patient = Work {

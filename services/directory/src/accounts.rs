@@ -2,6 +2,7 @@
 //! ResendConfirmationCode, ForgotPassword and ConfirmForgotPassword. Codes are in `codes`,
 //! messages in `outbox`.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::unix_millis;
@@ -48,7 +49,7 @@ fn text<'a>(request: &'a Map<String, Json>, member: &str) -> &'a str {
 
 fn unknown_user() -> CognitoError {
     CognitoError::new(
-        "UserNotFoundException",
+        ErrorCode::UserNotFoundException,
         "Username/client id combination not found.",
     )
 }
@@ -190,7 +191,7 @@ impl Directory {
     ) -> CognitoResult<Option<User>> {
         match self.end_user(pool_id, name).await {
             Err(error)
-                if hides_existence(client) && error.error_type == "UserNotFoundException" =>
+                if hides_existence(client) && error.code == ErrorCode::UserNotFoundException =>
             {
                 Ok(None)
             }
@@ -200,7 +201,7 @@ impl Directory {
 
     async fn end_user(&self, pool_id: &str, name: &str) -> CognitoResult<User> {
         match self.find_user(pool_id, name).await {
-            Err(error) if error.error_type == "UserNotFoundException" => Err(unknown_user()),
+            Err(error) if error.code == ErrorCode::UserNotFoundException => Err(unknown_user()),
             other => other,
         }
     }
@@ -828,7 +829,7 @@ impl Directory {
 /// Cognito words policy failures of end-user password changes differently from admin ones.
 pub(crate) fn policy_wording(error: CognitoError) -> CognitoError {
     CognitoError::new(
-        error.error_type,
+        error.code,
         error.message.replace(
             "Password did not conform with policy",
             "Password does not conform to policy",
@@ -839,7 +840,7 @@ pub(crate) fn policy_wording(error: CognitoError) -> CognitoError {
 fn alias_exists(alias_key: &str) -> CognitoError {
     let attribute = alias_key.split(':').next().unwrap_or("email");
     CognitoError::new(
-        "AliasExistsException",
+        ErrorCode::AliasExistsException,
         format!("An account with the given {attribute} already exists."),
     )
 }
@@ -914,8 +915,8 @@ mod tests {
         assert_eq!(
             recovery_destination(&admin_only, &attributes)
                 .expect_err("admin only")
-                .error_type,
-            "NotAuthorizedException"
+                .code,
+            ErrorCode::NotAuthorizedException
         );
     }
 }

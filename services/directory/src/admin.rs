@@ -2,6 +2,7 @@
 //! attributes, and confirming sign-ups. Changes to a user's attributes rewrite their alias rows in
 //! the same transaction, so the store's unique constraint decides who owns a sign-in name.
 
+use cognate_common::ErrorCode;
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
@@ -364,7 +365,7 @@ impl Directory {
                 Err(error) if is_unique_violation(&error) => {
                     let attribute = alias_key.split(':').next().unwrap_or("email");
                     return Err(CognitoError::new(
-                        "AliasExistsException",
+                        ErrorCode::AliasExistsException,
                         format!("An account with the given {attribute} already exists."),
                     ));
                 }
@@ -482,7 +483,7 @@ mod tests {
             .admin_confirm_sign_up(pool_id, "jane")
             .await
             .expect_err("already confirmed");
-        assert_eq!(again.error_type, "NotAuthorizedException");
+        assert_eq!(again.code, ErrorCode::NotAuthorizedException);
         assert_eq!(
             again.message,
             "User cannot be confirmed. Current status is CONFIRMED"

@@ -3,6 +3,7 @@
 //! planner's statistics are refreshed afterwards, so the first queries on a grown pool don't plan
 //! for the empty one.
 
+use cognate_common::ErrorCode;
 use serde_json::Value as Json;
 use sqlx::AnyConnection;
 
@@ -127,7 +128,7 @@ impl Directory {
             match stored {
                 Err(error) if is_unique_violation(&error) => {
                     return Err(CognitoError::new(
-                        "UsernameExistsException",
+                        ErrorCode::UsernameExistsException,
                         "User account already exists",
                     ));
                 }

@@ -4,6 +4,7 @@
 //! stored JSON: `ClientSecrets` lists them oldest first with their ids and dates, and
 //! `ClientSecret` is the oldest one, which DescribeUserPoolClient shows.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
@@ -133,7 +134,7 @@ impl Directory {
                 }
                 if current.len() >= MAX_SECRETS {
                     return Err(CognitoError::new(
-                        "LimitExceededException",
+                        ErrorCode::LimitExceededException,
                         format!(
                             "Client {client_id} already has {MAX_SECRETS} client secrets; delete one before adding another."
                         ),

@@ -3,6 +3,7 @@
 //! lifetime, an attempt limit, and single use enforced by a conditional update.
 
 use base64::Engine;
+use cognate_common::ErrorCode;
 use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
@@ -78,21 +79,21 @@ pub(crate) struct CheckedCode {
 
 pub fn code_mismatch() -> CognitoError {
     CognitoError::new(
-        "CodeMismatchException",
+        ErrorCode::CodeMismatchException,
         "Invalid verification code provided, please try again.",
     )
 }
 
 pub fn expired_code() -> CognitoError {
     CognitoError::new(
-        "ExpiredCodeException",
+        ErrorCode::ExpiredCodeException,
         "Invalid code provided, please request a code again.",
     )
 }
 
 fn attempts_exceeded() -> CognitoError {
     CognitoError::new(
-        "LimitExceededException",
+        ErrorCode::LimitExceededException,
         "Attempt limit exceeded, please try after some time.",
     )
 }
@@ -183,7 +184,7 @@ impl Directory {
         .map_err(store_error)?;
         if counted.rows_affected() == 0 {
             return Err(CognitoError::new(
-                "TooManyRequestsException",
+                ErrorCode::TooManyRequestsException,
                 "Too many codes were sent to this user; try again later.",
             ));
         }
@@ -392,12 +393,12 @@ mod tests {
             .redeem_code("p", "s", Purpose::SignUp, &code, expired_code)
             .await
             .expect_err("another purpose");
-        assert_eq!(error.error_type, "ExpiredCodeException");
+        assert_eq!(error.code, ErrorCode::ExpiredCodeException);
         let error = directory
             .redeem_code("p", "s", Purpose::Reset, wrong, expired_code)
             .await
             .expect_err("wrong");
-        assert_eq!(error.error_type, "CodeMismatchException");
+        assert_eq!(error.code, ErrorCode::CodeMismatchException);
         let redeemed = directory
             .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
             .await
@@ -407,7 +408,7 @@ mod tests {
             .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
             .await
             .expect_err("used");
-        assert_eq!(error.error_type, "ExpiredCodeException");
+        assert_eq!(error.code, ErrorCode::ExpiredCodeException);
 
         // A reset code lives one hour.
         let code = directory
@@ -419,7 +420,7 @@ mod tests {
             .redeem_code("p", "s", Purpose::Reset, &code, expired_code)
             .await
             .expect_err("expired");
-        assert_eq!(error.error_type, "ExpiredCodeException");
+        assert_eq!(error.code, ErrorCode::ExpiredCodeException);
 
         // Five wrong codes lock it, even against the right one.
         let code = directory
@@ -432,13 +433,13 @@ mod tests {
                 .redeem_code("p", "s", Purpose::SignUp, wrong, code_mismatch)
                 .await
                 .expect_err("wrong");
-            assert_eq!(error.error_type, "CodeMismatchException");
+            assert_eq!(error.code, ErrorCode::CodeMismatchException);
         }
         let error = directory
             .redeem_code("p", "s", Purpose::SignUp, &code, code_mismatch)
             .await
             .expect_err("locked");
-        assert_eq!(error.error_type, "LimitExceededException");
+        assert_eq!(error.code, ErrorCode::LimitExceededException);
         assert_eq!(
             error.message,
             "Attempt limit exceeded, please try after some time."
@@ -452,7 +453,7 @@ mod tests {
             .redeem_code("p", "s", Purpose::SignUp, &code, code_mismatch)
             .await
             .expect_err("still locked");
-        assert_eq!(error.error_type, "LimitExceededException");
+        assert_eq!(error.code, ErrorCode::LimitExceededException);
         // ...until the replaced code is old enough.
         clock.advance(std::time::Duration::from_millis(
             u64::try_from(ATTEMPTS_FORGOTTEN_AFTER_MILLIS).expect("positive") + 1,
@@ -488,9 +489,9 @@ mod tests {
         for outcome in outcomes.into_iter().filter(Result::is_err) {
             let error = outcome.expect_err("refused");
             assert_eq!(
-                (error.error_type.as_str(), error.message.as_str()),
+                (error.code, error.message.as_str()),
                 (
-                    "LimitExceededException",
+                    ErrorCode::LimitExceededException,
                     "Attempt limit exceeded, please try after some time."
                 )
             );

@@ -4,6 +4,7 @@
 //! SMS sender. In development mode every message is also recorded in the dev outbox. A message
 //! nothing can deliver fails with `CodeDeliveryFailureException` before any code is issued.
 
+use cognate_common::ErrorCode;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -140,7 +141,7 @@ fn custom_sender(pool: &Json, channel: Channel) -> Option<&str> {
 
 fn delivery_failure(reason: impl std::fmt::Display) -> CognitoError {
     CognitoError::new(
-        "CodeDeliveryFailureException",
+        ErrorCode::CodeDeliveryFailureException,
         format!("Unable to deliver the message: {reason}"),
     )
 }

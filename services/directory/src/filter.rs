@@ -192,6 +192,7 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cognate_common::ErrorCode;
 
     #[test]
     fn cognitos_filter_grammar_parses() {
@@ -353,7 +354,7 @@ mod tests {
                         }
                         filter.matches(&user(username.clone(), username, enabled));
                     }
-                    Err(error) => prop_assert_eq!(error.error_type, "InvalidParameterException"),
+                    Err(error) => prop_assert_eq!(error.code, ErrorCode::InvalidParameterException),
                 }
             }
 

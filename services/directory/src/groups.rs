@@ -1,6 +1,7 @@
 //! User pool groups and their members. A group is kept as Cognito's `GroupType` JSON; members are
 //! rows of (group, `sub`), so a user's sign-in names can change without touching them.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 
@@ -111,7 +112,7 @@ impl Directory {
         .await;
         match inserted {
             Err(error) if is_unique_violation(&error) => Err(CognitoError::new(
-                "GroupExistsException",
+                ErrorCode::GroupExistsException,
                 format!("A group with the name {name} already exists."),
             )),
             other => other.map(|_| group).map_err(store_error),

@@ -25,6 +25,7 @@ pub mod transfer;
 mod user_index;
 mod users;
 
+use cognate_common::ErrorCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -1175,7 +1176,7 @@ impl internal::directory_internal_server::DirectoryInternal for Directory {
             None
         } else {
             match self.user_record(&client.pool_id, &request.username).await {
-                Err(error) if error.error_type == "UserNotFoundException" => None,
+                Err(error) if error.code == ErrorCode::UserNotFoundException => None,
                 found => Some(found?),
             }
         };
@@ -1422,8 +1423,8 @@ mod replica_tests {
         )
         .await;
         assert_eq!(
-            gone.expect_err("forgotten").error_type,
-            "ResourceNotFoundException"
+            gone.expect_err("forgotten").code,
+            ErrorCode::ResourceNotFoundException
         );
     }
 }

@@ -2,6 +2,7 @@
 //! history (`PasswordPolicy.PasswordHistorySize`) and compromised-credentials detection
 //! (Set/DescribeRiskConfiguration), and storing it in place of the old one.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 
@@ -46,7 +47,7 @@ const ALL_CLIENTS: &str = "ALL";
 /// Cognito's answer when a breached password is refused.
 pub(crate) fn compromised() -> CognitoError {
     CognitoError::new(
-        "InvalidPasswordException",
+        ErrorCode::InvalidPasswordException,
         "Provided password cannot be used for security reasons.",
     )
 }
@@ -73,7 +74,7 @@ impl Directory {
         let pool = self.load_pool(pool_id).await?;
         if security_mode(&pool) == "OFF" {
             return Err(CognitoError::new(
-                "UserPoolAddOnNotEnabledException",
+                ErrorCode::UserPoolAddOnNotEnabledException,
                 "Advanced security features are not enabled for this user pool.",
             ));
         }
@@ -311,7 +312,7 @@ impl Directory {
             .await?
             {
                 return Err(CognitoError::new(
-                    "PasswordHistoryPolicyViolationException",
+                    ErrorCode::PasswordHistoryPolicyViolationException,
                     "The password you've entered matches a previous password. Choose a different password.",
                 ));
             }

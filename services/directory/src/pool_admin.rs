@@ -2,6 +2,7 @@
 //! AddCustomAttributes, the MFA configuration and tags. All of it lives in the pool's or the
 //! client's stored Cognito JSON.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
@@ -91,7 +92,7 @@ impl Directory {
             }
         }
         Err(CognitoError::new(
-            "ConcurrentModificationException",
+            ErrorCode::ConcurrentModificationException,
             format!("User pool {pool_id} is being changed by another request; try again."),
         ))
     }
@@ -130,7 +131,7 @@ impl Directory {
             }
         }
         Err(CognitoError::new(
-            "ConcurrentModificationException",
+            ErrorCode::ConcurrentModificationException,
             format!("User pool client {client_id} is being changed by another request; try again."),
         ))
     }
@@ -222,7 +223,7 @@ impl Directory {
                 .count();
             if custom > schema::MAX_CUSTOM_ATTRIBUTES {
                 return Err(CognitoError::new(
-                    "LimitExceededException",
+                    ErrorCode::LimitExceededException,
                     format!(
                         "A user pool can have at most {} custom attributes.",
                         schema::MAX_CUSTOM_ATTRIBUTES
@@ -294,7 +295,7 @@ impl Directory {
             })?;
         let pool = match self.load_pool(&pool_id).await {
             Ok(pool) => as_object(Json::clone(&pool), &pool_id)?,
-            Err(error) if error.error_type == "ResourceNotFoundException" => {
+            Err(error) if error.code == ErrorCode::ResourceNotFoundException => {
                 return Err(not_found());
             }
             Err(error) => return Err(error),

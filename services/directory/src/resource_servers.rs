@@ -2,6 +2,7 @@
 //! kept as Cognito's `ResourceServerType` JSON, and the check that an app client's
 //! `AllowedOAuthScopes` name only scopes that exist.
 
+use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 
@@ -290,7 +291,7 @@ impl Directory {
             };
             if !exists {
                 return Err(CognitoError::new(
-                    "ScopeDoesNotExistException",
+                    ErrorCode::ScopeDoesNotExistException,
                     format!("Invalid scope requested: {scope}"),
                 ));
             }

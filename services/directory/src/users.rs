@@ -1,6 +1,7 @@
 //! Users: creation by an administrator, look-up by username, alias or `sub`, passwords, listing.
 //! Usernames and sign-in aliases are unique by the store's constraints, not by checking first.
 
+use cognate_common::ErrorCode;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json, json};
@@ -245,7 +246,7 @@ impl Naming {
 }
 
 fn user_not_found() -> CognitoError {
-    CognitoError::new("UserNotFoundException", "User does not exist.")
+    CognitoError::new(ErrorCode::UserNotFoundException, "User does not exist.")
 }
 
 fn looks_like_email(text: &str) -> bool {
@@ -544,7 +545,7 @@ impl Directory {
         match inserted {
             Err(error) if is_unique_violation(&error) => {
                 return Err(CognitoError::new(
-                    "UsernameExistsException",
+                    ErrorCode::UsernameExistsException,
                     duplicate_message,
                 ));
             }
@@ -562,17 +563,17 @@ impl Directory {
             match inserted {
                 Err(error) if is_unique_violation(&error) => {
                     let attribute = alias_key.split(':').next().unwrap_or("email");
-                    let error_type = if naming
+                    let code = if naming
                         .username_attributes
                         .iter()
                         .any(|name| name == attribute)
                     {
-                        "UsernameExistsException"
+                        ErrorCode::UsernameExistsException
                     } else {
-                        "AliasExistsException"
+                        ErrorCode::AliasExistsException
                     };
                     return Err(CognitoError::new(
-                        error_type,
+                        code,
                         format!("An account with the given {attribute} already exists."),
                     ));
                 }
@@ -601,7 +602,7 @@ impl Directory {
         let mut user = self.find_user(pool_id, name).await?;
         if user.status != FORCE_CHANGE_PASSWORD {
             return Err(CognitoError::new(
-                "UnsupportedUserStateException",
+                ErrorCode::UnsupportedUserStateException,
                 format!(
                     "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD",
                     user.username

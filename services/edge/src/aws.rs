@@ -2,6 +2,7 @@
 //! caller, convert the body to the operation's protobuf message by reflection, make one gRPC
 //! call, and encode the answer or the error exactly as AWS does.
 
+use cognate_common::ErrorCode;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -39,13 +40,9 @@ impl AwsError {
         }
     }
 
+    /// The one mapping of an error to the wire: the catalogue's status on `model`'s surface.
     fn of(model: &ServiceModel, error: CognitoError) -> Self {
-        let status = if error.is_server_fault() {
-            500
-        } else {
-            model.error_status(&error.error_type)
-        };
-        Self::new(status, error)
+        Self::new(error.code.http_status(&model.signing_name), error)
     }
 }
 
@@ -55,8 +52,8 @@ fn respond(request_id: &str, outcome: Result<Json, AwsError>) -> Response {
         Ok(body) => (StatusCode::OK, body, None),
         Err(AwsError { status, error }) => (
             status,
-            json!({"__type": error.error_type, "message": error.message}),
-            Some(error.error_type),
+            json!({"__type": error.error_type(), "message": error.message}),
+            Some(error.error_type()),
         ),
     };
     let mut response = (status, body.to_string()).into_response();
@@ -82,7 +79,7 @@ fn resolve_target(headers: &HeaderMap) -> Result<(&'static ServiceModel, String)
         AwsError::new(
             400,
             CognitoError::new(
-                "UnknownOperationException",
+                ErrorCode::UnknownOperationException,
                 format!("Unknown operation '{target}'."),
             ),
         )
@@ -163,7 +160,7 @@ fn decode_input(
             AwsError::new(
                 400,
                 CognitoError::new(
-                    "SerializationException",
+                    ErrorCode::SerializationException,
                     format!("The request body is not valid JSON: {error}"),
                 ),
             )
@@ -173,7 +170,7 @@ fn decode_input(
         return Err(AwsError::new(
             400,
             CognitoError::new(
-                "SerializationException",
+                ErrorCode::SerializationException,
                 "The request body must be a JSON object.",
             ),
         ));
@@ -203,7 +200,10 @@ pub async fn handle(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            let error = CognitoError::new("RequestEntityTooLargeException", rejection.body_text());
+            let error = CognitoError::new(
+                ErrorCode::RequestEntityTooLargeException,
+                rejection.body_text(),
+            );
             return respond(
                 &request_id,
                 Err(AwsError::new(rejection.status().as_u16(), error)),
@@ -231,7 +231,7 @@ pub async fn handle(
         if !admitted {
             return Err(AwsError::new(
                 400,
-                CognitoError::new("TooManyRequestsException", "Too many requests"),
+                CognitoError::new(ErrorCode::TooManyRequestsException, "Too many requests"),
             ));
         }
         call(&state, model, &operation, &method, &uri, &headers, &body).await
@@ -254,10 +254,16 @@ pub async fn handle(
             .errors
             .get_or_create(&ErrorLabels {
                 operation,
-                error_type: error.error_type.clone(),
+                error_type: error.error_type().to_owned(),
             })
             .inc();
-        span.in_scope(|| tracing::info!(status = status.as_u16(), error_type = %error.error_type, "request failed"));
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                error_type = error.error_type(),
+                "request failed"
+            )
+        });
     }
     respond(&request_id, outcome)
 }
@@ -278,7 +284,7 @@ async fn call(
             return Err(AwsError::new(
                 403,
                 CognitoError::new(
-                    "UnrecognizedClientException",
+                    ErrorCode::UnrecognizedClientException,
                     "No access keys are configured, so no signed call is accepted. Set COGNATE_ACCESS_KEYS=ID:SECRET (or --access-keys) and sign with that key, or start Cognate with --dev for local development.",
                 ),
             ));
@@ -306,7 +312,7 @@ async fn call(
         .map_err(|error| {
             AwsError::new(
                 error.http_status(),
-                CognitoError::new(error.error_type(), error.to_string()),
+                CognitoError::new(error.code(), error.to_string()),
             )
         })?;
         // A signature for another region is for another endpoint, as at AWS.
@@ -314,7 +320,7 @@ async fn call(
             return Err(AwsError::new(
                 403,
                 CognitoError::new(
-                    "InvalidSignatureException",
+                    ErrorCode::InvalidSignatureException,
                     format!(
                         "Credential should be scoped to a valid region, not '{}'. ",
                         caller.region
@@ -418,7 +424,7 @@ mod tests {
             HeaderValue::from_static("AWSCognitoIdentityProviderService.Nope"),
         );
         let error = resolve_target(&headers).expect_err("unknown");
-        assert_eq!(error.error.error_type, "UnknownOperationException");
+        assert_eq!(error.error.code, ErrorCode::UnknownOperationException);
     }
 
     #[test]
@@ -430,7 +436,7 @@ mod tests {
             body.as_object().expect("object"),
         )
         .expect_err("invalid");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
         assert!(
             error.message.starts_with("2 validation errors detected: "),
             "{}",
@@ -493,9 +499,9 @@ mod tests {
                 Err(AwsError { status, error }) => {
                     prop_assert!(
                         ["SerializationException", "InvalidParameterException"]
-                            .contains(&error.error_type.as_str()),
+                            .contains(&error.error_type()),
                         "{name}: {} {}",
-                        error.error_type,
+                        error.error_type(),
                         error.message
                     );
                     prop_assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -770,7 +776,7 @@ mod tests {
                     Ok(_) => prop_assert!(within_limit, "{depth}"),
                     Err(AwsError { error, .. }) => {
                         prop_assert!(!within_limit, "{depth}: {}", error.message);
-                        prop_assert_eq!(error.error_type, "SerializationException");
+                        prop_assert_eq!(error.code, ErrorCode::SerializationException);
                     }
                 }
             }
@@ -789,7 +795,7 @@ mod tests {
                 match encode_reply(model, output, name, Bytes::from(reply)) {
                     Ok(json) => prop_assert!(json.is_object(), "{json}"),
                     Err(AwsError { status, error }) => {
-                        prop_assert_eq!(error.error_type, "InternalErrorException");
+                        prop_assert_eq!(error.code, ErrorCode::InternalErrorException);
                         prop_assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
                     }
                 }

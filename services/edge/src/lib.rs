@@ -21,7 +21,7 @@ use axum::routing::{get, post, put};
 use futures::future::BoxFuture;
 
 use cognate_common::clock::SharedClock;
-use cognate_common::{CognitoError, Config, ServiceKind, grpc::Peers};
+use cognate_common::{CognitoError, Config, ErrorCode, ServiceKind, grpc::Peers};
 use cognate_proto::internal::v1::PoolRequest;
 use cognate_proto::internal::v1::auth_internal_client::AuthInternalClient;
 
@@ -171,8 +171,8 @@ fn json_document(outcome: Result<String, CognitoError>) -> Response {
     let (status, body) = match outcome {
         Ok(body) => (StatusCode::OK, body),
         Err(error) => {
-            let status = match error.error_type.as_str() {
-                "ResourceNotFoundException" => StatusCode::NOT_FOUND,
+            let status = match error.code {
+                ErrorCode::ResourceNotFoundException => StatusCode::NOT_FOUND,
                 _ if error.is_server_fault() => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             };

@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use cognate_common::ErrorCode;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -55,7 +56,7 @@ pub async fn dev_outbox(
                 .collect();
             (StatusCode::OK, json!(messages))
         }
-        Err(error) if error.error_type == "NotAuthorizedException" => {
+        Err(error) if error.code == ErrorCode::NotAuthorizedException => {
             return StatusCode::NOT_FOUND.into_response();
         }
         Err(error) => (

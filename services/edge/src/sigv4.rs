@@ -39,6 +39,7 @@
 //!
 //! Nothing here logs a secret, a signing key or a signature.
 
+use cognate_common::ErrorCode;
 use std::fmt;
 
 use aws_lc_rs::{constant_time, digest, hmac};
@@ -78,7 +79,7 @@ pub struct VerifiedCaller {
 }
 
 /// Why a request's signature was rejected. Each variant is one AWS error type; see
-/// [`SigV4Error::error_type`] and [`SigV4Error::http_status`]. `Display` is the message.
+/// [`SigV4Error::code`] and [`SigV4Error::http_status`]. `Display` is the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SigV4Error {
     /// No `Authorization` header at all.
@@ -95,14 +96,16 @@ pub enum SigV4Error {
 
 impl SigV4Error {
     /// The AWS error type (`__type` / `x-amzn-ErrorType`).
-    pub fn error_type(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            SigV4Error::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            SigV4Error::IncompleteSignature(_) => "IncompleteSignatureException",
-            SigV4Error::SignatureExpired(_) | SigV4Error::SignatureDoesNotMatch => {
-                "InvalidSignatureException"
+            SigV4Error::MissingAuthenticationToken => {
+                ErrorCode::MissingAuthenticationTokenException
             }
-            SigV4Error::UnrecognizedClient => "UnrecognizedClientException",
+            SigV4Error::IncompleteSignature(_) => ErrorCode::IncompleteSignatureException,
+            SigV4Error::SignatureExpired(_) | SigV4Error::SignatureDoesNotMatch => {
+                ErrorCode::InvalidSignatureException
+            }
+            SigV4Error::UnrecognizedClient => ErrorCode::UnrecognizedClientException,
         }
     }
 
@@ -1406,7 +1409,7 @@ mod tests {
             Some(&keys),
         ));
         assert_eq!(error, SigV4Error::SignatureDoesNotMatch);
-        assert_eq!(error.error_type(), "InvalidSignatureException");
+        assert_eq!(error.code(), ErrorCode::InvalidSignatureException);
         assert_eq!(error.http_status(), 403);
         assert_eq!(
             error.to_string(),
@@ -1430,7 +1433,7 @@ mod tests {
             Some(&keys),
         ));
         assert_eq!(error, SigV4Error::UnrecognizedClient);
-        assert_eq!(error.error_type(), "UnrecognizedClientException");
+        assert_eq!(error.code(), ErrorCode::UnrecognizedClientException);
         assert_eq!(error.http_status(), 400);
         assert_eq!(
             error.to_string(),
@@ -1443,7 +1446,7 @@ mod tests {
         let call = signed_cognito_call();
         let now = cognito_now() + time::Duration::minutes(15) + time::Duration::seconds(1);
         let error = error_of(verify_cognito_call(&call, now));
-        assert_eq!(error.error_type(), "InvalidSignatureException");
+        assert_eq!(error.code(), ErrorCode::InvalidSignatureException);
         assert_eq!(error.http_status(), 400);
         assert_eq!(
             error.to_string(),
@@ -1457,7 +1460,7 @@ mod tests {
         let call = signed_cognito_call();
         let now = cognito_now() - time::Duration::minutes(16);
         let error = error_of(verify_cognito_call(&call, now));
-        assert_eq!(error.error_type(), "InvalidSignatureException");
+        assert_eq!(error.code(), ErrorCode::InvalidSignatureException);
         assert_eq!(error.http_status(), 400);
         assert_eq!(
             error.to_string(),
@@ -1483,7 +1486,7 @@ mod tests {
         call.headers.remove("authorization");
         let error = error_of(verify_cognito_call(&call, cognito_now()));
         assert_eq!(error, SigV4Error::MissingAuthenticationToken);
-        assert_eq!(error.error_type(), "MissingAuthenticationTokenException");
+        assert_eq!(error.code(), ErrorCode::MissingAuthenticationTokenException);
         assert_eq!(error.http_status(), 403);
         assert_eq!(error.to_string(), "Missing Authentication Token");
     }
@@ -1630,7 +1633,11 @@ mod tests {
                     cognito_now(),
                     lookup,
                 ));
-                assert_eq!(error.error_type(), "IncompleteSignatureException", "{what}");
+                assert_eq!(
+                    error.code(),
+                    ErrorCode::IncompleteSignatureException,
+                    "{what}"
+                );
                 assert_eq!(error.http_status(), 400, "{what}");
                 assert!(
                     error.to_string().contains(expected_message),
@@ -1705,8 +1712,8 @@ mod tests {
             }
             let error = error_of(verify_cognito_call(&call, cognito_now()));
             assert_eq!(
-                error.error_type(),
-                "IncompleteSignatureException",
+                error.code(),
+                ErrorCode::IncompleteSignatureException,
                 "{date:?}"
             );
             assert_eq!(error.http_status(), 400);
@@ -1720,7 +1727,11 @@ mod tests {
             let value = call.headers.get(name).expect("present").clone();
             call.headers.append(name, value);
             let error = error_of(verify_cognito_call(&call, cognito_now()));
-            assert_eq!(error.error_type(), "IncompleteSignatureException", "{name}");
+            assert_eq!(
+                error.code(),
+                ErrorCode::IncompleteSignatureException,
+                "{name}"
+            );
         }
     }
 
@@ -1895,13 +1906,13 @@ mod tests {
             )
         };
         assert_eq!(
-            error_of(check(&call, "cognito-idp")).error_type(),
-            "IncompleteSignatureException"
+            error_of(check(&call, "cognito-idp")).code(),
+            ErrorCode::IncompleteSignatureException
         );
         let well_formed = signed_cognito_call();
         assert_eq!(
-            error_of(check(&well_formed, "cognito-identity")).error_type(),
-            "IncompleteSignatureException",
+            error_of(check(&well_formed, "cognito-identity")).code(),
+            ErrorCode::IncompleteSignatureException,
             "the service is still checked"
         );
         call.headers.remove("authorization");

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use cognate_common::grpc::{Peers, StreamedRequest};
-use cognate_common::{CognitoError, MAX_IMPORT_CSV_BYTES, ServiceKind};
+use cognate_common::{CognitoError, ErrorCode, MAX_IMPORT_CSV_BYTES, ServiceKind};
 use cognate_proto::internal::v1::directory_internal_client::DirectoryInternalClient;
 use cognate_proto::internal::v1::{UploadUserImportCsvPiece, UserImportUpload};
 
@@ -96,9 +96,9 @@ fn too_large() -> Response {
 
 /// The answer to a directory's refusal, as S3 would give it to the uploader.
 fn refusal(error: &CognitoError) -> Response {
-    let status = match error.error_type.as_str() {
-        "NotAuthorizedException" => StatusCode::FORBIDDEN,
-        "EntityTooLarge" => return too_large(),
+    let status = match error.code {
+        ErrorCode::NotAuthorizedException => StatusCode::FORBIDDEN,
+        ErrorCode::EntityTooLarge => return too_large(),
         _ if error.is_server_fault() => {
             return (StatusCode::INTERNAL_SERVER_ERROR, "the upload failed\n").into_response();
         }

@@ -565,6 +565,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use cognate_common::ErrorCode;
     use cognate_common::on_every_backend;
 
     const POOL: &str = "us-east-1_TestPool1";
@@ -631,7 +632,7 @@ mod tests {
         request.provider_type = Some("Okta".to_owned());
         request.provider_name = Some("x".repeat(33));
         let error = NewProvider::from_request(request).expect_err("bad type and name");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
         assert!(
             error.message.starts_with("2 validation errors detected: "),
             "{}",
@@ -644,7 +645,7 @@ mod tests {
         let mut request = oidc_request("Corp");
         request.provider_details.remove("oidc_issuer");
         let error = NewProvider::from_request(request).expect_err("no issuer");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
         assert!(error.message.contains("oidc_issuer"), "{}", error.message);
 
         let mut request = oidc_request("Corp");
@@ -714,7 +715,7 @@ mod tests {
             next_token: Some("not base64!".to_owned()),
         })
         .expect_err("a forged token");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
     }
 
     async fn creates_and_describes(store: &AnyPool) {
@@ -769,7 +770,7 @@ mod tests {
         let error = create_provider(store, 2_000, new_oidc("Corp"))
             .await
             .expect_err("a second Corp");
-        assert_eq!(error.error_type, "DuplicateProviderException");
+        assert_eq!(error.code, ErrorCode::DuplicateProviderException);
         assert_eq!(
             error.message,
             format!("Corp already exists for tenant {POOL}.")
@@ -805,12 +806,12 @@ mod tests {
         )
         .await
         .expect_err("the identifier is taken");
-        assert_eq!(error.error_type, "DuplicateProviderException");
+        assert_eq!(error.code, ErrorCode::DuplicateProviderException);
         // Nothing of the refused provider remains, not even its first identifier.
         let error = describe_provider(store, &key("Second"))
             .await
             .expect_err("rolled back");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         let mut third = oidc_request("Third");
         third.idp_identifiers = vec!["own.example.com".to_owned()];
         create_provider(
@@ -929,7 +930,7 @@ mod tests {
         let error = update_provider(store, 7_000, bad_details)
             .await
             .expect_err("incomplete OIDC");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
 
         let missing = ProviderChange::from_request(UpdateIdentityProviderRequest {
             user_pool_id: Some(POOL.to_owned()),
@@ -940,7 +941,7 @@ mod tests {
         let error = update_provider(store, 8_000, missing)
             .await
             .expect_err("unknown");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
     }
 
     async fn deletes_and_unknown_is_not_found(store: &AnyPool) {
@@ -958,7 +959,7 @@ mod tests {
         let error = describe_provider(store, &key("Corp"))
             .await
             .expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         assert_eq!(
             error.message,
             format!("Identity provider Corp for tenantId {POOL} does not exist.")
@@ -966,7 +967,7 @@ mod tests {
         let error = delete_provider(store, &key("Corp"))
             .await
             .expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         let query = IdentifierQuery::from_request(&GetIdentityProviderByIdentifierRequest {
             user_pool_id: Some(POOL.to_owned()),
             idp_identifier: Some("corp.example.com".to_owned()),
@@ -975,7 +976,7 @@ mod tests {
         let error = provider_by_identifier(store, &query)
             .await
             .expect_err("identifier released");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
 
         // The name is free again.
         create_provider(store, 2_000, new_oidc("Corp"))

@@ -1,6 +1,7 @@
 //! The identity-provider tables (see `migrations/`). SQL written once for SQLite and Postgres;
 //! every function takes a connection so the caller decides the transaction's scope.
 
+use cognate_common::ErrorCode;
 use std::collections::BTreeMap;
 
 use cognate_common::store::{is_unique_violation, store_error};
@@ -26,7 +27,7 @@ pub(crate) struct ProviderRecord {
 /// checked against live Cognito (floci-io/floci#2858); "tenant" is Cognito's own word here.
 pub(crate) fn duplicate_provider(user_pool_id: &str, provider_name: &str) -> CognitoError {
     CognitoError::new(
-        "DuplicateProviderException",
+        ErrorCode::DuplicateProviderException,
         format!("{provider_name} already exists for tenant {user_pool_id}."),
     )
 }
@@ -35,7 +36,7 @@ pub(crate) fn duplicate_provider(user_pool_id: &str, provider_name: &str) -> Cog
 /// a best estimate (Cognito's is unconfirmed).
 fn identifier_taken(identifier: &str) -> CognitoError {
     CognitoError::new(
-        "DuplicateProviderException",
+        ErrorCode::DuplicateProviderException,
         format!(
             "IdpIdentifier {identifier} is already used by another provider in this user pool."
         ),

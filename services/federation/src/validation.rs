@@ -22,13 +22,14 @@ pub(crate) fn is_user_pool_id(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cognate_common::ErrorCode;
 
     #[test]
     fn one_failure_and_several_are_worded_as_aws_words_them() {
         let mut violations = Violations::new();
         violations.required("userPoolId", None);
         let error = violations.finish().expect_err("missing member");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
         assert_eq!(
             error.message,
             "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: Member must not be null"

@@ -570,6 +570,7 @@ pub(crate) async fn list_identities(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cognate_common::ErrorCode;
     use cognate_common::on_every_backend;
 
     const REGION: &str = "eu-west-1";
@@ -620,7 +621,7 @@ mod tests {
     #[test]
     fn create_requests_are_checked() {
         let error = NewPool::from_request(CreateIdentityPoolInput::default()).expect_err("empty");
-        assert_eq!(error.error_type, "ValidationException");
+        assert_eq!(error.code, ErrorCode::ValidationException);
         assert_eq!(
             error.message,
             "2 validation errors detected: Value null at 'identityPoolName' failed to satisfy constraint: Member must not be null; Value null at 'allowUnauthenticatedIdentities' failed to satisfy constraint: Member must not be null"
@@ -647,7 +648,7 @@ mod tests {
             next_token: Some("garbage!".to_owned()),
         })
         .expect_err("forged token");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
     }
 
     async fn creates_describes_and_defaults(store: &AnyPool) {
@@ -685,7 +686,7 @@ mod tests {
         )
         .await
         .expect_err("unknown");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         assert_eq!(
             error.message,
             "IdentityPool 'eu-west-1:00000000-0000-0000-0000-000000000000' not found."
@@ -796,7 +797,7 @@ mod tests {
         let error = update_pool(store, change_developer)
             .await
             .expect_err("fixed once set");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
 
         let unknown = PoolUpdate::from_request(IdentityPool {
             identity_pool_id: Some("eu-west-1:0000".to_owned()),
@@ -804,7 +805,7 @@ mod tests {
         })
         .expect("valid");
         let error = update_pool(store, unknown).await.expect_err("unknown");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
     }
 
     async fn get_id_serves_unauthenticated_identities_only_where_allowed(store: &AnyPool) {
@@ -827,7 +828,7 @@ mod tests {
         let error = get_id(store, ACCOUNT, 2_000, get_id_query(&closed))
             .await
             .expect_err("refused");
-        assert_eq!(error.error_type, "NotAuthorizedException");
+        assert_eq!(error.code, ErrorCode::NotAuthorizedException);
         assert_eq!(
             error.message,
             "Unauthenticated access is not supported for this identity pool."
@@ -847,7 +848,7 @@ mod tests {
         let error = get_id(store, ACCOUNT, 4_000, with_account("999999999999"))
             .await
             .expect_err("another account");
-        assert_eq!(error.error_type, "NotAuthorizedException");
+        assert_eq!(error.code, ErrorCode::NotAuthorizedException);
 
         let with_logins = GetIdQuery::from_request(GetIdInput {
             identity_pool_id: open.identity_pool_id.clone(),
@@ -858,7 +859,7 @@ mod tests {
         let error = get_id(store, ACCOUNT, 5_000, with_logins)
             .await
             .expect_err("not built yet");
-        assert_eq!(error.error_type, "InvalidParameterException");
+        assert_eq!(error.code, ErrorCode::InvalidParameterException);
         assert_eq!(
             error.message,
             "Cognate does not support authenticated identities (Logins) yet."
@@ -872,7 +873,7 @@ mod tests {
         let error = get_id(store, ACCOUNT, 6_000, unknown)
             .await
             .expect_err("unknown pool");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
 
         let described = describe_identity(
             store,
@@ -930,9 +931,9 @@ mod tests {
         let error = describe_pool(store, &pool_id(&pool))
             .await
             .expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         let error = delete_pool(store, &id).await.expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         let describe = |id: &str| {
             IdentityId::from_request(&DescribeIdentityInput {
                 identity_id: Some(id.to_owned()),
@@ -942,14 +943,14 @@ mod tests {
         let error = describe_identity(store, &describe(&identity_id))
             .await
             .expect_err("gone with its pool");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         describe_identity(store, &describe(&kept_identity))
             .await
             .expect("another pool's identity stays");
         let error = get_id(store, ACCOUNT, 3_000, get_id_query(&pool))
             .await
             .expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
         let list = IdentitiesQuery::from_request(&ListIdentitiesInput {
             identity_pool_id: pool.identity_pool_id.clone(),
             max_results: Some(10),
@@ -957,7 +958,7 @@ mod tests {
         })
         .expect("valid");
         let error = list_identities(store, &list).await.expect_err("gone");
-        assert_eq!(error.error_type, "ResourceNotFoundException");
+        assert_eq!(error.code, ErrorCode::ResourceNotFoundException);
     }
 
     on_every_backend!(

@@ -3,10 +3,12 @@
 //! or `N validation errors detected: <e1>; <e2>` when several members fail. Unlike user pools,
 //! this service answers them as `ValidationException` (as emulators do; unconfirmed for AWS).
 
+use cognate_common::ErrorCode;
+
 pub(crate) use cognate_common::validation::Violations;
 
 /// cognito-identity's error type for constraint failures.
-pub(crate) const VALIDATION_ERROR: &str = "ValidationException";
+pub(crate) const VALIDATION_ERROR: ErrorCode = ErrorCode::ValidationException;
 
 /// `[\w-]+:[0-9a-f-]+`: identity pool and identity ids, e.g. `us-east-1:1a2b...`.
 pub(crate) fn is_regional_id(value: &str) -> bool {
@@ -73,7 +75,7 @@ mod tests {
             r"[\w-]+:[0-9a-f-]+",
         );
         let error = violations.finish_as(VALIDATION_ERROR).expect_err("bad id");
-        assert_eq!(error.error_type, "ValidationException");
+        assert_eq!(error.code, ErrorCode::ValidationException);
         assert_eq!(
             error.message,
             r"1 validation error detected: Value 'nope' at 'identityPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w-]+:[0-9a-f-]+"

@@ -1,6 +1,7 @@
 //! Delivers one trigger event to its handler under Cognito's rules: 5 s per attempt, up to 3
 //! attempts, a handler error is a deny and anything else that goes wrong is retried.
 
+use cognate_common::ErrorCode;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -142,7 +143,7 @@ impl Dispatcher {
                     // The message is the handler's and may quote user data: not logged.
                     tracing::info!(%target, trigger, attempt, outcome = "deny", latency_ms, "trigger denied");
                     return Err(CognitoError::new(
-                        "UserLambdaValidationException",
+                        ErrorCode::UserLambdaValidationException,
                         format!("{trigger} failed with error {message}."),
                     ));
                 }
@@ -275,7 +276,7 @@ impl Dispatcher {
 /// `PreSignUp invocation failed due to error AccessDeniedException.`
 fn unexpected(trigger: &str, reason: &str) -> CognitoError {
     CognitoError::new(
-        "UnexpectedLambdaException",
+        ErrorCode::UnexpectedLambdaException,
         format!("{trigger} invocation failed due to error {reason}."),
     )
 }

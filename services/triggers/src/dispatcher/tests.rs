@@ -1,5 +1,6 @@
 //! Against a real NATS server (127.0.0.1:4222) and real HTTP servers on port 0.
 
+use cognate_common::ErrorCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -203,7 +204,7 @@ async fn a_lambda_error_over_nats_is_a_deny_and_is_not_retried() {
     assert_eq!(
         error,
         CognitoError::new(
-            "UserLambdaValidationException",
+            ErrorCode::UserLambdaValidationException,
             "PreAuthentication failed with error no access."
         )
     );
@@ -225,7 +226,7 @@ async fn a_nats_micro_service_error_is_a_deny() {
         .invoke(&arn, "PreSignUp", &pre_authentication_event())
         .await
         .expect_err("the handler denies");
-    assert_eq!(error.error_type, "UserLambdaValidationException");
+    assert_eq!(error.code, ErrorCode::UserLambdaValidationException);
     assert_eq!(
         error.message,
         "PreSignUp failed with error email domain not allowed."
@@ -243,7 +244,7 @@ async fn no_responders_fail_fast_after_three_attempts() {
         .await
         .expect_err("nobody answers");
     let elapsed = started.elapsed();
-    assert_eq!(error.error_type, "UnexpectedLambdaException");
+    assert_eq!(error.code, ErrorCode::UnexpectedLambdaException);
     assert_eq!(
         error.message,
         "PreSignUp invocation failed due to error no handler answers on the trigger's NATS subject."
@@ -276,7 +277,7 @@ async fn a_handler_slower_than_the_attempt_timeout_fails_after_three_attempts() 
     assert_eq!(
         error,
         CognitoError::new(
-            "UnexpectedLambdaException",
+            ErrorCode::UnexpectedLambdaException,
             "PostConfirmation invocation failed due to error Socket timeout while invoking the trigger handler."
         )
     );
@@ -294,7 +295,7 @@ async fn a_nats_target_without_nats_is_an_unexpected_lambda_error() {
     assert_eq!(
         error,
         CognitoError::new(
-            "UnexpectedLambdaException",
+            ErrorCode::UnexpectedLambdaException,
             "PreSignUp invocation failed due to error no NATS server is configured (COGNATE_NATS_URL)."
         )
     );
@@ -306,7 +307,7 @@ async fn an_unusable_target_is_an_unexpected_lambda_error() {
         .invoke("my-function", "CustomMessage", &pre_authentication_event())
         .await
         .expect_err("not a target");
-    assert_eq!(error.error_type, "UnexpectedLambdaException");
+    assert_eq!(error.code, ErrorCode::UnexpectedLambdaException);
     assert_eq!(
         error.message,
         "CustomMessage invocation failed due to error the trigger target is not a Lambda ARN, a nats:<subject> or an http(s) URL."
@@ -455,7 +456,7 @@ async fn a_webhook_that_denies_with_400_and_an_error_message_is_a_deny() {
     assert_eq!(
         error,
         CognitoError::new(
-            "UserLambdaValidationException",
+            ErrorCode::UserLambdaValidationException,
             "PreAuthentication failed with error no access."
         )
     );
@@ -488,7 +489,7 @@ async fn a_webhook_that_always_fails_is_tried_three_times() {
     assert_eq!(
         error,
         CognitoError::new(
-            "UnexpectedLambdaException",
+            ErrorCode::UnexpectedLambdaException,
             "PreSignUp invocation failed due to error the trigger webhook answered HTTP 500."
         )
     );
@@ -508,7 +509,7 @@ async fn a_slow_webhook_times_out_on_every_attempt() {
         )
         .await
         .expect_err("the webhook is too slow");
-    assert_eq!(error.error_type, "UnexpectedLambdaException");
+    assert_eq!(error.code, ErrorCode::UnexpectedLambdaException);
     assert!(
         error.message.contains("Socket timeout"),
         "{}",
@@ -534,7 +535,7 @@ async fn an_unreachable_webhook_is_an_unexpected_lambda_error() {
     assert_eq!(
         error,
         CognitoError::new(
-            "UnexpectedLambdaException",
+            ErrorCode::UnexpectedLambdaException,
             "PreSignUp invocation failed due to error could not connect to the trigger webhook."
         )
     );
@@ -571,7 +572,7 @@ async fn the_grpc_service_carries_the_cognito_error_type() {
     assert_eq!(
         CognitoError::from(status),
         CognitoError::new(
-            "UserLambdaValidationException",
+            ErrorCode::UserLambdaValidationException,
             "PreAuthentication failed with error no access."
         )
     );
