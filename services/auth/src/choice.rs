@@ -7,13 +7,12 @@
 //! users exist offers every allowed factor to everyone, and a factor the user can't use (any, for
 //! an unknown name) fails as a wrong password or a wrong code would.
 
-use cognate_common::ErrorCode;
 use std::collections::HashMap;
 
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
-use cognate_common::{CognitoError, CognitoResult, legacy_hash, password};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, legacy_hash, password};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 

@@ -5,12 +5,11 @@
 //! in the session. With SRP first (`SRP_A` in the parameters), Define sees an SRP_A step and
 //! asks for PASSWORD_VERIFIER; once the proof checks out it decides with that step added.
 
-use cognate_common::ErrorCode;
 use std::collections::HashMap;
 
 use serde_json::{Value as Json, json};
 
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 

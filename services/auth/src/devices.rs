@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use rand::Rng;
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, srp};
 use cognate_proto::idp::v1 as idp;
@@ -63,20 +63,20 @@ pub(crate) struct Device {
 }
 
 impl Device {
-    fn from_row(row: &AnyRow) -> Self {
-        Self {
-            key: row.get("device_key"),
-            sub: row.get("sub"),
-            group_key: row.get("group_key"),
-            salt: row.get("salt"),
-            verifier: row.get("verifier"),
-            name: row.get("name"),
-            confirmed: row.get::<i64, _>("confirmed") != 0,
-            remembered: row.get::<i64, _>("remembered") != 0,
-            created_at: row.get("created_at"),
-            modified_at: row.get("modified_at"),
-            authenticated_at: row.get("authenticated_at"),
-        }
+    fn from_row(row: &AnyRow) -> CognitoResult<Self> {
+        Ok(Self {
+            key: row.read("device_key")?,
+            sub: row.read("sub")?,
+            group_key: row.read("group_key")?,
+            salt: row.read("salt")?,
+            verifier: row.read("verifier")?,
+            name: row.read("name")?,
+            confirmed: row.flag("confirmed")?,
+            remembered: row.flag("remembered")?,
+            created_at: row.read("created_at")?,
+            modified_at: row.read("modified_at")?,
+            authenticated_at: row.read("authenticated_at")?,
+        })
     }
 
     /// Whether this device replaces the MFA challenge: remembered, in a pool that asks for MFA
@@ -164,7 +164,7 @@ impl Auth {
         .fetch_optional(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(row.as_ref().map(Device::from_row))
+        row.as_ref().map(Device::from_row).transpose()
     }
 
     /// The `DEVICE_KEY` a sign-in sent, when the pool tracks devices: it must name a confirmed
@@ -414,7 +414,10 @@ impl Auth {
         .fetch_all(&self.db)
         .await
         .map_err(store_error)?;
-        let mut devices: Vec<Device> = rows.iter().map(Device::from_row).collect();
+        let mut devices: Vec<Device> = rows
+            .iter()
+            .map(Device::from_row)
+            .collect::<CognitoResult<_>>()?;
         let more = devices.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         devices.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let mut answer =

@@ -2,9 +2,10 @@
 //! SMS (SMS_MFA, to `phone_number`) or email (EMAIL_OTP, to `email`) that the directory delivers.
 //! At most one factor is preferred.
 
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 use cognate_common::CognitoResult;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 
 use crate::totp;
@@ -31,10 +32,15 @@ pub(crate) async fn load(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResul
     .fetch_all(db)
     .await
     .map_err(store_error)?;
+    let mut otp_factors = Vec::with_capacity(rows.len());
+    for row in &rows {
+        otp_factors.push((row.read::<String>("factor")?, row.flag("preferred")?));
+    }
     let otp = |factor: &str| {
-        rows.iter()
-            .find(|row| row.get::<String, _>("factor") == factor)
-            .map(|row| row.get::<i64, _>("preferred") != 0)
+        otp_factors
+            .iter()
+            .find(|(name, _)| name == factor)
+            .map(|(_, preferred)| *preferred)
     };
     let software_token = totp::state(db, pool_id, sub)
         .await?

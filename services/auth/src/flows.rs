@@ -4,20 +4,19 @@
 //! A flow between two calls lives in the ephemeral store, single-use, for the client's
 //! `AuthSessionValidity` minutes.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::ephemeral::Kind;
 use cognate_common::store::store_error;
 use cognate_common::work::Work;
-use cognate_common::{CognitoError, CognitoResult, legacy_hash, password, srp};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, legacy_hash, password, srp};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 
@@ -1110,18 +1109,21 @@ impl Auth {
         .fetch_optional(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(row.map(|row| StoredRefreshToken {
-            token_hash,
-            pool_id: row.get("user_pool_id"),
-            client_id: row.get("client_id"),
-            sub: row.get("sub"),
-            origin_jti: row.get("origin_jti"),
-            auth_time: row.get("auth_time"),
-            expires_at: row.get("expires_at"),
-            revoked: row.get::<i64, _>("revoked") != 0,
-            rotated_at: row.get("rotated_at"),
-            device_key: row.get("device_key"),
-        }))
+        row.map(|row| {
+            Ok(StoredRefreshToken {
+                token_hash,
+                pool_id: row.read("user_pool_id")?,
+                client_id: row.read("client_id")?,
+                sub: row.read("sub")?,
+                origin_jti: row.read("origin_jti")?,
+                auth_time: row.read("auth_time")?,
+                expires_at: row.read("expires_at")?,
+                revoked: row.flag("revoked")?,
+                rotated_at: row.read("rotated_at")?,
+                device_key: row.read("device_key")?,
+            })
+        })
+        .transpose()
     }
 
     /// REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken: new ID and access tokens from a live

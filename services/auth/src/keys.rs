@@ -19,12 +19,13 @@ use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value as Json, json};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 use cognate_common::clock::SharedClock;
 use cognate_common::clock::unix_millis;
 use cognate_common::error::internal;
 use cognate_common::sealing::Sealer;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoResult, Config};
 use cognate_proto::idp::v1 as idp;
@@ -550,31 +551,31 @@ impl KeyStore {
         .map_err(store_error)?;
         let mut by_purpose: [Vec<StoredKey>; 2] = [Vec::new(), Vec::new()];
         for row in rows {
-            let index = if row.get::<String, _>("purpose") == Purpose::Id.as_str() {
+            let index = if row.read::<String>("purpose")? == Purpose::Id.as_str() {
                 0
             } else {
                 1
             };
-            let kid: String = row.get("kid");
+            let kid: String = row.read("kid")?;
             // Keys stored before sealing are plaintext base64 and read as they are.
             let encoded = SIGNING_KEYS
                 .open(
                     &self.sealer,
-                    &row.get::<String, _>("private_key"),
+                    &row.read::<String>("private_key")?,
                     &[pool_id, &kid],
                 )
                 .map_err(|error| internal("stored signing key does not open", error))?;
             let der = STANDARD
                 .decode(encoded)
                 .map_err(|error| internal("stored signing key is not base64", error))?;
-            let stored_algorithm: String = row.get("algorithm");
+            let stored_algorithm: String = row.read("algorithm")?;
             let algorithm = Algorithm::parse(&stored_algorithm).ok_or_else(|| {
                 internal("stored signing key algorithm unknown", stored_algorithm)
             })?;
             by_purpose[index].push(StoredKey {
                 key: Arc::new(SigningKey::from_pkcs8(kid, algorithm, &der)?),
-                generation: row.get("generation"),
-                created_at: row.get("created_at"),
+                generation: row.read("generation")?,
+                created_at: row.read("created_at")?,
             });
         }
         Ok(by_purpose)
@@ -620,8 +621,8 @@ mod tests {
                 .expect("rows");
         assert_eq!(rows.len(), 2);
         for row in rows {
-            let kid: String = row.get("kid");
-            let stored: String = row.get("private_key");
+            let kid: String = row.read("kid").expect("kid");
+            let stored: String = row.read("private_key").expect("private_key");
             assert!(stored.starts_with("sealed:v1:"), "{stored}");
             let encoded = SIGNING_KEYS
                 .open(&sealer(1), &stored, &["p", &kid])

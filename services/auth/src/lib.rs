@@ -17,7 +17,6 @@ mod tokens;
 mod totp;
 pub mod transfer;
 
-use cognate_common::ErrorCode;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
@@ -26,7 +25,7 @@ use tonic::service::RoutesBuilder;
 use tonic::{Request, Response, Status};
 
 use cognate_common::clock::SharedClock;
-use cognate_common::{CognitoError, CognitoResult, Config, ServiceContext, ServiceKind};
+use cognate_common::{CognitoError, CognitoResult, Config, ErrorCode, ServiceContext, ServiceKind};
 use cognate_proto::awsjson;
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;

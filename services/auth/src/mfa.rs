@@ -4,12 +4,11 @@
 //! everyone and makes users without one set up an authenticator during sign-in. A user's
 //! preferred factor is asked for; with several enabled and none preferred, the user chooses.
 
-use cognate_common::ErrorCode;
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
 use cognate_common::ephemeral::Kind;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
 

@@ -4,12 +4,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognate_common::ErrorCode;
 use serde_json::Value as Json;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 use cognate_proto::internal::v1 as internal;
 
 use crate::Auth;

@@ -3,14 +3,14 @@
 //! each code accepted once, by an atomic update of the last accepted step.
 
 use aws_lc_rs::hmac;
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use data_encoding::BASE32_NOPAD;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 use cognate_common::error::internal;
 use cognate_common::sealing::Sealer;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::sealed::SOFTWARE_TOKENS;
 
@@ -89,7 +89,10 @@ async fn load_secret(
         .fetch_optional(db)
         .await
         .map_err(store_error)?;
-    let secret: String = row.map(|row| row.get("secret")).unwrap_or_default();
+    let secret: String = match row {
+        Some(row) => row.read("secret")?,
+        None => String::new(),
+    };
     if secret.is_empty() {
         return Err(CognitoError::new(
             ErrorCode::SoftwareTokenMFANotFoundException,
@@ -225,12 +228,8 @@ pub async fn state(db: &AnyPool, pool_id: &str, sub: &str) -> CognitoResult<Opti
     .fetch_optional(db)
     .await
     .map_err(store_error)?;
-    Ok(row.map(|row| {
-        (
-            row.get::<i64, _>("enabled") != 0,
-            row.get::<i64, _>("preferred") != 0,
-        )
-    }))
+    row.map(|row| Ok((row.flag("enabled")?, row.flag("preferred")?)))
+        .transpose()
 }
 
 /// Whether the user signs in with a second factor from their authenticator.

@@ -3,11 +3,11 @@
 //! must never be lost or undone lives in the SQL stores. Keys are namespaced by their type, so
 //! a value stored as one kind can never be redeemed as another.
 
-use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::ErrorCode;
 use crate::error::{CognitoResult, internal};
 
 /// The kinds of ephemeral value; each is a key prefix.

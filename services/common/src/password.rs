@@ -2,10 +2,10 @@
 //! temporary passwords generated to a policy. Shared because the directory stores what the issuer
 //! checks.
 
-use crate::ErrorCode;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
+use crate::ErrorCode;
 use crate::error::{CognitoError, CognitoResult};
 use crate::legacy_hash;
 use crate::srp;

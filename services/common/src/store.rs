@@ -161,9 +161,31 @@ pub fn store_error(error: sqlx::Error) -> CognitoError {
     internal("store query failed", error)
 }
 
+/// Reading a row's columns without panicking: a column that is missing or doesn't decode is
+/// an internal error (logged with the column's name), never a crash of the request.
+pub trait Columns {
+    fn read<'r, T>(&'r self, name: &str) -> Result<T, CognitoError>
+    where
+        T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>;
+
+    /// A 0/1 INTEGER column as a bool.
+    fn flag(&self, name: &str) -> Result<bool, CognitoError> {
+        Ok(self.read::<i64>(name)? != 0)
+    }
+}
+
+impl Columns for sqlx::any::AnyRow {
+    fn read<'r, T>(&'r self, name: &str) -> Result<T, CognitoError>
+    where
+        T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        sqlx::Row::try_get(self, name)
+            .map_err(|error| internal(&format!("reading the column {name}"), error))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
 
     use super::*;
 
@@ -200,7 +222,7 @@ mod tests {
             .fetch_one(&pool)
             .await
             .expect("selects");
-        assert_eq!(row.get::<i64, _>("b"), 7);
+        assert_eq!(row.read::<i64>("b").expect("an integer"), 7);
         pool.close().await;
         let _ = std::fs::remove_dir_all(directory);
     }

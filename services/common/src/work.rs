@@ -4,12 +4,12 @@
 //! `TooManyRequestsException`, so a flood of sign-ins queues briefly instead of piling up
 //! blocking tasks without end.
 
-use crate::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::ErrorCode;
 use crate::error::{CognitoError, CognitoResult, internal};
 
 #[derive(Debug, Clone)]

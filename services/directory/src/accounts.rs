@@ -2,12 +2,11 @@
 //! ResendConfirmationCode, ForgotPassword and ConfirmForgotPassword. Codes are in `codes`,
 //! messages in `outbox`.
 
-use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, password};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, password};
 
 use std::sync::Arc;
 

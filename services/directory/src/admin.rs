@@ -2,12 +2,11 @@
 //! attributes, and confirming sign-ups. Changes to a user's attributes rewrite their alias rows in
 //! the same transaction, so the store's unique constraint decides who owns a sign-in name.
 
-use cognate_common::ErrorCode;
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::codes::Purpose;
 use crate::outbox::{MessageKind, MessageRequest};

@@ -3,12 +3,11 @@
 //! planner's statistics are refreshed afterwards, so the first queries on a grown pool don't plan
 //! for the empty one.
 
-use cognate_common::ErrorCode;
 use serde_json::Value as Json;
 use sqlx::AnyConnection;
 
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::users::{Naming, User};
 use crate::{Directory, user_index};

@@ -4,11 +4,10 @@
 //! stored JSON: `ClientSecrets` lists them oldest first with their ids and dates, and
 //! `ClientSecret` is the oldest one, which DescribeUserPoolClient shows.
 
-use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
-use cognate_common::{CognitoError, CognitoResult, ids};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, ids};
 
 use crate::Directory;
 

@@ -3,12 +3,11 @@
 //! lifetime, an attempt limit, and single use enforced by a conditional update.
 
 use base64::Engine;
-use cognate_common::ErrorCode;
-use sqlx::Row;
+use cognate_common::store::Columns;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::Directory;
 
@@ -236,10 +235,13 @@ impl Directory {
         .fetch_optional(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(row.map(|row| Redeemed {
-            attribute_name: row.get("attribute_name"),
-            attribute_value: row.get("attribute_value"),
-        }))
+        row.map(|row| {
+            Ok(Redeemed {
+                attribute_name: row.read("attribute_name")?,
+                attribute_value: row.read("attribute_value")?,
+            })
+        })
+        .transpose()
     }
 
     /// Redeems a code: at most once, whatever the concurrency, and only within its lifetime
@@ -280,16 +282,16 @@ impl Directory {
         .await
         .map_err(store_error)?
         .ok_or_else(missing)?;
-        if row.get::<i64, _>("attempts") >= MAX_ATTEMPTS {
+        if row.read::<i64>("attempts")? >= MAX_ATTEMPTS {
             return Err(attempts_exceeded());
         }
-        if row.get::<i64, _>("used") != 0 {
+        if row.flag("used")? {
             return Err(expired_code());
         }
-        if row.get::<i64, _>("expires_at") <= unix_millis(self.clock.now()) {
+        if row.read::<i64>("expires_at")? <= unix_millis(self.clock.now()) {
             return Err(expired_code());
         }
-        let stored: String = row.get("code_hash");
+        let stored: String = row.read("code_hash")?;
         let given = code_hash(pool_id, sub, purpose, code);
         let matches =
             aws_lc_rs::constant_time::verify_slices_are_equal(stored.as_bytes(), given.as_bytes())
@@ -309,8 +311,8 @@ impl Directory {
         Ok(CheckedCode {
             hash: given,
             redeemed: Redeemed {
-                attribute_name: row.get("attribute_name"),
-                attribute_value: row.get("attribute_value"),
+                attribute_name: row.read("attribute_name")?,
+                attribute_value: row.read("attribute_value")?,
             },
         })
     }

@@ -4,7 +4,6 @@
 //! SMS sender. In development mode every message is also recorded in the dev outbox. A message
 //! nothing can deliver fails with `CodeDeliveryFailureException` before any code is issued.
 
-use cognate_common::ErrorCode;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Map, Value as Json, json};
 
-use cognate_common::{CognitoError, CognitoResult, Config};
+use cognate_common::{CognitoError, CognitoResult, Config, ErrorCode};
 
 use crate::Directory;
 use crate::outbox::{Channel, Message, MessageRequest, Template};

@@ -6,9 +6,9 @@
 //! distribution, Cognate names the host of its public URL, where the name should point.
 
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
+use cognate_common::store::Columns;
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult};
 
@@ -160,7 +160,8 @@ impl Directory {
                         .fetch_optional(&self.db)
                         .await
                         .map_err(store_error)?
-                        .map(|row| row.get::<String, _>("user_pool_id"));
+                        .map(|row| row.read::<String>("user_pool_id"))
+                        .transpose()?;
                 Err(CognitoError::invalid_parameter(match owner {
                     Some(owner) if owner != pool_id => {
                         "Domain already associated with another user pool.".to_owned()
@@ -180,7 +181,7 @@ impl Directory {
             .await
             .map_err(store_error)?;
         match row {
-            Some(row) => parse_stored(row.get::<String, _>("domain_json").as_str()),
+            Some(row) => parse_stored(row.read::<String>("domain_json")?.as_str()),
             None => Ok(json!({})),
         }
     }
@@ -205,9 +206,9 @@ impl Directory {
         .await
         .map_err(store_error)?
         .ok_or_else(no_such_domain)?;
-        let mut description = parse_stored(row.get::<String, _>("domain_json").as_str())?;
+        let mut description = parse_stored(row.read::<String>("domain_json")?.as_str())?;
         if let Some(arn) = certificate {
-            if row.get::<String, _>("kind") != CUSTOM {
+            if row.read::<String>("kind")? != CUSTOM {
                 return Err(CognitoError::invalid_parameter(
                     "CustomDomainConfig applies only to custom domains.",
                 ));
@@ -250,17 +251,16 @@ impl Directory {
                 .fetch_all(&self.db)
                 .await
                 .map_err(store_error)?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|row| {
-                let member = if row.get::<String, _>("kind") == CUSTOM {
+                let member = if row.read::<String>("kind")? == CUSTOM {
                     "CustomDomain"
                 } else {
                     "Domain"
                 };
-                (member.to_owned(), json!(row.get::<String, _>("domain")))
+                Ok((member.to_owned(), json!(row.read::<String>("domain")?)))
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -1,13 +1,12 @@
 //! User pool groups and their members. A group is kept as Cognito's `GroupType` JSON; members are
 //! rows of (group, `sub`), so a user's sign-in names can change without touching them.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::Directory;
 use crate::pools::{decode_token, encode_token, page_limit};
@@ -130,7 +129,7 @@ impl Directory {
         .await
         .map_err(store_error)?
         .ok_or_else(group_not_found)?;
-        parse_group(row.get::<String, _>("group_json").as_str())
+        parse_group(row.read::<String>("group_json")?.as_str())
     }
 
     /// UpdateGroup changes the members it is given and keeps the others.
@@ -307,12 +306,13 @@ fn page_of_groups(
     let groups = rows
         .iter()
         .take(page)
-        .map(|row| parse_group(row.get::<String, _>("group_json").as_str()))
+        .map(|row| parse_group(row.read::<String>("group_json")?.as_str()))
         .collect::<CognitoResult<Vec<_>>>()?;
     let next = rows
         .get(page.saturating_sub(1))
         .filter(|_| rows.len() > page)
-        .map(|row| encode_token(row.get::<String, _>("group_name").as_str()));
+        .map(|row| Ok::<_, CognitoError>(encode_token(row.read::<String>("group_name")?.as_str())))
+        .transpose()?;
     Ok((groups, next))
 }
 

@@ -4,8 +4,8 @@
 //! real message goes out after the answer, so neither the shape nor the time of a response tells
 //! whether the user exists.
 
+use cognate_common::store::Columns;
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::error::internal;
 use cognate_common::sealing::SealedColumns;
@@ -130,7 +130,7 @@ impl Directory {
                     .map_err(store_error)?;
                 // A secret stored before sealing is plaintext hex and reads as it is.
                 let opened = DIRECTORY_SECRETS
-                    .open(&self.sealer, &stored.get::<String, _>("value"), &[SECRET_NAME])
+                    .open(&self.sealer, &stored.read::<String>("value")?, &[SECRET_NAME])
                     .map_err(|error| internal("the stored hiding secret does not open", error))?;
                 hex::decode(opened).map_err(|error| internal("stored secret", error))
             })

@@ -4,14 +4,13 @@
 //! have no password and are RESET_REQUIRED, as in Cognito; each is stored in one transaction
 //! with their sign-in aliases, so a failing row leaves nothing behind.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use futures::{Stream, StreamExt};
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, ServiceKind};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, ServiceKind};
 
 use crate::Directory;
 use crate::pools::{decode_token, encode_token, string_list};
@@ -322,34 +321,35 @@ fn row_attributes(pool: &Json, header: &[String], row: &[String]) -> Result<Impo
 }
 
 impl Directory {
-    fn job_json(&self, row: &sqlx::any::AnyRow) -> Json {
-        let job_id: String = row.get("job_id");
-        let token: String = row.get("upload_token");
-        let date = |column: &str| {
-            row.get::<Option<i64>, _>(column)
-                .map(|millis| json!(epoch_seconds(millis)))
+    fn job_json(&self, row: &sqlx::any::AnyRow) -> CognitoResult<Json> {
+        let job_id: String = row.read("job_id")?;
+        let token: String = row.read("upload_token")?;
+        let date = |column: &str| -> CognitoResult<Option<Json>> {
+            Ok(row
+                .read::<Option<i64>>(column)?
+                .map(|millis| json!(epoch_seconds(millis))))
         };
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("token", &token)
             .finish();
         let mut job = json!({
-            "JobName": row.get::<String, _>("job_name"),
+            "JobName": row.read::<String>("job_name")?,
             "JobId": job_id,
-            "UserPoolId": row.get::<String, _>("user_pool_id"),
+            "UserPoolId": row.read::<String>("user_pool_id")?,
             "PreSignedUrl": format!("{}/_import/{job_id}?{query}", self.config.public_url()),
-            "CreationDate": date("created_at"),
-            "Status": row.get::<String, _>("status"),
-            "CloudWatchLogsRoleArn": row.get::<String, _>("cloud_watch_logs_role_arn"),
-            "ImportedUsers": row.get::<i64, _>("imported_users"),
-            "SkippedUsers": row.get::<i64, _>("skipped_users"),
-            "FailedUsers": row.get::<i64, _>("failed_users"),
+            "CreationDate": date("created_at")?,
+            "Status": row.read::<String>("status")?,
+            "CloudWatchLogsRoleArn": row.read::<String>("cloud_watch_logs_role_arn")?,
+            "ImportedUsers": row.read::<i64>("imported_users")?,
+            "SkippedUsers": row.read::<i64>("skipped_users")?,
+            "FailedUsers": row.read::<i64>("failed_users")?,
         });
         for (member, value) in [
-            ("StartDate", date("started_at")),
-            ("CompletionDate", date("completed_at")),
+            ("StartDate", date("started_at")?),
+            ("CompletionDate", date("completed_at")?),
             (
                 "CompletionMessage",
-                row.get::<Option<String>, _>("completion_message")
+                row.read::<Option<String>>("completion_message")?
                     .map(Json::String),
             ),
         ] {
@@ -357,7 +357,7 @@ impl Directory {
                 job[member] = value;
             }
         }
-        job
+        Ok(job)
     }
 
     async fn load_job(&self, pool_id: &str, job_id: &str) -> CognitoResult<Json> {
@@ -373,7 +373,7 @@ impl Directory {
         .await
         .map_err(store_error)?
         .ok_or_else(no_job)?;
-        Ok(self.job_json(&row))
+        self.job_json(&row)
     }
 
     pub async fn get_csv_header(&self, pool_id: &str) -> CognitoResult<Vec<String>> {
@@ -470,18 +470,22 @@ impl Directory {
         .await
         .map_err(store_error)?;
         let page = usize::try_from(max_results).unwrap_or(60);
-        let next = rows.get(page - 1).filter(|_| rows.len() > page).map(|row| {
-            encode_token(&format!(
-                "{}:{}",
-                row.get::<i64, _>("created_at"),
-                row.get::<String, _>("job_id")
-            ))
-        });
+        let next = rows
+            .get(page - 1)
+            .filter(|_| rows.len() > page)
+            .map(|row| {
+                Ok::<_, CognitoError>(encode_token(&format!(
+                    "{}:{}",
+                    row.read::<i64>("created_at")?,
+                    row.read::<String>("job_id")?
+                )))
+            })
+            .transpose()?;
         let jobs = rows
             .iter()
             .take(page)
             .map(|row| self.job_json(row))
-            .collect();
+            .collect::<CognitoResult<_>>()?;
         Ok((jobs, next))
     }
 

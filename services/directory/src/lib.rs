@@ -25,7 +25,6 @@ pub mod transfer;
 mod user_index;
 mod users;
 
-use cognate_common::ErrorCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -37,7 +36,7 @@ use tonic::{Request, Response, Status};
 
 use cognate_common::clock::SharedClock;
 use cognate_common::sealing::Sealer;
-use cognate_common::{CognitoError, CognitoResult, Config, ServiceContext, ServiceKind};
+use cognate_common::{CognitoError, CognitoResult, Config, ErrorCode, ServiceContext, ServiceKind};
 use cognate_proto::awsjson;
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;

@@ -2,9 +2,9 @@
 //! outbox that records every message in development mode. Sending is in `delivery`.
 
 use serde_json::{Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 use cognate_proto::internal::v1 as internal;
@@ -396,18 +396,19 @@ impl Directory {
         .fetch_all(&self.db)
         .await
         .map_err(store_error)?;
-        Ok(rows
-            .iter()
-            .map(|row| internal::DevMessage {
-                user_pool_id: row.get("user_pool_id"),
-                username: row.get("username"),
-                destination: row.get("destination"),
-                channel: row.get("channel"),
-                subject: row.get("subject"),
-                body: row.get("body"),
-                created: epoch_seconds(row.get("created_at")),
+        rows.iter()
+            .map(|row| {
+                Ok(internal::DevMessage {
+                    user_pool_id: row.read("user_pool_id")?,
+                    username: row.read("username")?,
+                    destination: row.read("destination")?,
+                    channel: row.read("channel")?,
+                    subject: row.read("subject")?,
+                    body: row.read("body")?,
+                    created: epoch_seconds(row.read("created_at")?),
+                })
             })
-            .collect())
+            .collect()
     }
 }
 

@@ -2,13 +2,12 @@
 //! history (`PasswordPolicy.PasswordHistorySize`) and compromised-credentials detection
 //! (Set/DescribeRiskConfiguration), and storing it in place of the old one.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult, legacy_hash, password};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, legacy_hash, password};
 
 use crate::Directory;
 use crate::pools::parse_stored;
@@ -148,11 +147,11 @@ impl Directory {
         let Some(row) = rows.first() else {
             return Ok((WHOLE_POOL.to_owned(), Map::new()));
         };
-        let config = match parse_stored(row.get::<String, _>("config_json").as_str())? {
+        let config = match parse_stored(row.read::<String>("config_json")?.as_str())? {
             Json::Object(config) => config,
             _ => Map::new(),
         };
-        Ok((row.get("client_id"), config))
+        Ok((row.read("client_id")?, config))
     }
 
     /// Checks a password against the compromised-credentials configuration for `event`. A
@@ -296,12 +295,11 @@ impl Directory {
         .fetch_all(&self.db)
         .await
         .map_err(store_error)?;
-        let remembered = std::iter::once(user.password_hash.clone()).chain(
-            earlier
-                .iter()
-                .map(|row| row.get::<String, _>("password_hash")),
-        );
-        for stored in remembered.filter(|stored| !stored.is_empty()) {
+        let mut remembered = vec![user.password_hash.clone()];
+        for row in &earlier {
+            remembered.push(row.read::<String>("password_hash")?);
+        }
+        for stored in remembered.into_iter().filter(|stored| !stored.is_empty()) {
             if password::verify(
                 &self.work,
                 pool_id,

@@ -2,12 +2,11 @@
 //! AddCustomAttributes, the MFA configuration and tags. All of it lives in the pool's or the
 //! client's stored Cognito JSON.
 
-use cognate_common::ErrorCode;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::store_error;
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::config_cache::Change;
 use crate::pools::{check_client_request, fill_client, parse_stored};

@@ -2,9 +2,9 @@
 //! (`UserPoolType`, `UserPoolClientType`), so every field round-trips without a column each.
 
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ids};
 
@@ -289,7 +289,7 @@ impl Directory {
             .await
             .map_err(store_error)?
             .ok_or_else(|| not_found(pool_id))?;
-        Ok(row.get("pool_json"))
+        row.read("pool_json")
     }
 
     /// Read from the store, not the cache: an admin sees their own change on any replica.
@@ -300,7 +300,7 @@ impl Directory {
             .fetch_one(&self.db)
             .await
             .map_err(store_error)?
-            .get("n");
+            .read("n")?;
         let mut pool = with_user_count(pool, count);
         if let Some(pool) = pool.as_object_mut() {
             pool.extend(self.pool_domains(pool_id).await?);
@@ -388,12 +388,12 @@ impl Directory {
         let mut pools = Vec::with_capacity(rows.len());
         let mut last_id = None;
         for row in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
-            let pool = parse_stored(row.get::<String, _>("pool_json").as_str())?;
+            let pool = parse_stored(row.read::<String>("pool_json")?.as_str())?;
             pools.push(json!({
                 "Id": pool["Id"], "Name": pool["Name"], "LambdaConfig": pool["LambdaConfig"],
                 "LastModifiedDate": pool["LastModifiedDate"], "CreationDate": pool["CreationDate"],
             }));
-            last_id = Some(row.get::<String, _>("id"));
+            last_id = Some(row.read::<String>("id")?);
         }
         Ok((pools, last_id.filter(|_| more).map(|id| encode_token(&id))))
     }
@@ -484,11 +484,13 @@ impl Directory {
                 .fetch_optional(&self.db)
                 .await
                 .map_err(store_error)?
-                .filter(|row| {
-                    pool_id.is_none_or(|pool_id| row.get::<String, _>("user_pool_id") == pool_id)
-                })
                 .ok_or_else(|| client_not_found(client_id))?;
-        Ok(row.get("client_json"))
+        if let Some(pool_id) = pool_id
+            && row.read::<String>("user_pool_id")? != pool_id
+        {
+            return Err(client_not_found(client_id));
+        }
+        row.read("client_json")
     }
 
     pub async fn list_user_pool_clients(
@@ -513,11 +515,11 @@ impl Directory {
         let mut clients = Vec::with_capacity(rows.len());
         let mut last_id = None;
         for row in rows.iter().take(usize::try_from(limit).unwrap_or(0)) {
-            let client = parse_stored(row.get::<String, _>("client_json").as_str())?;
+            let client = parse_stored(row.read::<String>("client_json")?.as_str())?;
             clients.push(json!({
                 "ClientId": client["ClientId"], "UserPoolId": client["UserPoolId"], "ClientName": client["ClientName"],
             }));
-            last_id = Some(row.get::<String, _>("client_id"));
+            last_id = Some(row.read::<String>("client_id")?);
         }
         Ok((
             clients,

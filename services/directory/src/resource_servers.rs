@@ -2,13 +2,12 @@
 //! kept as Cognito's `ResourceServerType` JSON, and the check that an app client's
 //! `AllowedOAuthScopes` name only scopes that exist.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 
 use cognate_common::clock::unix_millis;
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
 use crate::Directory;
 use crate::pool_admin::text;
@@ -170,7 +169,7 @@ impl Directory {
         .fetch_optional(&self.db)
         .await
         .map_err(store_error)?
-        .map(|row| parse_stored(row.get::<String, _>("server_json").as_str()))
+        .map(|row| parse_stored(row.read::<String>("server_json")?.as_str()))
         .transpose()
     }
 
@@ -215,12 +214,15 @@ impl Directory {
         let servers = rows
             .iter()
             .take(page)
-            .map(|row| parse_stored(row.get::<String, _>("server_json").as_str()))
+            .map(|row| parse_stored(row.read::<String>("server_json")?.as_str()))
             .collect::<CognitoResult<Vec<Json>>>()?;
         let next = rows
             .get(page.saturating_sub(1))
             .filter(|_| more)
-            .map(|row| encode_token(row.get::<String, _>("identifier").as_str()));
+            .map(|row| {
+                Ok::<_, CognitoError>(encode_token(row.read::<String>("identifier")?.as_str()))
+            })
+            .transpose()?;
         Ok((servers, next))
     }
 

@@ -3,10 +3,11 @@
 //! ListUsers' attribute filters are range scans in (value, username) order on SQLite and Postgres.
 
 use serde_json::Value as Json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use cognate_common::CognitoResult;
 use cognate_common::clock::unix_millis;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 
 use crate::Directory;
@@ -136,17 +137,18 @@ impl Directory {
             .map_err(store_error)?;
             let mut last = None;
             for row in &rows {
-                let pool_id: String = row.get("user_pool_id");
-                let username_key: String = row.get("username_key");
-                let attributes: Vec<Json> =
-                    serde_json::from_str(row.get::<String, _>("attributes_json").as_str())
-                        .map_err(|error| {
-                            cognate_common::error::internal("stored attributes are corrupt", error)
-                        })?;
+                let pool_id: String = row.read("user_pool_id")?;
+                let username_key: String = row.read("username_key")?;
+                let attributes: Vec<Json> = serde_json::from_str(
+                    row.read::<String>("attributes_json")?.as_str(),
+                )
+                .map_err(|error| {
+                    cognate_common::error::internal("stored attributes are corrupt", error)
+                })?;
                 write_index(
                     &mut transaction,
                     &pool_id,
-                    row.get::<String, _>("sub").as_str(),
+                    row.read::<String>("sub")?.as_str(),
                     &username_key,
                     &attributes,
                 )

@@ -1,16 +1,15 @@
 //! Users: creation by an administrator, look-up by username, alias or `sub`, passwords, listing.
 //! Usernames and sign-in aliases are unique by the store's constraints, not by checking first.
 
-use cognate_common::ErrorCode;
+use cognate_common::store::Columns;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json, json};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult, password};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, password};
 
 use crate::outbox::{self, Channel, MessageKind, MessageRequest};
 use crate::pools::{decode_token, encode_token, page_limit, password_policy};
@@ -37,18 +36,18 @@ pub struct User {
 impl User {
     pub(crate) fn from_row(row: &AnyRow) -> CognitoResult<Self> {
         let attributes: Vec<Json> = serde_json::from_str(
-            row.get::<String, _>("attributes_json").as_str(),
+            row.read::<String>("attributes_json")?.as_str(),
         )
         .map_err(|error| cognate_common::error::internal("stored attributes are corrupt", error))?;
         Ok(Self {
-            username: row.get("username"),
-            sub: row.get("sub"),
-            status: row.get("status"),
-            enabled: row.get::<i64, _>("enabled") != 0,
+            username: row.read("username")?,
+            sub: row.read("sub")?,
+            status: row.read("status")?,
+            enabled: row.flag("enabled")?,
             attributes,
-            password_hash: row.get("password_hash"),
-            created_at: row.get("created_at"),
-            updated_at: row.get("updated_at"),
+            password_hash: row.read("password_hash")?,
+            created_at: row.read("created_at")?,
+            updated_at: row.read("updated_at")?,
         })
     }
 
@@ -130,7 +129,10 @@ pub fn page_of_users(rows: &[AnyRow], limit: i64) -> CognitoResult<(Vec<User>, O
     let next = rows
         .get(page.saturating_sub(1))
         .filter(|_| rows.len() > page)
-        .map(|row| encode_token(row.get::<String, _>("username_key").as_str()));
+        .map(|row| {
+            Ok::<_, CognitoError>(encode_token(row.read::<String>("username_key")?.as_str()))
+        })
+        .transpose()?;
     Ok((users, next))
 }
 
@@ -330,8 +332,8 @@ impl Directory {
         let user = User::from_row(rows.first().ok_or_else(user_not_found)?)?;
         let mut groups = rows
             .iter()
-            .filter_map(|row| row.get::<Option<String>, _>("group_json"))
-            .map(|text| crate::groups::parse_group(&text))
+            .filter_map(|row| row.read::<Option<String>>("group_json").transpose())
+            .map(|text| crate::groups::parse_group(&text?))
             .collect::<CognitoResult<Vec<_>>>()?;
         crate::groups::by_precedence(&mut groups);
         Ok((user, groups))
@@ -720,7 +722,7 @@ impl Directory {
             for row in &rows {
                 let user = User::from_row(row)?;
                 if filter.matches(&user) {
-                    found.push((row.get::<String, _>("username_key"), user));
+                    found.push((row.read::<String>("username_key")?, user));
                 }
                 if found.len() > page {
                     break;
@@ -729,7 +731,7 @@ impl Directory {
             let exhausted = i64::try_from(rows.len()).unwrap_or(0) < batch;
             match rows.last() {
                 Some(row) if found.len() <= page && !exhausted => {
-                    cursor = row.get::<String, _>("username_key");
+                    cursor = row.read::<String>("username_key")?;
                 }
                 _ => break,
             }
@@ -795,7 +797,7 @@ impl Directory {
             for row in &rows {
                 let user = User::from_row(row)?;
                 if filter.matches(&user) {
-                    let position = (row.get("value_key"), row.get("username_key"));
+                    let position = (row.read("value_key")?, row.read("username_key")?);
                     found.push((position, user));
                 }
                 if found.len() > page {
@@ -805,7 +807,7 @@ impl Directory {
             let exhausted = i64::try_from(rows.len()).unwrap_or(0) < batch;
             match rows.last() {
                 Some(row) if found.len() <= page && !exhausted => {
-                    cursor = (row.get("value_key"), row.get("username_key"));
+                    cursor = (row.read("value_key")?, row.read("username_key")?);
                 }
                 _ => break,
             }

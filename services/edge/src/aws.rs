@@ -2,7 +2,6 @@
 //! caller, convert the body to the operation's protobuf message by reflection, make one gRPC
 //! call, and encode the answer or the error exactly as AWS does.
 
-use cognate_common::ErrorCode;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -15,7 +14,7 @@ use prost_reflect::{DynamicMessage, MessageDescriptor};
 use serde_json::{Value as Json, json};
 use tracing::Instrument;
 
-use cognate_common::{CognitoError, ServiceKind};
+use cognate_common::{CognitoError, ErrorCode, ServiceKind};
 use cognate_proto::DESCRIPTOR_POOL;
 use cognate_proto::awsjson;
 use cognate_proto::model::{self, ServiceModel};

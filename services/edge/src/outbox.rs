@@ -4,11 +4,10 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cognate_common::ErrorCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use cognate_common::{CognitoError, ServiceKind};
+use cognate_common::{CognitoError, ErrorCode, ServiceKind};
 use cognate_proto::internal::v1::ListDevOutboxRequest;
 use cognate_proto::internal::v1::directory_internal_client::DirectoryInternalClient;
 

@@ -1,11 +1,10 @@
 //! The identity-provider tables (see `migrations/`). SQL written once for SQLite and Postgres;
 //! every function takes a connection so the caller decides the transaction's scope.
 
-use cognate_common::ErrorCode;
 use std::collections::BTreeMap;
 
 use cognate_common::store::{is_unique_violation, store_error};
-use cognate_common::{CognitoError, CognitoResult};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 

@@ -1,11 +1,10 @@
 //! Delivers one trigger event to its handler under Cognito's rules: 5 s per attempt, up to 3
 //! attempts, a handler error is a deny and anything else that goes wrong is retried.
 
-use cognate_common::ErrorCode;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cognate_common::{CognitoError, CognitoResult, telemetry};
+use cognate_common::{CognitoError, CognitoResult, ErrorCode, telemetry};
 use serde_json::Value;
 use tracing::Instrument;
 
