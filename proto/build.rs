@@ -97,12 +97,7 @@ fn error_catalogue() -> Result<String, Box<dyn std::error::Error>> {
     for name in errors.keys() {
         writeln!(code, "    {name},")?;
     }
-    code.push_str("}\n\nimpl ErrorCode {\n");
-    writeln!(code, "    pub const ALL: [ErrorCode; {}] = [", errors.len())?;
-    for name in errors.keys() {
-        writeln!(code, "        ErrorCode::{name},")?;
-    }
-    code.push_str("    ];\n\n    /// The `__type` on the wire.\n    pub const fn name(self) -> &'static str {\n        match self {\n");
+    code.push_str("}\n\nimpl ErrorCode {\n    /// The `__type` on the wire.\n    pub const fn name(self) -> &'static str {\n        match self {\n");
     for name in errors.keys() {
         writeln!(code, "            ErrorCode::{name} => \"{name}\",")?;
     }

@@ -675,6 +675,77 @@ async fn custom_auth_hides_unknown_names(sandbox: &Sandbox) {
 
 both_topologies!(custom_auth_hiding, custom_auth_hides_unknown_names);
 
+/// In a pool whose usernames are emails, an unknown name gets one simulated SALT and
+/// USER_ID_FOR_SRP however SRP is started (USER_SRP_AUTH or CUSTOM_AUTH with SRP first), as a
+/// real user gets one verifier: comparing the two tells nothing.
+async fn srp_decoys_agree_across_flows(sandbox: &Sandbox) {
+    use aws_sdk_cognitoidentityprovider::types::{
+        ChallengeNameType, PreventUserExistenceErrorTypes, UsernameAttributeType,
+    };
+    use cognate_common::srp;
+    let function = format!("custom-{}", uuid::Uuid::new_v4().simple());
+    let _events =
+        cognate_tests::nats_handler(&format!("cognate.trigger.{function}"), srp_then_question)
+            .await;
+    let target = format!("arn:aws:lambda:us-east-1:123456789012:function:{function}");
+    let idp = sandbox.idp();
+    let pool_id = cognate_tests::create_pool(
+        idp.create_user_pool()
+            .pool_name("emails")
+            .username_attributes(UsernameAttributeType::Email)
+            .lambda_config(
+                LambdaConfigType::builder()
+                    .define_auth_challenge(&target)
+                    .create_auth_challenge(&target)
+                    .verify_auth_challenge_response(&target)
+                    .build(),
+            ),
+    )
+    .await;
+    let client_id = cognate_tests::create_client(
+        idp.create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("hiding")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled),
+    )
+    .await;
+    let name = "ghost@example.com";
+    let client = srp::client::Client::new("emails", name, "Any-password-1");
+    let mut seen = Vec::new();
+    for flow in [AuthFlowType::UserSrpAuth, AuthFlowType::CustomAuth] {
+        let challenge = idp
+            .initiate_auth()
+            .auth_flow(flow.clone())
+            .client_id(&client_id)
+            .auth_parameters("USERNAME", name)
+            .auth_parameters("CHALLENGE_NAME", "SRP_A")
+            .auth_parameters("SRP_A", client.big_a())
+            .send()
+            .await
+            .expect("a challenge");
+        assert_eq!(
+            challenge.challenge_name(),
+            Some(&ChallengeNameType::PasswordVerifier),
+            "{flow:?}"
+        );
+        let parameters = challenge.challenge_parameters().expect("parameters");
+        seen.push((
+            parameters.get("SALT").cloned(),
+            parameters.get("USER_ID_FOR_SRP").cloned(),
+        ));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_ne!(
+        seen[0].1.as_deref(),
+        Some(name),
+        "an id, as a real user's sub"
+    );
+}
+
+both_topologies!(srp_decoys_agree, srp_decoys_agree_across_flows);
+
 /// What one Lambda playing DefineAuthChallenge, CreateAuthChallenge and
 /// VerifyAuthChallengeResponse answers for CUSTOM_AUTH with SRP first: PASSWORD_VERIFIER after
 /// SRP_A, then one custom question, then tokens.

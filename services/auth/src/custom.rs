@@ -48,9 +48,10 @@ fn triggers(pool: &idp::UserPoolType) -> CognitoResult<Triggers> {
     }
 }
 
-/// The user a CUSTOM_AUTH for an unknown name runs with when the client hides existence: the
-/// name given, no attributes, and no sub (every stored user has one), so the triggers see
-/// `userNotFound` and no decision can issue tokens.
+/// The user a CUSTOM_AUTH for an unknown name runs with when the client hides existence: its
+/// decoy USER_ID_FOR_SRP (the name given, or a stable id where email or phone is the username,
+/// as a real user's is their sub), no attributes, and no sub (every stored user has one), so
+/// the triggers see `userNotFound` and no decision can issue tokens.
 pub(crate) fn decoy_user(username: &str) -> internal::UserRecord {
     internal::UserRecord {
         username: username.to_owned(),
@@ -229,7 +230,7 @@ impl Auth {
         {
             // The simulated verifier's proof fails like a wrong password's.
             return self
-                .decoy_srp(pool, client, &user.username, srp_a.clone())
+                .decoy_srp_for(pool, client, &user.username, srp_a.clone())
                 .await;
         }
         if let ("PASSWORD_VERIFIER", Some(srp_a)) = (challenge.as_str(), srp_a) {

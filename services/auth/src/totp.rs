@@ -3,12 +3,12 @@
 //! each code accepted once, by an atomic update of the last accepted step.
 
 use aws_lc_rs::hmac;
-use cognate_common::store::Columns;
 use data_encoding::BASE32_NOPAD;
 use sqlx::AnyPool;
 
 use cognate_common::error::internal;
 use cognate_common::sealing::Sealer;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 

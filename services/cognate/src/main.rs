@@ -171,7 +171,8 @@ struct Options {
         long,
         env = "COGNATE_TRUSTED_PROXIES",
         global = true,
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = cognate_common::config::parse_network
     )]
     trusted_proxies: Option<Vec<ipnet::IpNet>>,
     /// Development mode: without access keys any signature is accepted, and /_dev/outbox

@@ -211,6 +211,7 @@ pub struct Config {
     pub code_requests_per_address_per_minute: u32,
     /// Proxies (addresses or networks) in front of the edge whose `X-Forwarded-For` is
     /// believed: a request through one is counted against the client it names.
+    #[serde(deserialize_with = "networks")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// A file holding the peer token (its surrounding whitespace ignored); read into
     /// `peer_token` by `load_peer_token` before validation.
@@ -286,6 +287,23 @@ impl Default for Config {
             master_key_file: None,
         }
     }
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.5`, as a /32 or /128).
+pub fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an IP address nor a network like 10.0.0.0/8"))
+}
+
+fn networks<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| parse_network(text).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -531,6 +549,22 @@ mod tests {
             master_key: Some(Secret::new(MASTER_KEY)),
             ..Config::default()
         }
+    }
+
+    /// Trusted proxies are networks or single addresses, in the file as on the command line.
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let config: Config =
+            toml::from_str("trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::1\"]")
+                .expect("parses");
+        let shown: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::1/128"]);
+        assert!(toml::from_str::<Config>("trusted_proxies = [\"10.0.0.0/33\"]").is_err());
+        assert!(parse_network("proxy.internal").is_err());
     }
 
     #[test]

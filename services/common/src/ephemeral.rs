@@ -30,21 +30,67 @@ impl Kind {
 
 #[derive(Clone)]
 pub enum Ephemeral {
-    Memory(Arc<Mutex<Memory>>),
+    Memory(Arc<Memory>),
     Redis(redis::aio::ConnectionManager),
 }
 
-/// This process's values, with a bound: past `capacity` live values a new one is refused
-/// (`TooManyRequestsException`) rather than letting a flood of started sign-ins take memory.
+/// This process's values and counts, in tables of their own, so a flood of one (addresses
+/// counted by the throttle) never takes the other's room (sign-ins in progress).
 #[derive(Debug)]
 pub struct Memory {
-    entries: HashMap<String, (String, Instant)>,
+    values: Mutex<Table<String>>,
+    counts: Mutex<Table<u64>>,
+}
+
+/// Entries that expire, with a bound: past `capacity` live entries a new one is refused
+/// (`TooManyRequestsException`) rather than letting a flood take memory.
+#[derive(Debug)]
+struct Table<V> {
+    entries: HashMap<String, (V, Instant)>,
     capacity: usize,
     /// Expired entries are swept when the map grows to this size, which then doubles from what
     /// is left, so sweeping costs O(1) per write amortised; a full map is swept at most once a
     /// second, so writes refused for want of room don't each pay for a sweep.
     sweep_at: usize,
     swept: Option<Instant>,
+}
+
+impl<V> Table<V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            capacity,
+            sweep_at: SWEEP_ABOVE.min(capacity),
+            swept: None,
+        }
+    }
+
+    /// Makes room for `key` at `now`, sweeping expired entries when it is time; an error when
+    /// the table is full and `key` is not in it.
+    fn make_room(&mut self, key: &str, now: Instant) -> CognitoResult<()> {
+        let full = self.entries.len() >= self.capacity;
+        let swept_lately = self
+            .swept
+            .is_some_and(|swept| now.duration_since(swept) < Duration::from_secs(1));
+        if self.entries.len() >= self.sweep_at && !(full && swept_lately) {
+            self.entries.retain(|_, (_, expires)| *expires > now);
+            self.sweep_at = (self.entries.len() * 2).max(SWEEP_ABOVE).min(self.capacity);
+            self.swept = Some(now);
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(key) {
+            return Err(crate::CognitoError::new(
+                ErrorCode::TooManyRequestsException,
+                "Too many requests are in progress; try again later.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn locked<T>(table: &Mutex<T>) -> CognitoResult<std::sync::MutexGuard<'_, T>> {
+    table
+        .lock()
+        .map_err(|error| internal("ephemeral store poisoned", error))
 }
 
 impl std::fmt::Debug for Ephemeral {
@@ -58,8 +104,9 @@ impl std::fmt::Debug for Ephemeral {
 
 /// Entries in memory beyond which expired ones are swept on the next write.
 const SWEEP_ABOVE: usize = 10_000;
-/// Live values one process keeps in memory: sign-ins in progress (each a few hundred bytes,
-/// living minutes), far above what a single process serves.
+/// Live entries one process keeps in memory, in each table: sign-ins in progress (each a few
+/// hundred bytes, living minutes), and counted addresses (living a minute); far above what a
+/// single process serves.
 pub const MEMORY_CAPACITY: usize = 200_000;
 
 impl Ephemeral {
@@ -68,12 +115,10 @@ impl Ephemeral {
     }
 
     pub fn memory_with_capacity(capacity: usize) -> Self {
-        Ephemeral::Memory(Arc::new(Mutex::new(Memory {
-            entries: HashMap::new(),
-            capacity,
-            sweep_at: SWEEP_ABOVE.min(capacity),
-            swept: None,
-        })))
+        Ephemeral::Memory(Arc::new(Memory {
+            values: Mutex::new(Table::new(capacity)),
+            counts: Mutex::new(Table::new(capacity)),
+        }))
     }
 
     /// Stores `value` under `key` for `ttl`.
@@ -86,27 +131,11 @@ impl Ephemeral {
     ) -> CognitoResult<()> {
         let key = format!("{}{key}", kind.prefix());
         match self {
-            Ephemeral::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .map_err(|error| internal("ephemeral store poisoned", error))?;
+            Ephemeral::Memory(memory) => {
+                let mut values = locked(&memory.values)?;
                 let now = Instant::now();
-                let full = map.entries.len() >= map.capacity;
-                let swept_lately = map
-                    .swept
-                    .is_some_and(|swept| now.duration_since(swept) < Duration::from_secs(1));
-                if map.entries.len() >= map.sweep_at && !(full && swept_lately) {
-                    map.entries.retain(|_, (_, expires)| *expires > now);
-                    map.sweep_at = (map.entries.len() * 2).max(SWEEP_ABOVE).min(map.capacity);
-                    map.swept = Some(now);
-                }
-                if map.entries.len() >= map.capacity && !map.entries.contains_key(&key) {
-                    return Err(crate::CognitoError::new(
-                        ErrorCode::TooManyRequestsException,
-                        "Too many requests are in progress; try again later.",
-                    ));
-                }
-                map.entries.insert(key, (value.to_owned(), now + ttl));
+                values.make_room(&key, now)?;
+                values.entries.insert(key, (value.to_owned(), now + ttl));
                 Ok(())
             }
             Ephemeral::Redis(connection) => {
@@ -129,23 +158,18 @@ impl Ephemeral {
     pub async fn count(&self, kind: Kind, key: &str, window: Duration) -> CognitoResult<u64> {
         let key = format!("{}{key}", kind.prefix());
         match self {
-            Ephemeral::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .map_err(|error| internal("ephemeral store poisoned", error))?;
+            Ephemeral::Memory(memory) => {
+                let mut counts = locked(&memory.counts)?;
                 let now = Instant::now();
-                let (count, expires) = match map.entries.get(&key) {
-                    Some((count, expires)) if *expires > now => {
-                        (count.parse::<u64>().unwrap_or(0) + 1, *expires)
-                    }
-                    _ => (1, now + window),
-                };
-                if map.entries.len() >= map.sweep_at {
-                    map.entries.retain(|_, (_, expires)| *expires > now);
-                    map.sweep_at = (map.entries.len() * 2).max(SWEEP_ABOVE);
+                if let Some((count, expires)) = counts.entries.get_mut(&key)
+                    && *expires > now
+                {
+                    *count += 1;
+                    return Ok(*count);
                 }
-                map.entries.insert(key, (count.to_string(), expires));
-                Ok(count)
+                counts.make_room(&key, now)?;
+                counts.entries.insert(key, (1, now + window));
+                Ok(1)
             }
             Ephemeral::Redis(connection) => {
                 let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
@@ -173,11 +197,9 @@ impl Ephemeral {
     pub async fn take(&self, kind: Kind, key: &str) -> CognitoResult<Option<String>> {
         let key = format!("{}{key}", kind.prefix());
         match self {
-            Ephemeral::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .map_err(|error| internal("ephemeral store poisoned", error))?;
-                Ok(map
+            Ephemeral::Memory(memory) => {
+                let mut values = locked(&memory.values)?;
+                Ok(values
                     .entries
                     .remove(&key)
                     .filter(|(_, expires)| *expires > Instant::now())
@@ -279,6 +301,41 @@ mod tests {
         redis::aio::ConnectionManager::new(client)
             .await
             .expect("Redis is running")
+    }
+
+    /// Counted addresses have a table of their own: a flood of them is refused there and
+    /// leaves the sign-ins' room alone.
+    #[tokio::test]
+    async fn memory_counts_never_take_the_values_room() {
+        let store = Ephemeral::memory_with_capacity(2);
+        let minute = Duration::from_secs(60);
+        for key in ["a", "b"] {
+            assert_eq!(
+                store
+                    .count(Kind::AddressWindow, key, minute)
+                    .await
+                    .expect("counted"),
+                1
+            );
+        }
+        assert_eq!(
+            store
+                .count(Kind::AddressWindow, "a", minute)
+                .await
+                .expect("counted"),
+            2
+        );
+        let refused = store
+            .count(Kind::AddressWindow, "c", minute)
+            .await
+            .expect_err("the counts are full");
+        assert_eq!(refused.code, ErrorCode::TooManyRequestsException);
+        for key in ["x", "y"] {
+            store
+                .put(Kind::AuthSession, key, "value", minute)
+                .await
+                .expect("the values have their own room");
+        }
     }
 
     #[tokio::test]

@@ -96,14 +96,14 @@ impl tower::Service<http::Request<Body>> for PeerChannel {
             Route::Local(routes) => {
                 let routes = routes.clone();
                 return Box::pin(async move {
-                    let router = routes.0.wait().await.clone();
-                    let response = tokio::time::timeout(
-                        CALL_TIMEOUT,
-                        tower::ServiceExt::oneshot(router, request),
-                    )
-                    .await
-                    .map_err(|_| deadline_passed())?
-                    .unwrap_or_else(|never| match never {});
+                    let call = async move {
+                        let router = routes.0.wait().await.clone();
+                        tower::ServiceExt::oneshot(router, request).await
+                    };
+                    let response = tokio::time::timeout(CALL_TIMEOUT, call)
+                        .await
+                        .map_err(|_| deadline_passed())?
+                        .unwrap_or_else(|never| match never {});
                     Ok(response.map(Body::new))
                 });
             }

@@ -3,9 +3,9 @@
 //! lifetime, an attempt limit, and single use enforced by a conditional update.
 
 use base64::Engine;
-use cognate_common::store::Columns;
 
 use cognate_common::clock::unix_millis;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 
@@ -154,7 +154,7 @@ impl Directory {
         Ok(code)
     }
 
-    /// Counts one SMS_MFA or EMAIL_OTP code sent to the user at sign-in (auth makes those codes
+    /// Counts one SMS_MFA, EMAIL_OTP or SMS_OTP code sent to the user at sign-in (auth makes those codes
     /// and keeps them in its session): at most `code_sends_per_hour` an hour, as for the codes
     /// issued here, past which `TooManyRequestsException` (the sign-in operations' modelled
     /// throttling error; they have no `LimitExceededException`). The count lives in a row of

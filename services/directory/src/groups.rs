@@ -1,10 +1,10 @@
 //! User pool groups and their members. A group is kept as Cognito's `GroupType` JSON; members are
 //! rows of (group, `sub`), so a user's sign-in names can change without touching them.
 
-use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 

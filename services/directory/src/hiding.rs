@@ -4,11 +4,11 @@
 //! real message goes out after the answer, so neither the shape nor the time of a response tells
 //! whether the user exists.
 
-use cognate_common::store::Columns;
 use serde_json::{Value as Json, json};
 
 use cognate_common::error::internal;
 use cognate_common::sealing::SealedColumns;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult};
 

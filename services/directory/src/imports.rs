@@ -4,11 +4,11 @@
 //! have no password and are RESET_REQUIRED, as in Cognito; each is stored in one transaction
 //! with their sign-in aliases, so a failing row leaves nothing behind.
 
-use cognate_common::store::Columns;
 use futures::{Stream, StreamExt};
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode, ServiceKind};
 

@@ -2,10 +2,10 @@
 //! history (`PasswordPolicy.PasswordHistorySize`) and compromised-credentials detection
 //! (Set/DescribeRiskConfiguration), and storing it in place of the old one.
 
-use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::unix_millis;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode, legacy_hash, password};
 

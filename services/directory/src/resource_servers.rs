@@ -2,10 +2,10 @@
 //! kept as Cognito's `ResourceServerType` JSON, and the check that an app client's
 //! `AllowedOAuthScopes` name only scopes that exist.
 
-use cognate_common::store::Columns;
 use serde_json::{Map, Value as Json, json};
 
 use cognate_common::clock::unix_millis;
+use cognate_common::store::Columns;
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 

@@ -1,13 +1,13 @@
 //! Users: creation by an administrator, look-up by username, alias or `sub`, passwords, listing.
 //! Usernames and sign-in aliases are unique by the store's constraints, not by checking first.
 
-use cognate_common::store::Columns;
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value as Json, json};
 use sqlx::any::AnyRow;
 
 use cognate_common::clock::{epoch_seconds, unix_millis};
+use cognate_common::store::Columns;
 use cognate_common::store::{is_unique_violation, store_error};
 use cognate_common::{CognitoError, CognitoResult, ErrorCode, password};
 

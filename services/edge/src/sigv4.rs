@@ -39,12 +39,13 @@
 //!
 //! Nothing here logs a secret, a signing key or a signature.
 
-use cognate_common::ErrorCode;
 use std::fmt;
 
 use aws_lc_rs::{constant_time, digest, hmac};
 use http::{HeaderMap, Method, Uri};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use cognate_common::ErrorCode;
 
 /// The only signing algorithm SigV4 header authentication defines.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";

@@ -6,6 +6,8 @@
 //!
 //! The address is the connection's peer, unless that peer is a trusted proxy
 //! (`trusted_proxies`): then it is the nearest address in `X-Forwarded-For` that is not one.
+//! An IPv6 client is counted by its /64, the block one subscriber is usually given, so it can't
+//! pass the limit by moving through its own addresses.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -56,10 +58,10 @@ impl AddressLimiter {
         let (Some(peer), true) = (peer, self.per_minute > 0 && LIMITED.contains(&operation)) else {
             return Ok(true);
         };
-        let address = self.client_address(peer, headers);
+        let counted = counted_as(self.client_address(peer, headers));
         let count = self
             .counts
-            .count(Kind::AddressWindow, &address.to_string(), WINDOW)
+            .count(Kind::AddressWindow, &counted, WINDOW)
             .await?;
         Ok(count <= u64::from(self.per_minute))
     }
@@ -95,6 +97,17 @@ impl AddressLimiter {
             }
         }
         client
+    }
+}
+
+/// What an address is counted as: an IPv4 address itself, an IPv6 one by its /64.
+fn counted_as(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !u128::from(u64::MAX);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
     }
 }
 
@@ -179,6 +192,16 @@ mod tests {
         assert_eq!(address(mapped, &["198.51.100.7"]), "198.51.100.7");
     }
 
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let address = |text: &str| counted_as(text.parse().expect("an address"));
+        assert_eq!(address("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_ne!(address("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+        assert_eq!(address("198.51.100.7"), "198.51.100.7");
+        assert_eq!(address("::ffff:198.51.100.7"), "198.51.100.7");
+    }
+
     /// With Redis, two edge processes share one count per address.
     #[tokio::test]
     async fn replicas_share_the_count_through_redis() {
@@ -191,9 +214,9 @@ mod tests {
         let replicas = [(), ()]
             .map(|()| AddressLimiter::new(4, Vec::new(), Ephemeral::Redis(connection.clone())));
         // A documentation address of its own per run, so earlier runs' counts don't matter.
-        let random = u128::from(uuid::Uuid::new_v4().as_u64_pair().0);
+        let random = u128::from(uuid::Uuid::new_v4().as_u64_pair().0 >> 32);
         let address = Some(IpAddr::from(std::net::Ipv6Addr::from(
-            (0x2001_0db8_u128 << 96) | random,
+            (0x2001_0db8_u128 << 96) | (random << 64),
         )));
         let none = HeaderMap::new();
         let mut admitted = 0;

@@ -17,7 +17,8 @@ use tokio::process::{Child, Command};
 pub enum Layout {
     /// One process, every service, SQLite.
     Embedded,
-    /// Edge, auth and directory in one process; triggers, federation and identity pools apart;
+    /// Edge, auth and directory in one process; triggers, federation and identity pools apart,
+    /// with a directory replica serving them (a process with the edge serves no internal gRPC);
     /// Postgres, Redis and NATS.
     Colocated,
     /// One process per service; Postgres, Redis and NATS.
@@ -29,7 +30,7 @@ impl Layout {
         match self {
             Layout::Embedded => "embedded (one process, SQLite)",
             Layout::Colocated => {
-                "colocated (edge+auth+directory in one process, three others apart; Postgres, Redis, NATS)"
+                "colocated (edge+auth+directory in one process; triggers, federation, identity pools and a directory replica apart; Postgres, Redis, NATS)"
             }
             Layout::Split => "split (six processes, Postgres, Redis, NATS)",
         }
@@ -42,6 +43,7 @@ impl Layout {
             Layout::Embedded => vec![("embedded", &[])],
             Layout::Colocated => vec![
                 ("triggers", &["triggers"]),
+                ("directory", &["directory"]),
                 ("federation", &["federation"]),
                 ("identity-pools", &["identity-pools"]),
                 ("edge+auth+directory", &["edge", "auth", "directory"]),
@@ -137,10 +139,11 @@ impl Topology {
             log_dir: log_dir.clone(),
         };
         for (&(service, runs), &port) in processes.iter().zip(&ports) {
+            // Peers are the other processes without the edge: one with it serves no gRPC.
             let peers: Vec<String> = processes
                 .iter()
                 .zip(&ports)
-                .filter(|((name, _), _)| *name != service)
+                .filter(|((name, others), _)| *name != service && !others.contains(&"edge"))
                 .flat_map(|((_, others), peer_port)| {
                     others
                         .iter()

@@ -5,9 +5,9 @@
 //! `AuthSessionValidity` minutes.
 //!
 //! This module starts a sign-in (InitiateAuth's dispatch by flow) and ends one (the user's
-//! state, MFA, tokens); its parts are the client's proof (`client`), the session between calls
-//! (`session`), the password (`password_factor`), SRP (`srp_proof`), refresh (`refresh`) and the answers to
-//! challenges (`respond`).
+//! state, MFA, tokens); its parts are the client's proof (`client`), the session between
+//! calls (`session`), the password (`password_factor`), SRP (`srp_proof`), refresh
+//! (`refresh`) and the answers to challenges (`respond`).
 
 mod client;
 mod password_factor;
@@ -22,7 +22,6 @@ pub(crate) use respond::*;
 pub(crate) use session::*;
 pub(crate) use srp_proof::*;
 
-use cognate_common::store::Columns;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -32,6 +31,7 @@ use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
 use cognate_common::ephemeral::Kind;
+use cognate_common::store::Columns;
 use cognate_common::store::store_error;
 use cognate_common::work::Work;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode, legacy_hash, password, srp};

@@ -99,18 +99,29 @@ impl Auth {
         username: &str,
         srp_a: String,
     ) -> CognitoResult<Json> {
-        let pool_id = pool.id.as_deref().unwrap_or_default();
         let user_id = self.decoy_user_id(pool, username).await?;
+        self.decoy_srp_for(pool, client, &user_id, srp_a).await
+    }
+
+    /// The decoy's PASSWORD_VERIFIER for its USER_ID_FOR_SRP (`decoy_user_id` of the name
+    /// given), whichever flow asks: the SALT is derived from that id, so USER_SRP_AUTH and
+    /// CUSTOM_AUTH with SRP first show the same one for the same name.
+    pub(crate) async fn decoy_srp_for(
+        &self,
+        pool: &idp::UserPoolType,
+        client: &idp::UserPoolClientType,
+        user_id: &str,
+        srp_a: String,
+    ) -> CognitoResult<Json> {
+        let pool_id = pool.id.as_deref().unwrap_or_default();
         let keys = self
             .keys
             .for_pool(pool_id, Algorithm::of_pool(pool))
             .await?;
-        let verifier = srp::simulated_verifier(&keys.derive(&format!("verifier\0{username}")));
+        let verifier = srp::simulated_verifier(&keys.derive(&format!("verifier\0{user_id}")));
         let decoy = Some((verifier.salt.clone(), verifier.verifier.clone()));
-        self.password_verifier(
-            pool_id, client, &user_id, verifier, srp_a, decoy, None, None,
-        )
-        .await
+        self.password_verifier(pool_id, client, user_id, verifier, srp_a, decoy, None, None)
+            .await
     }
 
     /// The USER_ID_FOR_SRP of a user who does not exist, when the client hides existence. A real

@@ -1,12 +1,13 @@
 //! Against a real NATS server (127.0.0.1:4222) and real HTTP servers on port 0.
 
-use cognate_common::ErrorCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, StatusCode};
 use futures::StreamExt;
 use serde_json::json;
+
+use cognate_common::ErrorCode;
 
 use super::*;
 
