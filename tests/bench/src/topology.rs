@@ -18,8 +18,8 @@ pub enum Layout {
     /// One process, every service, SQLite.
     Embedded,
     /// Edge, auth and directory in one process; triggers, federation and identity pools apart,
-    /// with a directory replica serving them (a process with the edge serves no internal gRPC);
-    /// Postgres, Redis and NATS.
+    /// with a replica of directory and auth serving them (a process with the edge serves no
+    /// internal gRPC); Postgres, Redis and NATS.
     Colocated,
     /// One process per service; Postgres, Redis and NATS.
     Split,
@@ -30,7 +30,7 @@ impl Layout {
         match self {
             Layout::Embedded => "embedded (one process, SQLite)",
             Layout::Colocated => {
-                "colocated (edge+auth+directory in one process; triggers, federation, identity pools and a directory replica apart; Postgres, Redis, NATS)"
+                "colocated (edge+auth+directory in one process; triggers, federation, identity pools and a directory+auth replica apart; Postgres, Redis, NATS)"
             }
             Layout::Split => "split (six processes, Postgres, Redis, NATS)",
         }
@@ -43,7 +43,7 @@ impl Layout {
             Layout::Embedded => vec![("embedded", &[])],
             Layout::Colocated => vec![
                 ("triggers", &["triggers"]),
-                ("directory", &["directory"]),
+                ("directory+auth", &["directory", "auth"]),
                 ("federation", &["federation"]),
                 ("identity-pools", &["identity-pools"]),
                 ("edge+auth+directory", &["edge", "auth", "directory"]),
