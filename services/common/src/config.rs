@@ -563,8 +563,21 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::1/128"]);
-        assert!(toml::from_str::<Config>("trusted_proxies = [\"10.0.0.0/33\"]").is_err());
-        assert!(parse_network("proxy.internal").is_err());
+        let refused = toml::from_str::<Config>("trusted_proxies = [\"10.0.0.0/33\"]")
+            .expect_err("no /33")
+            .to_string();
+        assert!(
+            refused
+                .contains("`10.0.0.0/33` is neither an IP address nor a network like 10.0.0.0/8"),
+            "{refused}"
+        );
+        assert_eq!(
+            parse_network("proxy.internal"),
+            Err(
+                "`proxy.internal` is neither an IP address nor a network like 10.0.0.0/8"
+                    .to_owned()
+            )
+        );
     }
 
     #[test]
