@@ -18,6 +18,9 @@ pub enum Flow {
     Password,
     Refresh,
     AdminCreateUser,
+    /// A signed admin read: AdminGetUser of an existing user (SigV4 checked, one directory
+    /// query), no cryptography beyond the signature.
+    AdminGetUser,
     /// What every sign-in crosses, without its work: an InitiateAuth the client refuses
     /// (CUSTOM_AUTH is not enabled on it) goes edge → auth → directory (the pool, the client and
     /// the user, in one query) and back, with no cryptography and no writes.
@@ -28,11 +31,12 @@ impl Flow {
     /// The floor runs before AdminCreateUser, on the pool the sign-ins used. Run right after
     /// AdminCreateUser had added a few thousand users, it once cost the directory twice and
     /// Postgres ten times as much as before it, while the grown table was new to the planner.
-    pub const ALL: [Flow; 5] = [
+    pub const ALL: [Flow; 6] = [
         Flow::Srp,
         Flow::Password,
         Flow::Refresh,
         Flow::Floor,
+        Flow::AdminGetUser,
         Flow::AdminCreateUser,
     ];
 
@@ -42,6 +46,7 @@ impl Flow {
             Flow::Password => "USER_PASSWORD_AUTH",
             Flow::Refresh => "REFRESH_TOKEN_AUTH",
             Flow::AdminCreateUser => "AdminCreateUser",
+            Flow::AdminGetUser => "AdminGetUser",
             Flow::Floor => "floor",
         }
     }
@@ -52,7 +57,7 @@ impl Flow {
         match self {
             Flow::Srp => 2,
             Flow::Password | Flow::Refresh => 1,
-            Flow::AdminCreateUser | Flow::Floor => 0,
+            Flow::AdminCreateUser | Flow::AdminGetUser | Flow::Floor => 0,
         }
     }
 }
@@ -239,6 +244,16 @@ pub async fn run_once(
                 ),
             )
             .await?;
+        }
+        Flow::AdminGetUser => {
+            let answer = edge
+                .call(
+                    "AdminGetUser",
+                    &json!({"UserPoolId": fixture.pool_id, "Username": user}),
+                    true,
+                )
+                .await?;
+            text(&answer, "/Username")?;
         }
         Flow::AdminCreateUser => {
             let number = fixture.created.fetch_add(1, Ordering::Relaxed);
