@@ -7,7 +7,6 @@
 use serde_json::{Value as Json, json};
 
 use cognate_common::clock::unix_millis;
-use cognate_common::ephemeral::Kind;
 use cognate_common::{CognitoError, CognitoResult, ErrorCode};
 use cognate_proto::idp::v1 as idp;
 use cognate_proto::internal::v1 as internal;
@@ -214,13 +213,7 @@ impl Auth {
             .ok_or_else(|| {
                 CognitoError::invalid_parameter("Either AccessToken or Session must be given.")
             })?;
-        let stored = self
-            .ephemeral
-            .take(Kind::AuthSession, key)
-            .await?
-            .ok_or_else(expired_session)?;
-        let session: Session = serde_json::from_str(&stored)
-            .map_err(|error| cognate_common::error::internal("session decoding", error))?;
+        let session = self.take_session(key).await?;
         if session.challenge != "MFA_SETUP" {
             return Err(expired_session());
         }

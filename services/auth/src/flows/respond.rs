@@ -127,13 +127,7 @@ impl Auth {
         } else {
             None
         };
-        let stored = self
-            .ephemeral
-            .take(Kind::AuthSession, key)
-            .await?
-            .ok_or_else(expired_session)?;
-        let session: Session = serde_json::from_str(&stored)
-            .map_err(|error| cognate_common::error::internal("session decoding", error))?;
+        let session = self.take_session(key).await?;
         // PASSWORD and PASSWORD_SRP may be answered directly instead of through SELECT_CHALLENGE.
         let selected = session.challenge == Challenge::SelectChallenge.name()
             && matches!(challenge, Challenge::Password | Challenge::PasswordSrp);

@@ -85,6 +85,18 @@ pub(crate) fn random_token(bytes: usize) -> String {
 }
 
 impl Auth {
+    /// Takes the session stored under `key`, once: one that is gone, expired or already taken
+    /// is Cognito's expired-session error.
+    pub(crate) async fn take_session(&self, key: &str) -> CognitoResult<Session> {
+        let stored = self
+            .ephemeral
+            .take(Kind::AuthSession, key)
+            .await?
+            .ok_or_else(expired_session)?;
+        serde_json::from_str(&stored)
+            .map_err(|error| cognate_common::error::internal("session decoding", error))
+    }
+
     pub(crate) async fn save_session(
         &self,
         client: &idp::UserPoolClientType,
